@@ -1,0 +1,161 @@
+/**
+ * Public types of RegistryClient: exactly client-spec.md §3.2 (names and shapes), plus
+ * optional fields only. Added fields are marked `(ext)`.
+ */
+export interface RegistryClientOptions {
+  baseUrl: string; // e.g., "https://registry.example.com"
+  allowedOrigin?: string; // for CORS preflight alignment
+  fetchImpl: (input: RequestInfo, init?: RequestInit) => Promise<Response>;
+  nowMs: () => number;        // time source
+  setTimeoutImpl: (fn: () => void, ms: number) => any;
+  clearTimeoutImpl: (t: any) => void;
+  randomBytes: (len: number) => Uint8Array; // for local ids, not server tokens
+  // WebRTC
+  createPeerConnection: (cfg: RTCConfiguration) => RTCPeerConnection;
+  rtcConfiguration: RTCConfiguration; // iceServers injected here
+  // App policy
+  iceDrainIntervalMs?: number;     // default 1000..1500ms (jittered)
+  roomPollIntervalMs?: number;     // default 1000ms (post-offer until paired)
+  maxCandidatesPerPeer?: number;   // default 40 (mirror server cap)
+  csrfHeaderName?: string;         // default "X-Registry-Version"
+  csrfHeaderValue?: string;        // default "1"
+  userAgent?: string;              // optional UA header string
+  // (ext) send() returns false while the channel's bufferedAmount is above this; default 262144 (256 KiB)
+  backpressureThreshold?: number;
+  // (ext) the "drained" notification (onDrain) fires when bufferedAmount falls to this; default threshold / 4
+  bufferedAmountLowThreshold?: number;
+  // (ext) opt-in redacted telemetry (§11): sizes and latencies only, never tokens, SDP or candidates
+  telemetry?: (ev: TelemetryEvent) => void;
+  // (ext) client-side bound for the offer→answer wait, default 60000 ms (§9)
+  answerTimeoutMs?: number;
+  // (ext) grace after ICE "disconnected" before restarting ICE (host) / giving up; default 5000 ms
+  disconnectGraceMs?: number;
+}
+
+/** (ext) §11 telemetry event: redacted, sizes and latencies only. */
+export interface TelemetryEvent {
+  type: "phase_change" | "request" | "response" | "retry" | "pc_state" | "dc_open" | "dc_close";
+  at: number;
+  phase?: ClientPhase;
+  method?: string;
+  route?: string;        // e.g. "/rooms/:code/offer", never the code itself
+  status?: number;
+  bytes?: number;
+  latencyMs?: number;
+  attempt?: number;
+  delayMs?: number;
+  state?: string;
+  label?: string;
+}
+
+export type Role = "host" | "guest";
+
+export interface CreateRoomInput { hostUserName: string; }
+export interface CreateRoomResult {
+  code: string; ownerToken: string; joinCode: string; expiresAt: number;
+}
+
+export interface PublicRoomInfo {
+  status: "open"; hostUserName: string; expiresAt: number;
+}
+
+export interface JoinRoomInput { code: string; joinCode: string; guestUserName: string; }
+export interface JoinRoomResult { guestToken: string; expiresAt: number; }
+
+export interface OfferBody { type: "offer"; sdp: string; }
+export interface AnswerBody { type: "answer"; sdp: string; }
+
+export interface CandidateBody {
+  candidate: string;
+  sdpMid?: string | null;
+  sdpMLineIndex?: number | null;
+}
+
+export interface DrainCandidatesResult {
+  items: CandidateBody[];
+  mode: "full";           // MVP only
+  lastSeq?: number | 0;   // reserved
+}
+
+export interface DataChannelPolicy {
+  label?: string;               // default "data"
+  ordered?: boolean;            // default true (reliable)
+  maxRetransmits?: number;      // optional for unreliable
+  negotiated?: boolean;         // default false; if true, requires id
+  id?: number;                  // optional if negotiated
+}
+
+export interface ConnectOptions {
+  role: Role;
+  code: string;
+  accessToken: string;   // ownerToken or guestToken from Registry
+  userName?: string;     // for client UI / logs (never sent in headers)
+  dataChannel?: DataChannelPolicy;
+  // (ext) also open a second, unreliable channel; true means
+  // { label: "unreliable", ordered: false, maxRetransmits: 0 }
+  unreliable?: boolean | DataChannelPolicy;
+}
+
+export interface SendPacketOptions {
+  reliable?: boolean; // if module offers dual channels
+}
+
+export interface RegistryClientEvents {
+  onStateChange?(s: ClientState): void;
+  onPeerConnection?(pc: RTCPeerConnection): void;
+  onDataChannel?(dc: RTCDataChannel): void;
+  onIceGatheringStateChange?(state: RTCIceGatheringState): void;
+  onIceConnectionStateChange?(state: RTCPeerConnectionState): void;
+  onCandidateLocal?(c: CandidateBody): void;    // after validation & dedupe
+  onCandidateRemote?(c: CandidateBody): void;
+  onOpen?(): void;         // DataChannel open
+  onClose?(why?: string): void;
+  onError?(err: Error): void;
+  // (ext) a packet arrived on either channel (binaryType is "arraybuffer")
+  onMessage?(data: ArrayBuffer | string, info: { reliable: boolean }): void;
+  // (ext) bufferedAmount fell to bufferedAmountLowThreshold after send() had returned false
+  onDrain?(): void;
+}
+
+
+export interface RoomSnapshot {
+  status: "open" | "joined" | "paired" | "closed";
+  offer: OfferBody | null;
+  answer: AnswerBody | null;
+  updatedAt: number;
+  expiresAt: number;
+  hostUserName?: string;        // (ext) as the server sends them
+  guestUserName?: string | null; // (ext)
+  version?: number;             // (ext) longpoll cursor
+}
+
+export type ClientPhase =
+  | "idle"
+  | "creating_room"
+  | "waiting_guest"
+  | "joining_room"
+  | "posting_offer"
+  | "posting_answer"
+  | "polling_room"
+  | "draining_ice"
+  | "connecting_rtc"
+  | "open"
+  | "closing"
+  | "closed"
+  | "error";
+
+export interface ClientState {
+  role?: Role;
+  code?: string;
+  accessToken?: string;
+  phase: ClientPhase;
+  rtc?: {
+    pc?: RTCPeerConnection;
+    dc?: RTCDataChannel;
+    unreliableDc?: RTCDataChannel; // (ext)
+    localCandidates: Set<string>;   // dedupe key
+    remoteCandidates: Set<string>;  // dedupe key
+  };
+  lastError?: { code: string; message: string; retryable?: boolean; retryAfterSec?: number };
+  lastTransitionAt: number;
+}

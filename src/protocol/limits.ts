@@ -1,0 +1,64 @@
+/**
+ * The Registry's limits (registry-api.md §5, §8, §10). The server enforces them and the
+ * client checks them before sending, from this one module.
+ */
+export const LIMITS = {
+  /** Request body, checked before parsing. */
+  bodyBytes: 64 * 1024,
+  /** SDP, UTF-8 bytes. */
+  sdpBytes: 20 * 1024,
+  /** `candidate` string, UTF-8 bytes. */
+  candidateBytes: 1024,
+  /** `sdpMid`, characters. */
+  sdpMidChars: 64,
+  sdpMLineIndexMax: 65535,
+  /** Distinct candidates stored per side. */
+  candidatesPerSide: 40,
+  /** Items in one batch post. */
+  batchItems: 40,
+  /** User names, Unicode code points. */
+  userNameMinCodePoints: 1,
+  userNameMaxCodePoints: 32,
+  /** `reason` on close, characters (our decision: the spec does not cap it). */
+  closeReasonChars: 200,
+} as const;
+
+/** §10 configuration defaults; both runtimes read these names. */
+export const CONFIG_DEFAULTS = {
+  PORT: 8787,
+  HOST: "127.0.0.1",
+  TTL_OPEN_SEC: 900,
+  TTL_JOINED_SEC: 300,
+  TTL_PAIRED_SEC: 1800,
+  TTL_CLOSED_SEC: 60,
+  LIMIT_CREATE_PER_MIN: 10,
+  LIMIT_PUBLIC_PER_MIN: 60,
+  LIMIT_JOIN_PER_MIN: 20,
+  LIMIT_WRONG_JOIN_PER_ROOM_PER_MIN: 5,
+  LIMIT_TOKEN_PER_MIN: 300,
+  LONGPOLL_MAX_SEC: 25,
+  MAX_RESTARTS: 5,
+} as const;
+
+export const API_VERSION = 1;
+
+/** Extensions the server implements, in the order it advertises them (§1). */
+export const FEATURES = ["longpoll", "delta", "batch", "end", "restart"] as const;
+export type Feature = (typeof FEATURES)[number];
+
+export const HEADERS = {
+  version: "X-Registry-Version",
+  token: "X-Access-Token",
+  features: "X-Registry-Features",
+} as const;
+
+/** Parses an `X-Registry-Features` header value into the known features it names. */
+export function parseFeatures(value: string | null | undefined): Set<Feature> {
+  const out = new Set<Feature>();
+  if (!value) return out;
+  for (const part of value.split(",")) {
+    const f = part.trim().toLowerCase();
+    if ((FEATURES as readonly string[]).includes(f)) out.add(f as Feature);
+  }
+  return out;
+}
