@@ -1,0 +1,38 @@
+// `npm test`: every suite the project has, in order, stopping at none so one run shows all.
+// Setup first: find Chromium (or install Debian's with apt), never download a browser build.
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { ensureChromium } from "./chromium.mjs";
+
+const chrome = ensureChromium();
+console.log(`[setup] Chromium: ${chrome}`);
+process.env.CHROME_PATH = chrome;
+
+const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+/** [name, command, args, exists?] — a step whose test folder is absent is a failure, not a skip. */
+const steps = [
+  ["typecheck", npm, ["run", "-s", "typecheck"]],
+  ["server (node)", npm, ["run", "-s", "test:server:node"]],
+  ["server (workerd)", npm, ["run", "-s", "test:server:workerd"]],
+  ["client + element (Chromium)", npm, ["run", "-s", "test:browser"]],
+  ["build", npm, ["run", "-s", "build"]],
+  ["e2e (Chromium, two contexts)", npm, ["run", "-s", "test:e2e"]],
+];
+
+const only = process.env.TEST_ONLY?.split(",").map((s) => s.trim());
+let passed = 0;
+let failed = 0;
+const results = [];
+for (const [name, cmd, args] of steps) {
+  if (only && !only.some((o) => name.startsWith(o))) continue;
+  console.log(`\n=== ${name} ===`);
+  const t0 = Date.now();
+  const r = spawnSync(cmd, args, { stdio: "inherit", env: process.env });
+  const ok = r.status === 0;
+  ok ? passed++ : failed++;
+  results.push(`${ok ? "ok  " : "FAIL"} ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+}
+console.log("\n=== summary ===");
+for (const line of results) console.log(line);
+console.log(`suites: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 && existsSync("package.json") ? 0 : 1);
