@@ -1,0 +1,7 @@
+/** Public exports of the client module. */
+export { RegistryClient, CLIENT_DEFAULTS } from "./client.ts";
+export * from "./errors.ts";
+export * from "./types.ts";
+export { browserDefaults } from "./browser.ts";
+export { reduce, initialState, canApply, TRANSITIONS, TERMINAL, type Action } from "./state.ts";
+export { backoffDelay, rateLimitDelay, BACKOFF } from "./backoff.ts";

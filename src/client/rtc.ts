@@ -1,0 +1,166 @@
+/**
+ * One RTCPeerConnection and its DataChannels (client-spec §6): channels created before the
+ * offer (host, or both sides when negotiated), binaryType "arraybuffer", backpressure on
+ * bufferedAmount, and every listener removable so close() leaves nothing attached.
+ */
+import { utf8Length } from "../protocol/index.ts";
+import { TransitionError } from "./errors.ts";
+import type { CandidateBody, DataChannelPolicy } from "./types.ts";
+
+export interface RtcHooks {
+  /** A gathered candidate, or null at the end of gathering. */
+  localCandidate(c: CandidateBody | null): void;
+  connectionState(s: RTCPeerConnectionState): void;
+  gatheringState(s: RTCIceGatheringState): void;
+  /** Every channel this session expects is open. */
+  channelsOpen(): void;
+  channelClosed(label: string): void;
+  dataChannel(dc: RTCDataChannel): void;
+  message(data: ArrayBuffer | string, reliable: boolean): void;
+  drain(): void;
+}
+
+export interface ChannelSpec { label: string; init: RTCDataChannelInit }
+
+/** Resolves the DataChannelPolicy defaults: reliable "data", optional unreliable "unreliable". */
+export function channelSpecs(reliable: DataChannelPolicy = {}, unreliable: boolean | DataChannelPolicy | undefined): ChannelSpec[] {
+  const spec = (p: DataChannelPolicy, label: string, ordered: boolean, maxRetransmits?: number): ChannelSpec => {
+    const init: RTCDataChannelInit = { ordered: p.ordered ?? ordered };
+    const mr = p.maxRetransmits ?? maxRetransmits;
+    if (mr !== undefined) init.maxRetransmits = mr;
+    if (p.negotiated) {
+      init.negotiated = true;
+      init.id = p.id ?? (label === "unreliable" ? 1 : 0);
+    }
+    return { label: p.label ?? label, init };
+  };
+  const out = [spec(reliable, "data", true)];
+  if (unreliable) out.push(spec(unreliable === true ? {} : unreliable, "unreliable", false, 0));
+  return out;
+}
+
+export class RtcSession {
+  readonly channels = new Map<"reliable" | "unreliable", RTCDataChannel>();
+  private readonly removers: (() => void)[] = [];
+  private refused = false;
+  private openNotified = false;
+
+  constructor(
+    readonly pc: RTCPeerConnection,
+    private readonly specs: ChannelSpec[],
+    private readonly hooks: RtcHooks,
+    private readonly backpressureThreshold: number,
+    private readonly lowThreshold: number,
+  ) {
+    this.listen(pc, "icecandidate", (e) => {
+      const c = (e as RTCPeerConnectionIceEvent).candidate;
+      hooks.localCandidate(c && c.candidate !== "" ? { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex } : null);
+    });
+    this.listen(pc, "connectionstatechange", () => hooks.connectionState(pc.connectionState));
+    this.listen(pc, "icegatheringstatechange", () => hooks.gatheringState(pc.iceGatheringState));
+    this.listen(pc, "datachannel", (e) => {
+      const dc = (e as RTCDataChannelEvent).channel;
+      const kind = this.kindOf(dc.label);
+      // A channel we did not ask for is not ours to keep.
+      if (kind === undefined || this.channels.has(kind)) return dc.close();
+      this.adopt(kind, dc);
+    });
+  }
+
+  /** Host (or both sides when negotiated): create the channels before the offer/answer. */
+  createChannels(): void {
+    this.specs.forEach((s, i) => this.adopt(i === 0 ? "reliable" : "unreliable", this.pc.createDataChannel(s.label, s.init)));
+  }
+
+  get negotiated(): boolean { return this.specs[0]!.init.negotiated === true; }
+
+  private kindOf(label: string): "reliable" | "unreliable" | undefined {
+    const i = this.specs.findIndex((s) => s.label === label);
+    return i === 0 ? "reliable" : i === 1 ? "unreliable" : undefined;
+  }
+
+  private adopt(kind: "reliable" | "unreliable", dc: RTCDataChannel): void {
+    this.channels.set(kind, dc);
+    dc.binaryType = "arraybuffer";
+    dc.bufferedAmountLowThreshold = this.lowThreshold;
+    const reliable = kind === "reliable";
+    this.listen(dc, "open", () => this.checkOpen());
+    this.listen(dc, "close", () => this.hooks.channelClosed(dc.label));
+    this.listen(dc, "message", (e) => this.hooks.message((e as MessageEvent).data, reliable));
+    this.listen(dc, "bufferedamountlow", () => {
+      if (!this.refused) return;
+      this.refused = false;
+      this.hooks.drain();
+    });
+    this.hooks.dataChannel(dc);
+    this.checkOpen();
+  }
+
+  private checkOpen(): void {
+    if (this.openNotified || this.channels.size !== this.specs.length) return;
+    for (const dc of this.channels.values()) if (dc.readyState !== "open") return;
+    this.openNotified = true;
+    this.hooks.channelsOpen();
+  }
+
+  async createOffer(iceRestart: boolean): Promise<string> {
+    const offer = await this.pc.createOffer(iceRestart ? { iceRestart: true } : {});
+    await this.pc.setLocalDescription(offer);
+    return this.pc.localDescription?.sdp ?? offer.sdp ?? "";
+  }
+
+  async acceptOffer(sdp: string): Promise<string> {
+    await this.pc.setRemoteDescription({ type: "offer", sdp });
+    const answer = await this.pc.createAnswer();
+    await this.pc.setLocalDescription(answer);
+    return this.pc.localDescription?.sdp ?? answer.sdp ?? "";
+  }
+
+  async acceptAnswer(sdp: string): Promise<void> {
+    await this.pc.setRemoteDescription({ type: "answer", sdp });
+  }
+
+  /** null: the remote side's end-of-candidates. */
+  async addCandidate(c: CandidateBody | null): Promise<void> {
+    await this.pc.addIceCandidate(c === null ? undefined : c);
+  }
+
+  bufferedAmount(): number {
+    let n = 0;
+    for (const dc of this.channels.values()) n += dc.bufferedAmount;
+    return n;
+  }
+
+  /** false (and onDrain later) when over the threshold; never lets the browser queue overflow. */
+  send(data: ArrayBufferView | ArrayBuffer | string, reliable: boolean): boolean {
+    // No unreliable channel configured: reliable carries it (documented).
+    const dc = (!reliable && this.channels.get("unreliable")) || this.channels.get("reliable");
+    if (!dc || dc.readyState !== "open") throw new TransitionError("send() before the DataChannel is open");
+    const size = typeof data === "string" ? utf8Length(data) : data.byteLength;
+    if (dc.bufferedAmount > 0 && dc.bufferedAmount + size > this.backpressureThreshold) {
+      this.refused = true;
+      return false;
+    }
+    try {
+      dc.send(data as ArrayBuffer);
+    } catch (err) {
+      // Queue full (OperationError): report as backpressure. Anything else is the caller's bug.
+      if (!(err instanceof DOMException) || err.name !== "OperationError") throw err;
+      this.refused = true;
+      return false;
+    }
+    return true;
+  }
+
+  private listen(target: EventTarget, type: string, fn: (e: Event) => void): void {
+    target.addEventListener(type, fn);
+    this.removers.push(() => target.removeEventListener(type, fn));
+  }
+
+  /** Removes every listener, closes channels and the connection. Idempotent. */
+  dispose(): void {
+    for (const r of this.removers.splice(0)) r();
+    for (const dc of this.channels.values()) dc.close();
+    this.pc.close();
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * A scope over the injected setTimeout/clearTimeout: every timer it starts is tracked, and
+ * `clear()` cancels all of them (close() leaves no timer behind). Callbacks never throw into
+ * the host timer: errors go to `onError`.
+ */
+export class TimerScope {
+  private readonly live = new Map<number, unknown>();
+  private next = 1;
+  constructor(
+    private readonly setTimeoutImpl: (fn: () => void, ms: number) => unknown,
+    private readonly clearTimeoutImpl: (t: unknown) => void,
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  /** Runs fn after ms; returns an id for cancel(). */
+  set(fn: () => void, ms: number): number {
+    const id = this.next++;
+    const handle = this.setTimeoutImpl(() => {
+      if (!this.live.delete(id)) return; // cancelled while the host timer was already firing
+      try { fn(); } catch (err) { this.onError(err); }
+    }, ms);
+    this.live.set(id, handle);
+    return id;
+  }
+
+  cancel(id: number | undefined): void {
+    if (id === undefined || !this.live.has(id)) return;
+    this.clearTimeoutImpl(this.live.get(id));
+    this.live.delete(id);
+  }
+
+  /** A promise resolved after ms, or rejected with `AbortError` when the signal aborts. */
+  sleep(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(abortError());
+      const onAbort = () => { this.cancel(id); reject(abortError()); };
+      const id = this.set(() => { signal.removeEventListener("abort", onAbort); resolve(); }, ms);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  get size(): number { return this.live.size; }
+
+  clear(): void {
+    for (const handle of this.live.values()) this.clearTimeoutImpl(handle);
+    this.live.clear();
+  }
+}
+
+export function abortError(): Error {
+  const e = new Error("aborted");
+  e.name = "AbortError";
+  return e;
+}
+
+export function isAbortError(err: unknown): boolean {
+  return err instanceof Error && err.name === "AbortError";
+}

@@ -1,0 +1,117 @@
+/**
+ * HTTP to the Registry through the injected fetch (client-spec §5, registry-api §1/§6):
+ * JSON bodies, X-Access-Token when given, X-Registry-Version on every POST, error envelope →
+ * typed error, 429 backoff honouring retryAfterSec, 5xx/network retry with backoff, and the
+ * X-Registry-Features header remembered from every response.
+ */
+import { HEADERS, parseFeatures, type Feature } from "../protocol/index.ts";
+import { backoffDelay, rateLimitDelay, BACKOFF } from "./backoff.ts";
+import { errorFromResponse, NetworkError, RateLimitedError, RegistryError } from "./errors.ts";
+import { TimerScope, isAbortError } from "./timers.ts";
+import type { TelemetryEvent } from "./types.ts";
+
+export interface TransportOptions {
+  baseUrl: string;
+  fetchImpl: (input: RequestInfo, init?: RequestInit) => Promise<Response>;
+  nowMs: () => number;
+  random: () => number;
+  timers: TimerScope;
+  csrfHeaderName: string;
+  csrfHeaderValue: string;
+  telemetry: (ev: Omit<TelemetryEvent, "at">) => void;
+  /** Told before each automatic retry, so the client can surface e.g. retryAfterSec. */
+  onRetry: (err: RegistryError) => void;
+  /** Retries after 429/5xx/network failures before giving up (default 4). */
+  maxRetries?: number;
+}
+
+export interface RequestSpec {
+  method: "GET" | "POST";
+  /** Concrete path, e.g. `/rooms/ABC123/offer` (may carry a query). */
+  path: string;
+  /** Route pattern for telemetry, e.g. `/rooms/:code/offer`: never the code. */
+  route: string;
+  token?: string;
+  body?: unknown;
+  signal: AbortSignal;
+  /** Network failures are retried only for requests safe to repeat. */
+  idempotent?: boolean;
+  /** Overrides TransportOptions.maxRetries (close() uses 0: one best-effort attempt, no timer). */
+  maxRetries?: number;
+}
+
+export interface HttpResult<T> { status: number; body: T; headers: Headers }
+
+export class Transport {
+  /** Features from the latest response; empty until the first response (MVP until told). */
+  features = new Set<Feature>();
+  featuresKnown = false;
+  private readonly o: TransportOptions;
+  private readonly maxRetries: number;
+  constructor(o: TransportOptions) {
+    this.o = o;
+    this.maxRetries = o.maxRetries ?? 4;
+  }
+
+  has(f: Feature): boolean { return this.features.has(f); }
+
+  async request<T = unknown>(spec: RequestSpec): Promise<HttpResult<T>> {
+    for (let attempt = 0; ; attempt++) {
+      let err: RegistryError;
+      try {
+        return await this.once<T>(spec);
+      } catch (e) {
+        if (isAbortError(e) || !(e instanceof RegistryError)) throw e;
+        err = e;
+      }
+      const retryable =
+        attempt < (spec.maxRetries ?? this.maxRetries) &&
+        (err instanceof RateLimitedError ||
+          (err.status !== undefined && err.status >= 500) ||
+          (err instanceof NetworkError && spec.idempotent === true));
+      if (!retryable) throw err;
+      const delay = err instanceof RateLimitedError ? rateLimitDelay(attempt, err.retryAfterSec, this.o.random) : backoffDelay(attempt, this.o.random);
+      // A wait longer than the backoff cap is the caller's to show (e.g. a 60 s join lockout).
+      if (delay > BACKOFF.capMs + BACKOFF.baseMinMs) throw err;
+      this.o.onRetry(err);
+      this.o.telemetry({ type: "retry", method: spec.method, route: spec.route, attempt: attempt + 1, delayMs: delay, ...(err.status === undefined ? {} : { status: err.status }) });
+      await this.o.timers.sleep(delay, spec.signal);
+    }
+  }
+
+  private async once<T>(spec: RequestSpec): Promise<HttpResult<T>> {
+    const headers: Record<string, string> = {};
+    if (spec.token !== undefined) headers[HEADERS.token] = spec.token;
+    let body: string | undefined;
+    if (spec.method === "POST") {
+      headers[this.o.csrfHeaderName] = this.o.csrfHeaderValue;
+      headers["Content-Type"] = "application/json";
+      body = JSON.stringify(spec.body ?? {});
+    }
+    const t0 = this.o.nowMs();
+    this.o.telemetry({ type: "request", method: spec.method, route: spec.route, bytes: body === undefined ? 0 : body.length });
+    let res: Response;
+    try {
+      res = await this.o.fetchImpl(this.o.baseUrl + spec.path, { method: spec.method, headers, body, signal: spec.signal, credentials: "omit", cache: "no-store" });
+    } catch (e) {
+      if (isAbortError(e) || spec.signal.aborted) throw e;
+      throw new NetworkError();
+    }
+    const fh = res.headers.get(HEADERS.features);
+    if (fh !== null) {
+      this.features = parseFeatures(fh);
+      this.featuresKnown = true;
+    }
+    const text = await res.text();
+    this.o.telemetry({ type: "response", method: spec.method, route: spec.route, status: res.status, bytes: text.length, latencyMs: this.o.nowMs() - t0 });
+    let json: unknown = null;
+    if (text !== "") {
+      try { json = JSON.parse(text); } catch { json = null; }
+    }
+    if (res.status >= 200 && res.status < 300) {
+      if (text !== "" && json === null && res.status !== 204) throw new RegistryError("unknown", `Response is not JSON (${res.status}).`, { status: res.status });
+      return { status: res.status, body: json as T, headers: res.headers };
+    }
+    throw errorFromResponse(res.status, json, res.headers.get("Retry-After"));
+  }
+}
