@@ -1,0 +1,321 @@
+/**
+ * The Registry's HTTP surface (registry-api.md), one runtime-independent Hono app.
+ *
+ * `createApp(deps)` knows nothing about Node or Workers. A runtime supplies:
+ * - `rooms`: a `RoomDirectory` (server/room-host.ts). Node: an in-process `RoomHost`.
+ *   Workers: forward `call(code, request)` to the Durable Object named by `code`; requests
+ *   and replies are plain JSON.
+ * - `limiter`: the per-IP `RateLimiter` (server/ratelimit.ts); Workers may back it by a DO.
+ * - `clientIp(c)`: the caller's IP (Node: socket or X-Forwarded-For with TRUST_PROXY;
+ *   Workers: CF-Connecting-IP). Only used as a rate-limit key, never logged.
+ * - `log(line)`: one JSON line per request (§9), `now`, `randomBytes` (tests may inject).
+ *
+ * Order of checks (§6), each the first to fail answers:
+ *   origin (403; preflights too; not GET /health) → route and method (404/405)
+ *   → X-Registry-Version on POST (403 missing / 400 other) → body size (413, read with a cap)
+ *   → per-IP limits (429) → [in the room: exists 404 → not closed 410 → token/role 403
+ *   → per-room/per-token limits 429 → body shape 400 → state 409].
+ * The body is read (capped) and tentatively decoded before the room runs, but a malformed
+ * body is only reported at the "body shape" step, so e.g. bad JSON with a wrong token is 403.
+ */
+import { Hono, type Context } from "hono";
+import { cors } from "hono/cors";
+import * as v from "valibot";
+import {
+  API_VERSION,
+  ERROR_STATUS,
+  HEADERS,
+  LIMITS,
+  checkUserName,
+  errorEnvelope,
+  normalizeJoinCode,
+  normalizeRoomCode,
+  randomCrockford,
+  ROOM_CODE_LENGTH,
+  JOIN_CODE_LENGTH,
+  type ErrorCode,
+} from "../src/protocol/index.ts";
+import { isOriginAllowed, type RegistryConfig } from "./config.ts";
+import { newToken, randomBytes as cryptoRandomBytes, sha256Hex, type RandomBytes } from "./crypto.ts";
+import type { RateLimiter, IpBucket } from "./ratelimit.ts";
+import type { RoomDirectory } from "./room-host.ts";
+import type { BodyInput, RoomReply, RoomRequest } from "./room.ts";
+
+export interface AppDeps {
+  config: RegistryConfig;
+  rooms: RoomDirectory;
+  limiter: RateLimiter;
+  clientIp: (c: Context) => string | undefined;
+  log?: (line: string) => void;
+  now?: () => number;
+  randomBytes?: RandomBytes;
+}
+
+type Env = { Variables: { route: string; reqBytes: number } };
+
+/** Tokens longer than this cannot be ours (ours are 43 chars); they are not even hashed. */
+const MAX_TOKEN_CHARS = 256;
+
+// Body shapes checked here (the room checks the rest, in §6 order, from the same protocol module).
+const CreateBody = v.object({ hostUserName: v.string() });
+
+export function createApp(deps: AppDeps) {
+  const { config, rooms, limiter } = deps;
+  const now = deps.now ?? Date.now;
+  const rand = deps.randomBytes ?? cryptoRandomBytes;
+  const log = deps.log ?? (() => {});
+  const featuresHeader = config.features.join(", ");
+  const app = new Hono<Env>();
+
+  const fail = (c: Context, code: ErrorCode, extra: { message?: string; retryAfterSec?: number } = {}) => {
+    const env = errorEnvelope(code, extra);
+    const res = c.json(env, statusOf(code));
+    if (extra.retryAfterSec !== undefined) res.headers.set("Retry-After", String(extra.retryAfterSec));
+    return res;
+  };
+
+  // 1. §1 headers on every response (errors, preflights, 304s) and the §9 log line.
+  app.use("*", async (c, next) => {
+    const t0 = now();
+    c.set("route", "unmatched");
+    c.set("reqBytes", 0);
+    await next();
+    c.res.headers.set(HEADERS.features, featuresHeader);
+    c.res.headers.set("Cache-Control", "no-store");
+    // Only the method, the route pattern (never the code), status, latency and sizes.
+    const method = /^[A-Z]{1,16}$/.test(c.req.method) ? c.req.method : "OTHER";
+    log(JSON.stringify({ t: new Date(now()).toISOString(), method, route: c.get("route"), status: c.res.status, ms: now() - t0, bytes: c.get("reqBytes") }));
+  });
+
+  // 2. Origin (§7): refused before anything else, preflights included; GET /health is exempt.
+  app.use("*", async (c, next) => {
+    const origin = c.req.header("origin");
+    const isHealth = c.req.path === "/health" && (c.req.method === "GET" || c.req.method === "HEAD");
+    if (origin !== undefined && !isHealth && !isOriginAllowed(origin, config.allowedOrigins)) {
+      return fail(c, "forbidden", { message: "Origin not allowed." });
+    }
+    await next();
+  });
+
+  // 3. CORS for allowed origins: preflights answer 204 here.
+  app.use(
+    "*",
+    cors({
+      origin: (origin) => (origin ? (config.allowedOrigins.any ? "*" : origin) : null),
+      allowMethods: ["GET", "POST", "OPTIONS"],
+      allowHeaders: ["Content-Type", HEADERS.token, HEADERS.version],
+      exposeHeaders: [HEADERS.features, "Retry-After", "ETag"],
+      maxAge: 600,
+    }),
+  );
+
+  /** Version header, capped body read, per-IP limit: the steps every POST shares. */
+  async function prelude(c: Context<Env>, bucket: IpBucket | null, method: "GET" | "POST"): Promise<Response | BodyInput> {
+    let body: BodyInput = { kind: "none" };
+    if (method === "POST") {
+      const ver = c.req.header(HEADERS.version);
+      if (ver === undefined) return fail(c, "forbidden", { message: `Missing ${HEADERS.version} header.` });
+      if (ver.trim() !== String(API_VERSION)) return fail(c, "bad_request", { message: `Unsupported ${HEADERS.version}.` });
+      const read = await readBodyCapped(c.req.raw, LIMITS.bodyBytes);
+      if (read === "too_large") return fail(c, "body_too_large");
+      c.set("reqBytes", read === "unreadable" ? 0 : read.byteLength);
+      body = read === "unreadable" ? { kind: "invalid" } : decodeBody(read, c.req.header("content-type"));
+    }
+    if (bucket) {
+      const limit = bucket === "create" ? config.limitCreatePerMin : bucket === "public" ? config.limitPublicPerMin : config.limitJoinPerMin;
+      const r = await limiter.hit(bucket, deps.clientIp(c) ?? "unknown", limit);
+      if (!r.ok) return fail(c, "rate_limited", { retryAfterSec: r.retryAfterSec });
+    }
+    return body;
+  }
+
+  async function tokenHash(c: Context): Promise<string | null> {
+    const t = c.req.header(HEADERS.token);
+    if (t === undefined || t === "") return null;
+    if (t.length > MAX_TOKEN_CHARS) return "-"; // can never equal a digest
+    return sha256Hex(t);
+  }
+
+  function reply(c: Context, r: RoomReply): Response {
+    if (r.error) return fail(c, r.error, { ...(r.message !== undefined && { message: r.message }), ...(r.retryAfterSec !== undefined && { retryAfterSec: r.retryAfterSec }) });
+    let res: Response;
+    if (r.status === 204 || r.status === 304) res = c.body(null, r.status);
+    else res = c.json(r.body ?? null, r.status as 200);
+    if (r.etag) res.headers.set("ETag", r.etag);
+    return res;
+  }
+
+  /** Room code from the path; an unusable one is simply a room that does not exist. */
+  const codeOf = (c: Context) => normalizeRoomCode(c.req.param("code"));
+  const notFound = (c: Context) => fail(c, "not_found");
+
+  // ---- routes ------------------------------------------------------------------------
+
+  app.get("/", (c) => {
+    c.set("route", "/");
+    return c.json({ name: "registry", apiVersion: API_VERSION, features: config.features });
+  });
+
+  app.get("/health", (c) => {
+    c.set("route", "/health");
+    return c.json({ ok: true });
+  });
+
+  app.post("/rooms", async (c) => {
+    c.set("route", "/rooms");
+    const pre = await prelude(c, "create", "POST");
+    if (pre instanceof Response) return pre;
+    if (pre.kind !== "json") return fail(c, "bad_request");
+    const parsed = v.safeParse(CreateBody, pre.value);
+    if (!parsed.success) return fail(c, "bad_request", { message: "hostUserName must be a string." });
+    const why = checkUserName(parsed.output.hostUserName);
+    if (why) return fail(c, "bad_request", { message: `hostUserName: ${why}.` });
+    const ownerToken = newToken(rand);
+    const joinCode = randomCrockford(rand, JOIN_CODE_LENGTH);
+    const [ownerTokenHash, joinCodeHash] = await Promise.all([sha256Hex(ownerToken), sha256Hex(joinCode)]);
+    // 30 bits of room code: a collision is rare; retry a few times, then give up as 503.
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const code = randomCrockford(rand, ROOM_CODE_LENGTH);
+      const r = await rooms.call(code, { op: "create", code, hostUserName: parsed.output.hostUserName, ownerToken, ownerTokenHash, joinCode, joinCodeHash });
+      if (!r.exists) return reply(c, r);
+    }
+    return fail(c, "unavailable");
+  });
+
+  app.get("/rooms/:code/public", async (c) => {
+    c.set("route", "/rooms/:code/public");
+    const pre = await prelude(c, "public", "GET");
+    if (pre instanceof Response) return pre;
+    const code = codeOf(c);
+    if (!code) return notFound(c);
+    return reply(c, await rooms.call(code, { op: "public" }));
+  });
+
+  app.post("/rooms/:code/join", async (c) => {
+    c.set("route", "/rooms/:code/join");
+    const pre = await prelude(c, "join", "POST");
+    if (pre instanceof Response) return pre;
+    const code = codeOf(c);
+    if (!code) return notFound(c);
+    const typed = pre.kind === "json" && isObject(pre.value) ? pre.value.joinCode : undefined;
+    const normalized = normalizeJoinCode(typed);
+    const guestToken = newToken(rand);
+    const [joinCodeHash, guestTokenHash] = await Promise.all([normalized ? sha256Hex(normalized) : null, sha256Hex(guestToken)]);
+    return reply(c, await rooms.call(code, { op: "join", body: pre, joinCodeHash, guestToken, guestTokenHash }));
+  });
+
+  app.get("/rooms/:code", async (c) => {
+    c.set("route", "/rooms/:code");
+    const code = codeOf(c);
+    if (!code) return notFound(c);
+    const req: RoomRequest = {
+      op: "snapshot",
+      tokenHash: await tokenHash(c),
+      since: c.req.query("since"),
+      wait: c.req.query("wait"),
+      ifNoneMatch: c.req.header("if-none-match"),
+    };
+    return reply(c, await rooms.call(code, req, c.req.raw.signal));
+  });
+
+  app.get("/rooms/:code/candidates", async (c) => {
+    c.set("route", "/rooms/:code/candidates");
+    const code = codeOf(c);
+    if (!code) return notFound(c);
+    const req: RoomRequest = { op: "candidates", tokenHash: await tokenHash(c), since: c.req.query("since"), wait: c.req.query("wait") };
+    return reply(c, await rooms.call(code, req, c.req.raw.signal));
+  });
+
+  for (const op of ["offer", "answer", "candidate", "close"] as const) {
+    app.post(`/rooms/:code/${op}`, async (c) => {
+      c.set("route", `/rooms/:code/${op}`);
+      const pre = await prelude(c, null, "POST");
+      if (pre instanceof Response) return pre;
+      const code = codeOf(c);
+      if (!code) return notFound(c);
+      return reply(c, await rooms.call(code, { op, tokenHash: await tokenHash(c), body: pre }));
+    });
+  }
+
+  // Known routes with another method: 405 (after the origin check, before anything else).
+  const known: Array<[string, string]> = [
+    ["/", "GET"],
+    ["/health", "GET"],
+    ["/rooms", "POST"],
+    ["/rooms/:code", "GET"],
+    ["/rooms/:code/public", "GET"],
+    ["/rooms/:code/candidates", "GET"],
+    ...(["join", "offer", "answer", "candidate", "close"].map((op) => [`/rooms/:code/${op}`, "POST"]) as Array<[string, string]>),
+  ];
+  for (const [path, allow] of known) {
+    app.all(path, (c) => {
+      c.set("route", path);
+      const res = fail(c, "method_not_allowed");
+      res.headers.set("Allow", allow === "GET" ? "GET, OPTIONS" : "POST, OPTIONS");
+      return res;
+    });
+  }
+
+  app.notFound((c) => fail(c, "not_found", { message: "No such route." }));
+  // Reached only by a bug: never by bad input (that is answered above). Nothing of the
+  // request goes into the answer or the log.
+  app.onError((_e, c) => fail(c, "internal"));
+
+  return app;
+}
+
+function statusOf(code: ErrorCode) {
+  return ERROR_STATUS[code];
+}
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === "object" && x !== null && !Array.isArray(x);
+}
+
+/**
+ * Reads a request body with a hard cap, also when it arrives chunked without a
+ * Content-Length: stops (and cancels the stream) as soon as the cap is passed.
+ */
+async function readBodyCapped(req: Request, cap: number): Promise<Uint8Array | "too_large" | "unreadable"> {
+  const cl = req.headers.get("content-length");
+  if (cl !== null && /^\d+$/.test(cl.trim()) && Number(cl.trim()) > cap) return "too_large";
+  if (!req.body) return new Uint8Array(0);
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > cap) {
+        reader.cancel().catch(() => {});
+        return "too_large";
+      }
+      chunks.push(value);
+    }
+  } catch {
+    return "unreadable";
+  }
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const ch of chunks) {
+    out.set(ch, off);
+    off += ch.byteLength;
+  }
+  return out;
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** JSON with `Content-Type: application/json`, valid UTF-8; anything else is unusable. */
+function decodeBody(bytes: Uint8Array, contentType: string | undefined): BodyInput {
+  if (bytes.byteLength === 0) return { kind: "none" };
+  const mediaType = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
+  if (mediaType !== "application/json") return { kind: "invalid" };
+  try {
+    return { kind: "json", value: JSON.parse(strictUtf8.decode(bytes)) };
+  } catch {
+    return { kind: "invalid" };
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * Registry configuration (registry-api.md §10), parsed from an env-like record so both
+ * runtimes share it: Node passes `process.env`, a Worker passes its `env` bindings
+ * (`vars`). Pure: no I/O, no globals. A malformed value throws at startup (fail fast)
+ * with the variable's name, never silently falls back to a default.
+ *
+ * A rate limit of 0 switches that limit off (tests and benchmarks only, §10).
+ */
+import { CONFIG_DEFAULTS, FEATURES, type Feature } from "../src/protocol/index.ts";
+
+export type EnvLike = Record<string, string | undefined>;
+
+export interface AllowedOrigins {
+  /** `ALLOWED_ORIGINS=*`: any origin. */
+  any: boolean;
+  /** Exact origins from the list; empty with `any: false` means "the default local rule". */
+  list: string[];
+  /** True when ALLOWED_ORIGINS is unset: allow http://localhost, 127.0.0.1, [::1] on any port. */
+  defaultLocal: boolean;
+}
+
+export interface RegistryConfig {
+  port: number;
+  host: string;
+  allowedOrigins: AllowedOrigins;
+  /** Milliseconds. */
+  ttlOpenMs: number;
+  ttlJoinedMs: number;
+  ttlPairedMs: number;
+  /** Tombstone lifetime; 0 = a closed room is gone at once. */
+  ttlClosedMs: number;
+  limitCreatePerMin: number;
+  limitPublicPerMin: number;
+  limitJoinPerMin: number;
+  limitWrongJoinPerRoomPerMin: number;
+  limitTokenPerMin: number;
+  /** Longest long-poll hold; 0 = never hold (answer at once). */
+  longpollMaxMs: number;
+  /** 0 = unlimited restarts (a limit of 0 is off). */
+  maxRestarts: number;
+  trustProxy: boolean;
+  /** Extensions served and advertised (test switch REGISTRY_FEATURES). */
+  features: Feature[];
+}
+
+function num(env: EnvLike, name: keyof typeof CONFIG_DEFAULTS, opts: { integer?: boolean; min?: number; max?: number } = {}): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === "") return CONFIG_DEFAULTS[name] as number;
+  const s = raw.trim();
+  if (!/^\d+(\.\d+)?$/.test(s)) throw new Error(`config: ${name} must be a non-negative number`);
+  const n = Number(s);
+  if (opts.integer && !Number.isInteger(n)) throw new Error(`config: ${name} must be an integer`);
+  if (opts.min !== undefined && n < opts.min) throw new Error(`config: ${name} must be >= ${opts.min}`);
+  if (opts.max !== undefined && n > opts.max) throw new Error(`config: ${name} must be <= ${opts.max}`);
+  return n;
+}
+
+function parseOrigins(raw: string | undefined): AllowedOrigins {
+  if (raw === undefined || raw.trim() === "") return { any: false, list: [], defaultLocal: true };
+  const parts = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  if (parts.includes("*")) return { any: true, list: [], defaultLocal: false };
+  for (const p of parts) {
+    let u: URL;
+    try {
+      u = new URL(p);
+    } catch {
+      throw new Error(`config: ALLOWED_ORIGINS entry is not an origin: ${p}`);
+    }
+    // An origin is scheme://host[:port] and nothing more; a path would never match a browser Origin.
+    if (u.origin === "null" || u.origin !== p.replace(/\/$/, "")) throw new Error(`config: ALLOWED_ORIGINS entry is not an origin: ${p}`);
+  }
+  return { any: false, list: parts.map((p) => p.replace(/\/$/, "")), defaultLocal: false };
+}
+
+/** `REGISTRY_FEATURES`: unset/"all" = all five, "none" = MVP, or a comma list of names. */
+function parseFeatureSwitch(raw: string | undefined): Feature[] {
+  if (raw === undefined || raw.trim() === "" || raw.trim().toLowerCase() === "all") return [...FEATURES];
+  if (raw.trim().toLowerCase() === "none") return [];
+  const wanted = raw.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
+  for (const w of wanted) if (!(FEATURES as readonly string[]).includes(w)) throw new Error(`config: REGISTRY_FEATURES has an unknown feature: ${w}`);
+  return FEATURES.filter((f) => wanted.includes(f));
+}
+
+function flag(raw: string | undefined): boolean {
+  if (raw === undefined) return false;
+  const s = raw.trim().toLowerCase();
+  return s !== "" && s !== "0" && s !== "false" && s !== "no" && s !== "off";
+}
+
+export function parseConfig(env: EnvLike = {}): RegistryConfig {
+  // TTLs accept fractions of a second so tests can use short lifetimes; they must be > 0
+  // (a room that expires on creation is useless), except the tombstone, which may be 0.
+  const ttl = (name: "TTL_OPEN_SEC" | "TTL_JOINED_SEC" | "TTL_PAIRED_SEC") => {
+    const n = num(env, name, { max: 365 * 24 * 3600 });
+    if (n <= 0) throw new Error(`config: ${name} must be > 0`);
+    return Math.round(n * 1000);
+  };
+  const perMin = (name: keyof typeof CONFIG_DEFAULTS) => num(env, name, { integer: true, max: 1_000_000 });
+  return {
+    port: num(env, "PORT", { integer: true, max: 65535 }),
+    host: env.HOST?.trim() || CONFIG_DEFAULTS.HOST,
+    allowedOrigins: parseOrigins(env.ALLOWED_ORIGINS),
+    ttlOpenMs: ttl("TTL_OPEN_SEC"),
+    ttlJoinedMs: ttl("TTL_JOINED_SEC"),
+    ttlPairedMs: ttl("TTL_PAIRED_SEC"),
+    ttlClosedMs: Math.round(num(env, "TTL_CLOSED_SEC", { max: 365 * 24 * 3600 }) * 1000),
+    limitCreatePerMin: perMin("LIMIT_CREATE_PER_MIN"),
+    limitPublicPerMin: perMin("LIMIT_PUBLIC_PER_MIN"),
+    limitJoinPerMin: perMin("LIMIT_JOIN_PER_MIN"),
+    limitWrongJoinPerRoomPerMin: perMin("LIMIT_WRONG_JOIN_PER_ROOM_PER_MIN"),
+    limitTokenPerMin: perMin("LIMIT_TOKEN_PER_MIN"),
+    longpollMaxMs: Math.round(num(env, "LONGPOLL_MAX_SEC", { max: 3600 }) * 1000),
+    maxRestarts: num(env, "MAX_RESTARTS", { integer: true, max: 1_000_000 }),
+    trustProxy: flag(env.TRUST_PROXY),
+    features: parseFeatureSwitch(env.REGISTRY_FEATURES),
+  };
+}
+
+/** §7: is this page origin allowed to call the Registry? (A missing Origin is handled by the caller.) */
+export function isOriginAllowed(origin: string, allowed: AllowedOrigins): boolean {
+  if (allowed.any) return true;
+  if (!allowed.defaultLocal) return allowed.list.includes(origin);
+  // Default rule: plain http, host exactly localhost / 127.0.0.1 / [::1], any port, nothing else
+  // (no path, no userinfo). Parsed strictly by hand so look-alikes such as
+  // http://localhost.evil.example or http://127.0.0.1.nip.io never match.
+  const m = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(?::(\d{1,5}))?$/.exec(origin);
+  if (!m) return false;
+  if (m[2] !== undefined) {
+    const port = Number(m[2]);
+    if (port < 1 || port > 65535) return false;
+  }
+  return true;
+}

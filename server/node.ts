@@ -1,0 +1,111 @@
+/**
+ * The Registry on Node: the runtime-free app (server/app.ts) over an in-memory room store
+ * (server/room-host.ts), served by @hono/node-server.
+ *
+ * Node-only concerns live here and nowhere else: reading process.env, the listening socket,
+ * the client IP (socket address, or the rightmost X-Forwarded-For entry when TRUST_PROXY is
+ * set: the address our one trusted proxy saw), and the sweep timer (unref'd setInterval)
+ * that expires rooms, drops tombstones and stale rate-limit windows, and wakes long-polls
+ * of rooms that closed.
+ *
+ * `npm run registry` runs this file: listens on HOST:PORT (default 127.0.0.1:8787).
+ */
+import { createAdaptorServer } from "@hono/node-server";
+import type { Server, IncomingMessage } from "node:http";
+import type { Context } from "hono";
+import { pathToFileURL } from "node:url";
+import { createApp } from "./app.ts";
+import { parseConfig, type EnvLike } from "./config.ts";
+import { MemoryRateLimiter } from "./ratelimit.ts";
+import { MemoryRoomStorage, RoomHost } from "./room-host.ts";
+
+export interface StartOptions {
+  port?: number;
+  host?: string;
+  env?: EnvLike;
+  log?: (line: string) => void;
+  /** How often expired rooms are swept (ms). Default 1000. */
+  sweepMs?: number;
+}
+
+export interface RunningRegistry {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startRegistry(opts: StartOptions = {}): Promise<RunningRegistry> {
+  const config = parseConfig(opts.env ?? {});
+  const port = opts.port ?? config.port;
+  const host = opts.host ?? config.host;
+  const storage = new MemoryRoomStorage();
+  const rooms = new RoomHost({ storage, config });
+  const limiter = new MemoryRateLimiter();
+
+  const clientIp = (c: Context): string | undefined => {
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    if (config.trustProxy) {
+      const xff = c.req.header("x-forwarded-for");
+      const last = xff?.split(",").map((s) => s.trim()).filter(Boolean).pop();
+      if (last) return last;
+    }
+    return incoming?.socket.remoteAddress;
+  };
+
+  const app = createApp({ config, rooms, limiter, clientIp, log: opts.log ?? ((line) => console.log(line)) });
+  const server = createAdaptorServer({ fetch: app.fetch, hostname: host, port }) as Server;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+
+  const sweep = setInterval(() => {
+    rooms.sweep().catch(() => {});
+    limiter.sweep();
+  }, opts.sweepMs ?? 1000);
+  sweep.unref();
+
+  const addr = server.address();
+  const actualPort = typeof addr === "object" && addr ? addr.port : port;
+  const urlHost = host.includes(":") ? `[${host}]` : host;
+  let closing: Promise<void> | undefined;
+
+  return {
+    url: `http://${urlHost}:${actualPort}`,
+    port: actualPort,
+    close() {
+      closing ??= (async () => {
+        clearInterval(sweep);
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        // Pending long-polls get their answer now; idle keep-alive sockets are dropped.
+        await rooms.close();
+        server.closeIdleConnections();
+        const force = setTimeout(() => server.closeAllConnections(), 2000);
+        await stopped;
+        clearTimeout(force);
+      })();
+      return closing;
+    },
+  };
+}
+
+// Run directly: `tsx server/node.ts`.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  startRegistry({ env: process.env })
+    .then((r) => {
+      console.log(`Registry listening on ${r.url}`);
+      const stop = () => {
+        r.close().then(() => process.exit(0));
+      };
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+    })
+    .catch((e: unknown) => {
+      console.error(e instanceof Error ? e.message : e);
+      process.exit(1);
+    });
+}
