@@ -172,9 +172,15 @@ export class RegistryClient {
     }
   }
 
+  /**
+   * createRoom/joinRoom failed. A room that is closed or already paired is over for this client
+   * (§8.1: closed, retry from scratch with a new client); anything else returns to idle.
+   */
   private requestFailed(err: unknown): unknown {
-    if (err instanceof RegistryError && !this.ended) this.dispatch({ type: "request_failed", error: err });
-    return this.ended ? new TransitionError("the client was closed") : err;
+    if (this.ended) return new TransitionError("the client was closed");
+    if (err instanceof ClosedError || err instanceof AlreadyPairedError) this.fail(err);
+    else this.dispatch({ type: "request_failed", error: err as RegistryError });
+    return err;
   }
 
   // ---------------------------------------------------------------- session
