@@ -117,7 +117,17 @@ export function createApp(deps: AppDeps) {
       if (ver === undefined) return fail(c, "forbidden", { message: `Missing ${HEADERS.version} header.` });
       if (ver.trim() !== String(API_VERSION)) return fail(c, "bad_request", { message: `Unsupported ${HEADERS.version}.` });
       const read = await readBodyCapped(c.req.raw, LIMITS.bodyBytes);
-      if (read === "too_large") return fail(c, "body_too_large");
+      if (read === "too_large") {
+        const res = fail(c, "body_too_large");
+        // The rest of the body is never read: tell the client not to reuse this connection
+        // (Node then closes it after the answer; workerd ignores the header).
+        try {
+          res.headers.set("Connection", "close");
+        } catch {
+          /* a runtime that forbids it manages connections itself */
+        }
+        return res;
+      }
       c.set("reqBytes", read === "unreadable" ? 0 : read.byteLength);
       body = read === "unreadable" ? { kind: "invalid" } : decodeBody(read, c.req.header("content-type"));
     }

@@ -1,0 +1,47 @@
+/**
+ * Starts a Registry for the server tests, on the runtime named by REGISTRY_RUNTIME
+ * ("node", the default, or "workerd"). Tests talk to it over real HTTP only; the one
+ * runtime-specific thing they may read is `logs()` (the §9 log lines), and they must skip
+ * log assertions when `canCaptureLogs` is false.
+ */
+import { startRegistry } from "../../server/node.ts";
+
+export type Runtime = "node" | "workerd";
+
+export interface TestServer {
+  url: string;
+  runtime: Runtime;
+  /** True when `logs()` returns the server's request log lines. */
+  canCaptureLogs: boolean;
+  logs(): string[];
+  close(): Promise<void>;
+}
+
+export const RUNTIME: Runtime = process.env.REGISTRY_RUNTIME === "workerd" ? "workerd" : "node";
+
+/**
+ * Defaults every test server gets unless the test overrides them: rate limits off (each
+ * rate-limit test turns on the one it checks), so tests that create many rooms from one
+ * IP do not trip the create limit. Everything else is the §10 default.
+ */
+export const TEST_DEFAULTS: Record<string, string> = {
+  LIMIT_CREATE_PER_MIN: "0",
+  LIMIT_PUBLIC_PER_MIN: "0",
+  LIMIT_JOIN_PER_MIN: "0",
+  LIMIT_TOKEN_PER_MIN: "0",
+};
+
+export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const merged = { ...TEST_DEFAULTS, ...env };
+  if (RUNTIME === "node") {
+    const lines: string[] = [];
+    const r = await startRegistry({ port: 0, host: "127.0.0.1", env: merged, log: (l) => lines.push(l) });
+    return { url: r.url, runtime: "node", canCaptureLogs: true, logs: () => [...lines], close: () => r.close() };
+  }
+  // ---- workerd ------------------------------------------------------------------------
+  // Owned by the Workers engineer: server/worker.ts under Miniflare, via workerd-harness.ts.
+  // Its logs are whatever the Worker writes to stdout/stderr.
+  const { startWorkerd } = await import("./workerd-harness.ts");
+  const w = await startWorkerd(merged);
+  return { url: w.url, runtime: "workerd", canCaptureLogs: true, logs: () => [...w.logs], close: () => w.close() };
+}
