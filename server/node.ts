@@ -83,9 +83,13 @@ export async function startRegistry(opts: StartOptions = {}): Promise<RunningReg
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         // Pending long-polls get their answer now; idle keep-alive sockets are dropped.
         await rooms.close();
+        // Keep-alive sockets become idle once their last answer is written: drop them as
+        // they do, and cut whatever is left after 2 s.
         server.closeIdleConnections();
+        const idle = setInterval(() => server.closeIdleConnections(), 20);
         const force = setTimeout(() => server.closeAllConnections(), 2000);
         await stopped;
+        clearInterval(idle);
         clearTimeout(force);
       })();
       return closing;
