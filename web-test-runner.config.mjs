@@ -50,6 +50,29 @@ function registryPlugin() {
 }
 // ---- end client block --------------------------------------------------------------------------
 
+// ---- element: one real Registry for test/element (GET /__element-registry.json) ---------------
+// Rate limits off (0) so many rooms per minute are fine; started lazily like the client's.
+function elementRegistryPlugin() {
+  let started = null;
+  return {
+    name: "element-registry",
+    async serve(context) {
+      if (context.path !== "/__element-registry.json") return;
+      started ??= startRegistryProcess({
+        LIMIT_CREATE_PER_MIN: "0", LIMIT_PUBLIC_PER_MIN: "0", LIMIT_JOIN_PER_MIN: "0",
+        LIMIT_WRONG_JOIN_PER_ROOM_PER_MIN: "0", LIMIT_TOKEN_PER_MIN: "0",
+      }).catch((err) => ({ error: String(err && err.message || err) }));
+      const r = await started;
+      return { body: JSON.stringify(r.error ? { error: r.error } : { url: r.url }), type: "application/json" };
+    },
+    async serverStop() {
+      const r = started && (await started);
+      if (r && !r.error) r.child.kill();
+    },
+  };
+}
+// ---- end element block ---------------------------------------------------------------------------
+
 // Only the client's orchestration files carry the 100% branch bar (client-spec §14); the
 // threshold is enforced by scripts/check-client-coverage.mjs after `wtr --coverage`.
 export default {
@@ -66,6 +89,7 @@ export default {
   plugins: [
     esbuildPlugin({ ts: true, target: "es2022", tsconfig: "tsconfig.json" }),
     registryPlugin(),
+    elementRegistryPlugin(),
   ],
   coverageConfig: {
     include: ["src/**/*.ts"],

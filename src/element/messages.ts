@@ -2,6 +2,8 @@
  * A human message for every error code the element can report (the Registry's codes of
  * registry-api.md §6 plus the client's local ones), and what the UI offers next.
  */
+import type { ClientErrorCode } from "../client/errors.ts";
+
 export type RecoveryAction =
   /** Run the failed step again (after `retryAfterSec` when given). */
   | "retry"
@@ -17,8 +19,8 @@ export interface ErrorText {
 
 const T = (message: string, action: RecoveryAction = "restart"): ErrorText => ({ message, action });
 
-/** Keyed by error code; `describeError` falls back on `unknown`. */
-export const ERROR_TEXT: Record<string, ErrorText> = {
+/** Keyed by error code (the type makes a missing code a compile error); unknown codes → `unknown`. */
+export const ERROR_TEXT: Record<ClientErrorCode, ErrorText> = {
   bad_request: T("The Registry did not accept the request. Check your name and codes, then try again.", "form"),
   bad_sdp: T("Your browser's connection offer was refused by the Registry. Start over to try again."),
   bad_candidate: T("A network route from your browser was refused by the Registry. Start over to try again."),
@@ -45,5 +47,5 @@ export const ERROR_TEXT: Record<string, ErrorText> = {
 };
 
 export function describeError(code: string): ErrorText {
-  return ERROR_TEXT[code] ?? ERROR_TEXT.unknown!;
+  return Object.prototype.hasOwnProperty.call(ERROR_TEXT, code) ? ERROR_TEXT[code as ClientErrorCode] : ERROR_TEXT.unknown;
 }

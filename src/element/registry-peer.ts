@@ -62,6 +62,8 @@ type Op = "create" | "join" | "connect";
 interface Session {
   client: RegistryClient;
   role: Role;
+  /** The base-url it was made for: a different one ends the session. */
+  baseUrl: string;
   userName: string;
   code?: string;
   joinCode?: string;
@@ -209,6 +211,8 @@ export class RegistryPeer extends LitElement {
   declare private _session: Session | null;
   declare private _op: Op | null;
   declare private _autoStarted: boolean;
+  /** roomCode/joinCode were set by createRoom() (outputs, not the page's input): cleared with the session. */
+  declare private _codesFromRoom: boolean;
   declare private _tickTimer: ReturnType<typeof setTimeout> | undefined;
   /** When a rate-limited step may be retried (ms epoch), 0 if not waiting. */
   declare private _retryAt: number;
@@ -229,6 +233,7 @@ export class RegistryPeer extends LitElement {
     this._session = null;
     this._op = null;
     this._autoStarted = false;
+    this._codesFromRoom = false;
     this._reported = new WeakSet();
   }
 
@@ -297,6 +302,7 @@ export class RegistryPeer extends LitElement {
       s.expiresAt = r.expiresAt;
       this.roomCode = r.code;
       this.joinCode = r.joinCode;
+      this._codesFromRoom = true;
       const detail: RoomCreatedDetail = {
         code: r.code,
         joinCode: r.joinCode,
@@ -401,7 +407,8 @@ export class RegistryPeer extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    if (this.hasUpdated && this._session && (changed.has("role") || changed.has("baseUrl"))) {
+    const s = this._session;
+    if (s && (changed.has("role") || changed.has("baseUrl")) && (s.baseUrl !== this.baseUrl || s.role !== this._effectiveRole())) {
       this._endSession("reconfigured");
       this._fillForm();
     }
@@ -410,7 +417,8 @@ export class RegistryPeer extends LitElement {
   }
 
   protected override updated(): void {
-    this._maybeAuto();
+    // After this update, not inside it: starting sets reactive state.
+    queueMicrotask(() => this._maybeAuto());
   }
 
   // ---- sessions ----------------------------------------------------------------------------------
@@ -451,7 +459,7 @@ export class RegistryPeer extends LitElement {
     if (!s) {
       const role = this._effectiveRole();
       const name = (this._form.name || this.userName || "").trim() || (role === "host" ? "Host" : "Guest");
-      s = { role, userName: name } as Session;
+      s = { role, userName: name, baseUrl: this.baseUrl } as Session;
       s.client = this._newClient(s);
       this._session = s;
       this._err = null;
@@ -539,6 +547,11 @@ export class RegistryPeer extends LitElement {
     this._session = null;
     this._op = null;
     this._autoStarted = false;
+    if (this._codesFromRoom) {
+      // The old room's codes are not an input for the next session.
+      this._codesFromRoom = false;
+      this.roomCode = this.joinCode = undefined;
+    }
     this._err = null;
     this._fieldErrors = {};
     this._clearRetry();
@@ -561,6 +574,7 @@ export class RegistryPeer extends LitElement {
     const previous = this._phase;
     if (phase === previous) return;
     this._phase = phase;
+    this._note = "";
     this._emit("phase-change", { phase, previous });
   }
 
