@@ -1,0 +1,66 @@
+/** §10 configuration parsing (pure; the same parser serves both runtimes) and the origin rule. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { isOriginAllowed, parseConfig } from "../../server/config.ts";
+import { CONFIG_DEFAULTS, FEATURES } from "../../src/protocol/index.ts";
+
+test("defaults", () => {
+  const c = parseConfig({});
+  assert.equal(c.port, CONFIG_DEFAULTS.PORT);
+  assert.equal(c.host, CONFIG_DEFAULTS.HOST);
+  assert.equal(c.ttlOpenMs, CONFIG_DEFAULTS.TTL_OPEN_SEC * 1000);
+  assert.equal(c.ttlJoinedMs, CONFIG_DEFAULTS.TTL_JOINED_SEC * 1000);
+  assert.equal(c.ttlPairedMs, CONFIG_DEFAULTS.TTL_PAIRED_SEC * 1000);
+  assert.equal(c.ttlClosedMs, CONFIG_DEFAULTS.TTL_CLOSED_SEC * 1000);
+  assert.equal(c.limitCreatePerMin, 10);
+  assert.equal(c.limitPublicPerMin, 60);
+  assert.equal(c.limitJoinPerMin, 20);
+  assert.equal(c.limitWrongJoinPerRoomPerMin, 5);
+  assert.equal(c.limitTokenPerMin, 300);
+  assert.equal(c.longpollMaxMs, 25_000);
+  assert.equal(c.maxRestarts, 5);
+  assert.equal(c.trustProxy, false);
+  assert.deepEqual(c.features, [...FEATURES]);
+  assert.deepEqual(c.allowedOrigins, { any: false, list: [], defaultLocal: true });
+});
+
+test("values, fractions for TTLs, 0 for limits, flags, features", () => {
+  const c = parseConfig({ PORT: "0", TTL_OPEN_SEC: "0.5", TTL_CLOSED_SEC: "0", LIMIT_CREATE_PER_MIN: "0", TRUST_PROXY: "1", REGISTRY_FEATURES: "none", ALLOWED_ORIGINS: "*" });
+  assert.equal(c.port, 0);
+  assert.equal(c.ttlOpenMs, 500);
+  assert.equal(c.ttlClosedMs, 0);
+  assert.equal(c.limitCreatePerMin, 0);
+  assert.equal(c.trustProxy, true);
+  assert.deepEqual(c.features, []);
+  assert.equal(c.allowedOrigins.any, true);
+  assert.equal(parseConfig({ TRUST_PROXY: "false" }).trustProxy, false);
+  assert.deepEqual(parseConfig({ REGISTRY_FEATURES: "restart, batch" }).features, ["batch", "restart"]);
+  assert.deepEqual(parseConfig({ ALLOWED_ORIGINS: "https://a.example/, http://b.example:81" }).allowedOrigins.list, ["https://a.example", "http://b.example:81"]);
+});
+
+test("malformed values fail fast, naming the variable", () => {
+  const bad: Record<string, string>[] = [
+    { PORT: "abc" },
+    { PORT: "70000" },
+    { TTL_OPEN_SEC: "0" },
+    { TTL_JOINED_SEC: "-1" },
+    { TTL_PAIRED_SEC: "1e3" },
+    { LIMIT_JOIN_PER_MIN: "1.5" },
+    { MAX_RESTARTS: "x" },
+    { REGISTRY_FEATURES: "longpoll,teleport" },
+    { ALLOWED_ORIGINS: "not an origin" },
+    { ALLOWED_ORIGINS: "https://a.example/path" },
+  ];
+  for (const env of bad) {
+    const name = Object.keys(env)[0]!;
+    assert.throws(() => parseConfig(env), (e: Error) => e.message.includes(name), JSON.stringify(env));
+  }
+});
+
+test("default origin rule: exact local hosts on http, any port", () => {
+  const d = parseConfig({}).allowedOrigins;
+  for (const o of ["http://localhost", "http://localhost:1", "http://127.0.0.1:65535", "http://[::1]:8080"]) assert.ok(isOriginAllowed(o, d), o);
+  for (const o of ["http://localhost:0", "http://localhost:65536", "http://localhost.", "http://localhost.evil.example", "https://localhost", "http://127.0.0.1.nip.io", "http://[::1].evil", "http://localhost:80/", ""]) {
+    assert.ok(!isOriginAllowed(o, d), o);
+  }
+});
