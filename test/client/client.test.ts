@@ -1,0 +1,814 @@
+import { expect } from "@open-wc/testing";
+import * as E from "../../src/client/errors.ts";
+import { CLIENT_DEFAULTS } from "../../src/client/client.ts";
+import { FakeRegistry, MockFetch, MockTimers, err, harness, linkPeers, type Harness, type MockPeerConnection } from "./fixtures/index.ts";
+
+const C = (n: number) => `candidate:${n} 1 udp 2122260223 192.168.1.${n % 250} ${5000 + n} typ host generation 0`;
+const swallow = (p: Promise<unknown>) => p.catch((e: unknown) => e);
+
+/** A host connected to a FakeRegistry, offer posted, waiting for the answer. */
+async function hostWaiting(features: "all" | "none" | string = "all", opts: Parameters<typeof harness>[0] = {}) {
+  const mf = new MockFetch();
+  const reg = new FakeRegistry(mf, features);
+  const h = harness({ mf, ...opts });
+  const done = swallow(h.client.connect({ role: "host", code: reg.code, accessToken: reg.ownerToken }));
+  await h.timers.advance(0);
+  return { mf, reg, h, done, pc: h.rtc.pcs[0]! };
+}
+
+/** A guest on a room that has an offer, answer posted, draining. */
+async function guestDraining(features: "all" | "none" | string = "all", opts: Parameters<typeof harness>[0] = {}) {
+  const mf = new MockFetch();
+  const reg = new FakeRegistry(mf, features);
+  reg.status = "joined";
+  reg.offer = { type: "offer", sdp: "v=0\r\noffer" };
+  const h = harness({ mf, ...opts });
+  const done = swallow(h.client.connect({ role: "guest", code: reg.code, accessToken: reg.guestToken, ...(opts as { connect?: object }).connect }));
+  await h.timers.advance(0);
+  return { mf, reg, h, done, pc: h.rtc.pcs[0]! };
+}
+
+function openHost(pc: MockPeerConnection) {
+  pc.setConnectionState("connected");
+  for (const dc of pc.channels) dc.open();
+}
+
+function expectReleased(h: Harness, pc?: MockPeerConnection) {
+  expect(h.timers.pending, "timers left").to.equal(0);
+  expect(h.mf.pendingCount, "requests left").to.equal(0);
+  if (pc) {
+    expect(pc.totalListeners(), "listeners left").to.equal(0);
+    expect(pc.closed).to.equal(true);
+  }
+  expect(h.closes.length, "exactly one onClose").to.equal(1);
+}
+
+describe("RegistryClient: room admin", () => {
+  it("createRoom: POST /rooms with the CSRF header; phase waiting_guest; illegal second call throws TransitionError", async () => {
+    const mf = new MockFetch();
+    new FakeRegistry(mf);
+    const h = harness({ mf });
+    const r = await h.client.createRoom({ hostUserName: "Alice" });
+    expect(r).to.deep.equal({ code: "ABC123", ownerToken: new FakeRegistry(new MockFetch()).ownerToken, joinCode: "JQ2M7K4P", expiresAt: 900_000 });
+    expect(mf.calls[0]!.headers["x-registry-version"]).to.equal("1");
+    expect(h.client.getState()).to.include({ phase: "waiting_guest", role: "host", code: "ABC123" });
+    const e = await swallow(h.client.createRoom({ hostUserName: "Alice" }));
+    expect(e).to.be.instanceOf(E.TransitionError);
+    expect(await swallow(h.client.joinRoom({ code: "ABC123", joinCode: "JQ2M7K4P", guestUserName: "B" }))).to.be.instanceOf(E.TransitionError);
+  });
+
+  it("createRoom: a bad name is refused locally; a server error returns to idle with lastError", async () => {
+    const mf = new MockFetch();
+    new FakeRegistry(mf);
+    const h = harness({ mf });
+    expect(await swallow(h.client.createRoom({ hostUserName: "" }))).to.be.instanceOf(E.BadRequestError);
+    expect(await swallow(h.client.createRoom({ hostUserName: "a\u202Eb" }))).to.be.instanceOf(E.BadRequestError);
+    expect(mf.calls.length).to.equal(0);
+    mf.script("POST /rooms", err("rate_limited", 429, { retryAfterSec: 60 }));
+    const e = await swallow(h.client.createRoom({ hostUserName: "Alice" }));
+    expect(e).to.be.instanceOf(E.RateLimitedError);
+    expect(h.client.getState().phase).to.equal("idle");
+    expect(h.client.getState().lastError).to.deep.include({ code: "rate_limited", retryAfterSec: 60, retryable: true });
+    expect((await h.client.createRoom({ hostUserName: "Alice" })).code).to.equal("ABC123");
+  });
+
+  it("createRoom: 429 with a short retryAfterSec is retried and surfaced in lastError meanwhile", async () => {
+    const mf = new MockFetch();
+    new FakeRegistry(mf);
+    const h = harness({ mf });
+    mf.script("POST /rooms", err("rate_limited", 429, { retryAfterSec: 1 }));
+    const p = h.client.createRoom({ hostUserName: "Alice" });
+    await h.timers.advance(0);
+    expect(h.client.getState().lastError?.retryAfterSec).to.equal(1);
+    expect(h.client.getState().phase).to.equal("creating_room");
+    await h.timers.advance(1300);
+    expect((await p).code).to.equal("ABC123");
+  });
+
+  it("joinRoom: normalises codes, refuses malformed ones locally, maps bad_join_code", async () => {
+    const mf = new MockFetch();
+    const reg = new FakeRegistry(mf);
+    const h = harness({ mf });
+    expect(await swallow(h.client.joinRoom({ code: "ABC", joinCode: "JQ2M7K4P", guestUserName: "Bob" }))).to.be.instanceOf(E.NotFoundError);
+    expect(await swallow(h.client.joinRoom({ code: "ABC123", joinCode: "short", guestUserName: "Bob" }))).to.be.instanceOf(E.BadJoinCodeError);
+    expect(await swallow(h.client.joinRoom({ code: "ABC123", joinCode: "JQ2M7K4P", guestUserName: "\u0007" }))).to.be.instanceOf(E.BadRequestError);
+    expect(mf.calls.length).to.equal(0);
+    expect(await swallow(h.client.joinRoom({ code: "ABC123", joinCode: "JQ2M7K4Q", guestUserName: "Bob" }))).to.be.instanceOf(E.BadJoinCodeError);
+    expect(h.client.getState().phase).to.equal("idle");
+    const r = await h.client.joinRoom({ code: "abc 123", joinCode: "jq2m-7k4p", guestUserName: "Bob" });
+    expect(r.guestToken).to.equal(reg.guestToken);
+    expect(mf.calls.at(-1)!.body).to.deep.equal({ joinCode: "JQ2M7K4P", guestUserName: "Bob" });
+    expect(h.client.getState()).to.include({ phase: "idle", role: "guest", code: "ABC123", accessToken: reg.guestToken });
+  });
+
+  it("joinRoom: already_paired → closed (one onClose); 410 closed → closed", async () => {
+    for (const [status, why] of [["paired", "already_paired"], ["closed", "closed"]] as const) {
+      const mf = new MockFetch();
+      const reg = new FakeRegistry(mf);
+      reg.status = status;
+      const h = harness({ mf });
+      const e = await swallow(h.client.joinRoom({ code: "ABC123", joinCode: "JQ2M7K4P", guestUserName: "Bob" }));
+      expect((e as E.RegistryError).code).to.equal(why);
+      expect(h.client.getState().phase).to.equal("closed");
+      expect(h.closes).to.deep.equal([why]);
+      expect(h.timers.pending).to.equal(0);
+      expect(await swallow(h.client.connect({ role: "guest", code: "ABC123", accessToken: "x" }))).to.be.instanceOf(E.TransitionError);
+    }
+  });
+
+  it("fetchPublic: info, null for 404, null without a request for a malformed code, throws other errors", async () => {
+    const mf = new MockFetch();
+    const reg = new FakeRegistry(mf);
+    const h = harness({ mf });
+    expect(await h.client.fetchPublic("abc123")).to.deep.equal({ status: "open", hostUserName: "Alice", expiresAt: 900_000 });
+    expect(await h.client.fetchPublic("ZZZ999")).to.equal(null);
+    const n = mf.calls.length;
+    expect(await h.client.fetchPublic("??")).to.equal(null);
+    expect(mf.calls.length).to.equal(n);
+    reg.status = "joined";
+    expect(await h.client.fetchPublic("ABC123")).to.equal(null);
+    mf.script("GET /rooms/:code/public", err("rate_limited", 429, { retryAfterSec: 30 }));
+    expect(await swallow(h.client.fetchPublic("ABC123"))).to.be.instanceOf(E.RateLimitedError);
+    h.client.close();
+    expect(await swallow(h.client.fetchPublic("ABC123"))).to.be.instanceOf(E.TransitionError);
+  });
+
+  it("close() during createRoom rejects it with TransitionError and leaves nothing behind", async () => {
+    const mf = new MockFetch();
+    new FakeRegistry(mf);
+    mf.on("POST /rooms", () => new Promise(() => {}));
+    const h = harness({ mf });
+    const p = swallow(h.client.createRoom({ hostUserName: "Alice" }));
+    await h.timers.advance(0);
+    h.client.close();
+    expect(await p).to.be.instanceOf(E.TransitionError);
+    expectReleased(h);
+    expect(mf.callsTo("POST /rooms/:code/close").length).to.equal(0); // no room yet: nothing to close
+  });
+});
+
+describe("RegistryClient: host session", () => {
+  it("creates channels before the offer, posts the offer at once, first poll immediately", async () => {
+    const { mf, h, pc } = await hostWaiting("all");
+    expect(pc.channels.map((d) => d.label)).to.deep.equal(["data"]);
+    expect(pc.channels[0]!.ordered).to.equal(true);
+    const routes = mf.calls.map((c) => `${c.method} ${c.route}`);
+    expect(routes[0]).to.equal("POST /rooms/:code/offer");
+    expect(routes.slice(1, 3)).to.have.members(["GET /rooms/:code", "GET /rooms/:code/candidates"]);
+    expect(h.timers.delays).to.deep.equal([]); // no sleep on the critical path
+    expect(h.client.getState().phase).to.equal("polling_room");
+    expect(h.named("onPeerConnection")[0]![0]).to.equal(pc);
+    expect(h.client.getState().rtc!.dc).to.equal(pc.channels[0]);
+    expect(h.client.getRoomSnapshot()).to.deep.include({ status: "open", offer: { type: "offer", sdp: pc.localDescription!.sdp }, answer: null, version: 2 });
+    h.client.close();
+  });
+
+  it("MVP: polls the room every roomPollIntervalMs until the answer, then applies it", async () => {
+    const { mf, reg, h, pc, done } = await hostWaiting("none");
+    expect(mf.callsTo("GET /rooms/:code").length).to.equal(1);
+    await h.timers.advance(1000);
+    expect(mf.callsTo("GET /rooms/:code").length).to.equal(2);
+    reg.answer = { type: "answer", sdp: "v=0\r\nanswer" };
+    reg.status = "paired";
+    await h.timers.advance(1000);
+    expect(pc.remoteDescription).to.deep.equal({ type: "answer", sdp: "v=0\r\nanswer" });
+    expect(h.client.getState().phase).to.equal("draining_ice");
+    const polls = mf.callsTo("GET /rooms/:code").length;
+    openHost(pc);
+    await done;
+    await h.timers.advance(10_000);
+    expect(mf.callsTo("GET /rooms/:code").length).to.equal(polls); // room polling stopped once paired
+    h.client.close();
+  });
+
+  it("long-poll: waits on the version, no timers", async () => {
+    const { mf, reg, h, pc } = await hostWaiting("all");
+    await h.timers.advance(0);
+    const polls = mf.callsTo("GET /rooms/:code");
+    expect(polls.length).to.equal(2);
+    expect(polls[1]!.query.get("since")).to.equal("2");
+    expect(polls[1]!.query.get("wait")).to.equal("25");
+    expect(reg.held).to.be.greaterThan(0);
+    reg.answer = { type: "answer", sdp: "v=0\r\nanswer" };
+    reg.status = "paired";
+    reg.wake();
+    reg.version++;
+    reg.wake();
+    await h.timers.advance(0);
+    expect(pc.remoteDescription?.type).to.equal("answer");
+    h.client.close();
+  });
+
+  it("room closed while waiting: closed, timers and listeners released, one onClose", async () => {
+    const { reg, h, pc, done } = await hostWaiting("none");
+    reg.close();
+    await h.timers.advance(1000);
+    expect(h.client.getState().phase).to.equal("closed");
+    expect(h.closes).to.deep.equal(["closed"]);
+    expect(await done).to.be.instanceOf(E.ClosedError);
+    expectReleased(h, pc);
+  });
+
+  it("403 / 404 / 410 on the offer are terminal: error (403, 404) or closed (410), nothing retried", async () => {
+    for (const [reply, phase, code] of [[err("forbidden", 403), "error", "forbidden"], [err("not_found", 404), "error", "not_found"], [err("closed", 410), "closed", "closed"]] as const) {
+      const mf = new MockFetch();
+      new FakeRegistry(mf);
+      mf.script("POST /rooms/:code/offer", reply);
+      const h = harness({ mf });
+      const e = await swallow(h.client.connect({ role: "host", code: "ABC123", accessToken: "tok" }));
+      expect((e as E.RegistryError).code).to.equal(code);
+      expect(h.client.getState().phase).to.equal(phase);
+      expect(h.client.getState().lastError?.code).to.equal(code);
+      expect(h.errors.map((x) => (x as E.RegistryError).code)).to.deep.equal([code]);
+      expect(mf.callsTo("POST /rooms/:code/offer").length).to.equal(1);
+      expectReleased(h, h.rtc.pcs[0]);
+    }
+  });
+
+  it("5xx on the room poll, then recovery", async () => {
+    const { mf, reg, h, pc } = await hostWaiting("none");
+    mf.script("GET /rooms/:code", err("unavailable", 503), err("internal", 500));
+    reg.answer = { type: "answer", sdp: "v=0\r\nanswer" };
+    reg.status = "paired";
+    await h.timers.advance(1000);
+    await h.timers.advance(3000);
+    expect(pc.remoteDescription?.type).to.equal("answer");
+    expect(h.client.getState().phase).to.equal("draining_ice");
+    h.client.close();
+  });
+
+  it("oversize local SDP is rejected before any request", async () => {
+    const mf = new MockFetch();
+    new FakeRegistry(mf);
+    const h = harness({ mf, rtc: { sdpSize: 21 * 1024 } });
+    const e = await swallow(h.client.connect({ role: "host", code: "ABC123", accessToken: "tok" }));
+    expect(e).to.be.instanceOf(E.SdpTooLargeError);
+    expect(mf.calls.length).to.equal(0);
+    expect(h.client.getState().phase).to.equal("error");
+  });
+
+  it("an invalid (non v=0) local SDP is refused locally too", async () => {
+    const mf = new MockFetch();
+    new FakeRegistry(mf);
+    const h = harness({ mf, rtc: { sdp: "bogus" } });
+    const p = swallow(h.client.connect({ role: "host", code: "ABC123", accessToken: "tok" }));
+    expect(await p).to.be.instanceOf(E.BadSdpError);
+    expect(mf.calls.length).to.equal(0);
+  });
+
+  it("answer timeout counts from the guest's arrival, then error and a best-effort close", async () => {
+    const { mf, reg, h, done } = await hostWaiting("none", { options: { answerTimeoutMs: 5000 } });
+    await h.timers.advance(30_000); // no guest yet: no timeout
+    expect(h.client.getState().phase).to.equal("polling_room");
+    reg.status = "joined";
+    await h.timers.advance(1000);
+    await h.timers.advance(5000);
+    expect(await done).to.be.instanceOf(E.TimeoutError);
+    expect(h.client.getState().phase).to.equal("error");
+    expect(mf.callsTo("POST /rooms/:code/close").length).to.equal(1);
+    expectReleased(h);
+  });
+
+  it("publishes candidates only after the offer, dedupes, caps at 40, rejects oversize before any request", async () => {
+    const mf = new MockFetch();
+    const reg = new FakeRegistry(mf, "none");
+    mf.on("POST /rooms/:code/offer", () => new Promise(() => {}));
+    const h = harness({ mf });
+    void swallow(h.client.connect({ role: "host", code: "ABC123", accessToken: reg.ownerToken }));
+    await h.timers.advance(0);
+    const pc = h.rtc.pcs[0]!;
+    pc.emitCandidate(C(1));
+    await h.timers.advance(0);
+    expect(mf.callsTo("POST /rooms/:code/candidate").length).to.equal(0);
+    h.client.close();
+
+    const w = await hostWaiting("none");
+    for (let i = 0; i < 45; i++) w.pc.emitCandidate(C(i));
+    w.pc.emitCandidate(C(3));
+    w.pc.emitCandidate("candidate:" + "x".repeat(1030));
+    await w.h.timers.advance(0);
+    await w.h.timers.advance(0);
+    const posts = w.mf.callsTo("POST /rooms/:code/candidate");
+    expect(posts.length).to.equal(40);
+    expect(posts.map((c) => c.body.candidate)).to.deep.equal(Array.from({ length: 40 }, (_, i) => C(i)));
+    expect(posts.some((c) => c.body.candidate.length > 1024)).to.equal(false);
+    expect(w.h.errors.filter((e) => e instanceof E.TooManyCandidatesError).length).to.equal(1);
+    expect(w.h.errors.filter((e) => e instanceof E.CandidateTooLargeError).length).to.equal(1);
+    expect(w.h.named("onCandidateLocal").length).to.equal(40);
+    expect(w.h.client.getState().rtc!.localCandidates.size).to.equal(40);
+    w.h.client.close();
+  });
+
+  it("batch + end: candidates arriving during an in-flight post go out as one batch with the end mark", async () => {
+    const { mf, h, pc, reg } = await hostWaiting("all");
+    let release!: () => void;
+    mf.on("POST /rooms/:code/candidate", (call) => new Promise((res) => {
+      release = () => {
+        for (const c of call.body.items) reg.addCandidate("host", c.candidate, c.sdpMid, c.sdpMLineIndex);
+        res({ status: 204 });
+      };
+    }));
+    pc.emitCandidate(C(1));
+    await h.timers.advance(0);
+    pc.emitCandidate(C(2));
+    pc.emitCandidate(C(3));
+    pc.emitCandidate(null);
+    release();
+    await h.timers.advance(0);
+    release();
+    await h.timers.advance(0);
+    const posts = mf.callsTo("POST /rooms/:code/candidate").map((c) => c.body);
+    expect(posts).to.deep.equal([
+      { items: [{ candidate: C(1), sdpMid: "0", sdpMLineIndex: 0 }] },
+      { items: [{ candidate: C(2), sdpMid: "0", sdpMLineIndex: 0 }, { candidate: C(3), sdpMid: "0", sdpMLineIndex: 0 }], end: true },
+    ]);
+    h.client.close();
+  });
+
+  it("end without batch: items one by one, then {end:true} alone; no end mark when not advertised", async () => {
+    const a = await hostWaiting("end");
+    a.pc.emitCandidate(C(1));
+    a.pc.emitCandidate(null);
+    await a.h.timers.advance(0);
+    expect(a.mf.callsTo("POST /rooms/:code/candidate").map((c) => c.body)).to.deep.equal([{ candidate: C(1), sdpMid: "0", sdpMLineIndex: 0 }, { end: true }]);
+    a.h.client.close();
+    const b = await hostWaiting("none");
+    b.pc.emitCandidate(C(1));
+    b.pc.emitCandidate(null);
+    await b.h.timers.advance(0);
+    expect(b.mf.callsTo("POST /rooms/:code/candidate").map((c) => c.body)).to.deep.equal([{ candidate: C(1), sdpMid: "0", sdpMLineIndex: 0 }]);
+    b.h.client.close();
+  });
+
+  it("a failed candidate post is reported but not fatal; 410 on it closes", async () => {
+    const { mf, h, pc } = await hostWaiting("none");
+    mf.script("POST /rooms/:code/candidate", err("bad_candidate", 400));
+    pc.emitCandidate(C(1));
+    pc.emitCandidate(C(2));
+    await h.timers.advance(0);
+    expect(h.errors.map((e) => (e as E.RegistryError).code)).to.deep.equal(["bad_candidate"]);
+    expect(mf.callsTo("POST /rooms/:code/candidate").length).to.equal(2);
+    expect(h.client.getState().phase).to.equal("polling_room");
+    mf.script("POST /rooms/:code/candidate", err("closed", 410));
+    pc.emitCandidate(C(3));
+    await h.timers.advance(0);
+    expect(h.client.getState().phase).to.equal("closed");
+    expectReleased(h, pc);
+  });
+
+  it("remote candidates that arrive before the answer are queued, then applied after it", async () => {
+    const { reg, h, pc } = await hostWaiting("none");
+    reg.addCandidate("guest", C(7));
+    await h.timers.advance(1500);
+    expect(pc.added).to.deep.equal([]);
+    expect(h.named("onCandidateRemote").length).to.equal(0);
+    reg.answer = { type: "answer", sdp: "v=0\r\nanswer" };
+    reg.status = "paired";
+    await h.timers.advance(1000);
+    expect(pc.added.map((c) => c?.candidate)).to.deep.equal([C(7)]);
+    expect(h.named("onCandidateRemote").length).to.equal(1);
+    h.client.close();
+  });
+});
+
+describe("RegistryClient: guest session", () => {
+  it("reads the offer, answers, drains full sets with set-difference every 1–1.5 s (MVP)", async () => {
+    const { mf, reg, h, pc } = await guestDraining("none");
+    expect(pc.remoteDescription).to.deep.equal({ type: "offer", sdp: "v=0\r\noffer" });
+    expect(reg.answer?.sdp).to.equal(pc.localDescription!.sdp);
+    expect(h.client.getState().phase).to.equal("draining_ice");
+    reg.addCandidate("host", C(1));
+    reg.addCandidate("host", C(2));
+    await h.timers.advance(1500);
+    reg.addCandidate("host", C(3));
+    await h.timers.advance(1500);
+    await h.timers.advance(1500);
+    expect(pc.added.map((c) => c?.candidate)).to.deep.equal([C(1), C(2), C(3)]);
+    const drains = mf.callsTo("GET /rooms/:code/candidates");
+    expect(drains.length).to.be.at.least(3);
+    expect(drains.every((c) => !c.query.has("since"))).to.equal(true);
+    for (const d of h.timers.delays) expect(d).to.be.within(1000, 1500);
+    h.client.close();
+  });
+
+  it("tolerates mode:\"delta\" and unknown fields from an MVP server", async () => {
+    const { mf, h, pc } = await guestDraining("none");
+    mf.script("GET /rooms/:code/candidates", { status: 200, body: { items: [{ candidate: C(1), sdpMid: "0", sdpMLineIndex: 0, future: true }], mode: "delta", lastSeq: 1, cursor: "x", extra: [1] } });
+    await h.timers.advance(1500);
+    expect(pc.added.map((c) => c?.candidate)).to.deep.equal([C(1)]);
+    expect(h.client.getState().phase).to.equal("draining_ice");
+    h.client.close();
+  });
+
+  it("delta long-poll: cursor from lastSeq, complete → end-of-candidates applied once, drain stops", async () => {
+    const { mf, reg, h, pc } = await guestDraining("all");
+    reg.addCandidate("host", C(1));
+    await h.timers.advance(0);
+    reg.addCandidate("host", C(2));
+    await h.timers.advance(0);
+    reg.markEnd("host");
+    await h.timers.advance(0);
+    const drains = mf.callsTo("GET /rooms/:code/candidates");
+    expect(drains.map((c) => c.query.get("since"))).to.deep.equal(["0", "1", "2"].slice(0, drains.length));
+    expect(pc.added).to.deep.equal([{ candidate: C(1), sdpMid: "0", sdpMLineIndex: 0 }, { candidate: C(2), sdpMid: "0", sdpMLineIndex: 0 }, undefined]);
+    await h.timers.advance(10_000);
+    expect(mf.callsTo("GET /rooms/:code/candidates").length).to.equal(drains.length);
+    expect(h.timers.delays).to.deep.equal([]);
+    h.client.close();
+  });
+
+  it("no_offer on the answer: bounded jittered retries ≤ 2 s, then success", async () => {
+    const mf = new MockFetch();
+    const reg = new FakeRegistry(mf, "none");
+    reg.status = "joined";
+    reg.offer = { type: "offer", sdp: "v=0\r\noffer" };
+    mf.script("POST /rooms/:code/answer", err("no_offer", 409), err("no_offer", 409));
+    const h = harness({ mf });
+    void swallow(h.client.connect({ role: "guest", code: "ABC123", accessToken: reg.guestToken }));
+    await h.timers.advance(4000);
+    expect(mf.callsTo("POST /rooms/:code/answer").length).to.equal(3);
+    expect(h.client.getState().phase).to.equal("draining_ice");
+    const retryDelays = h.timers.delays.slice(0, 2);
+    for (const d of retryDelays) expect(d).to.be.within(250, 2000);
+    h.client.close();
+  });
+
+  it("no_offer forever: gives up after the bound (error phase, one onClose)", async () => {
+    const mf = new MockFetch();
+    const reg = new FakeRegistry(mf, "none");
+    reg.status = "joined";
+    reg.offer = { type: "offer", sdp: "v=0\r\noffer" };
+    mf.on("POST /rooms/:code/answer", () => err("no_offer", 409));
+    const h = harness({ mf });
+    const done = swallow(h.client.connect({ role: "guest", code: "ABC123", accessToken: reg.guestToken }));
+    await h.timers.advance(20_000);
+    expect(await done).to.be.instanceOf(E.NoOfferError);
+    expect(mf.callsTo("POST /rooms/:code/answer").length).to.equal(CLIENT_DEFAULTS.noOfferRetries + 1);
+    expect(h.client.getState().phase).to.equal("error");
+    expectReleased(h, h.rtc.pcs[0]);
+  });
+
+  it("already_paired on the answer → closed", async () => {
+    const mf = new MockFetch();
+    const reg = new FakeRegistry(mf, "none");
+    reg.status = "joined";
+    reg.offer = { type: "offer", sdp: "v=0\r\noffer" };
+    mf.script("POST /rooms/:code/answer", err("already_paired", 409));
+    const h = harness({ mf });
+    const done = swallow(h.client.connect({ role: "guest", code: "ABC123", accessToken: reg.guestToken }));
+    await h.timers.advance(0);
+    expect(await done).to.be.instanceOf(E.AlreadyPairedError);
+    expect(h.client.getState().phase).to.equal("closed");
+    expect(h.closes).to.deep.equal(["already_paired"]);
+    expect(mf.callsTo("POST /rooms/:code/close").length).to.equal(0); // never closes someone else's pairing
+  });
+
+  it("waits for the offer (long-poll when advertised), then answers", async () => {
+    const mf = new MockFetch();
+    const reg = new FakeRegistry(mf, "all");
+    reg.status = "joined";
+    const h = harness({ mf });
+    void swallow(h.client.connect({ role: "guest", code: "ABC123", accessToken: reg.guestToken }));
+    await h.timers.advance(0);
+    expect(h.client.getState().phase).to.equal("posting_answer");
+    expect(mf.callsTo("GET /rooms/:code").map((c) => c.query.get("since"))).to.deep.equal([null, "1"]);
+    reg.offer = { type: "offer", sdp: "v=0\r\nlate offer" };
+    reg.version++;
+    reg.wake();
+    await h.timers.advance(0);
+    expect(reg.answer).to.not.equal(null);
+    expect(h.client.getState().phase).to.equal("draining_ice");
+    h.client.close();
+  });
+
+  it("non-negotiated: adopts the announced channels by label, closes unexpected ones", async () => {
+    const { h, pc, done } = await guestDraining("none", { connect: { unreliable: true } } as never);
+    const stray = pc.announceChannel("stray");
+    expect(stray.readyState).to.equal("closed");
+    const dc = pc.announceChannel("data");
+    const dup = pc.announceChannel("data");
+    expect(dup.readyState).to.equal("closed");
+    const u = pc.announceChannel("unreliable", { ordered: false, maxRetransmits: 0 });
+    expect(h.client.getState().rtc!.dc).to.equal(dc);
+    expect(h.client.getState().rtc!.unreliableDc).to.equal(u);
+    dc.open();
+    expect(h.client.getState().phase).to.equal("draining_ice"); // waits for both channels
+    pc.setConnectionState("connected");
+    u.open();
+    await done;
+    expect(h.client.getState().phase).to.equal("open");
+    expect(h.named("onDataChannel").length).to.equal(2);
+    h.client.close();
+  });
+
+  it("negotiated channels are created on both sides up front with their ids", async () => {
+    const { h, pc } = await guestDraining("none", { connect: { dataChannel: { negotiated: true, id: 5 }, unreliable: { negotiated: true, label: "fast" } } } as never);
+    expect(pc.channels.map((d) => [d.label, d.id, d.negotiated, d.ordered, d.maxRetransmits])).to.deep.equal([
+      ["data", 5, true, true, null],
+      ["fast", 1, true, false, 0],
+    ]);
+    h.client.close();
+  });
+
+  it("negotiated without ids defaults to 0", async () => {
+    const { h, pc } = await guestDraining("none", { connect: { dataChannel: { negotiated: true, label: "x", ordered: false, maxRetransmits: 3 } } } as never);
+    expect(pc.channels.map((d) => [d.label, d.id, d.ordered, d.maxRetransmits])).to.deep.equal([["x", 0, false, 3]]);
+    h.client.close();
+  });
+
+  it("the room closing while waiting for the offer ends the session", async () => {
+    const mf = new MockFetch();
+    const reg = new FakeRegistry(mf, "all");
+    reg.status = "joined";
+    const h = harness({ mf });
+    const done = swallow(h.client.connect({ role: "guest", code: "ABC123", accessToken: reg.guestToken }));
+    await h.timers.advance(0);
+    reg.close();
+    await h.timers.advance(0);
+    expect(await done).to.be.instanceOf(E.ClosedError);
+    expectReleased(h, h.rtc.pcs[0]);
+  });
+
+  it("410 on the drain closes the session", async () => {
+    const { reg, h, pc } = await guestDraining("none");
+    reg.close();
+    await h.timers.advance(1500);
+    expect(h.client.getState().phase).to.equal("closed");
+    expectReleased(h, pc);
+  });
+});
+
+describe("RegistryClient: open session", () => {
+  async function opened(features: "all" | "none" = "none", options = {}) {
+    const g = await guestDraining(features, { options, connect: { unreliable: true } } as never);
+    const dc = g.pc.announceChannel("data");
+    const u = g.pc.announceChannel("unreliable");
+    g.pc.setConnectionState("connected");
+    dc.open();
+    u.open();
+    await g.done;
+    return { ...g, dc, u };
+  }
+
+  it("send() before open throws TransitionError", async () => {
+    const { h } = await guestDraining("none");
+    expect(() => h.client.send("x")).to.throw(E.TransitionError);
+    const fresh = harness();
+    expect(() => fresh.client.send("x")).to.throw(E.TransitionError);
+    expect(fresh.client.getBufferedAmount()).to.equal(0);
+    expect(fresh.client.getRoomSnapshot()).to.equal(null);
+    h.client.close();
+  });
+
+  it("connect twice is a TransitionError", async () => {
+    const { h } = await guestDraining("none");
+    expect(await swallow(h.client.connect({ role: "guest", code: "ABC123", accessToken: "t" }))).to.be.instanceOf(E.TransitionError);
+    h.client.close();
+  });
+
+  it("sends on the chosen channel; messages arrive with their channel", async () => {
+    const { h, dc, u } = await opened();
+    expect(h.client.send("a")).to.equal(true);
+    expect(h.client.send(new ArrayBuffer(3), { reliable: false })).to.equal(true);
+    expect(dc.sent).to.deep.equal(["a"]);
+    expect(u.sent.length).to.equal(1);
+    u.dispatchEvent(new MessageEvent("message", { data: "u" }));
+    dc.dispatchEvent(new MessageEvent("message", { data: "r" }));
+    expect(h.named("onMessage")).to.deep.equal([["u", { reliable: false }], ["r", { reliable: true }]]);
+    h.client.close();
+  });
+
+  it("reliable:false without an unreliable channel falls back to the reliable one", async () => {
+    const { h, pc, done } = await guestDraining("none");
+    const dc = pc.announceChannel("data");
+    dc.open();
+    await done;
+    expect(h.client.send("x", { reliable: false })).to.equal(true);
+    expect(dc.sent).to.deep.equal(["x"]);
+    h.client.close();
+  });
+
+  it("backpressure: false above the threshold, onDrain when bufferedamountlow follows a refusal", async () => {
+    const { h, dc } = await opened("none", { backpressureThreshold: 1000 });
+    expect(dc.bufferedAmountLowThreshold).to.equal(250);
+    dc.holdBuffered = true;
+    expect(h.client.send(new Uint8Array(900))).to.equal(true); // empty queue: always accepted
+    expect(h.client.send("x".repeat(200))).to.equal(false);
+    expect(h.client.getBufferedAmount()).to.equal(900);
+    dc.drainTo(100);
+    expect(h.named("onDrain").length).to.equal(1);
+    dc.drainTo(300);
+    dc.drainTo(0);
+    expect(h.named("onDrain").length).to.equal(1); // only after a refusal
+    expect(h.client.send("x".repeat(100))).to.equal(true);
+    h.client.close();
+  });
+
+  it("a full browser queue (OperationError) is backpressure, other send errors propagate", async () => {
+    const { h, dc } = await opened("none", { bufferedAmountLowThreshold: 10 });
+    expect(dc.bufferedAmountLowThreshold).to.equal(10);
+    dc.throwOnSend = new DOMException("send queue is full", "OperationError");
+    expect(h.client.send("x")).to.equal(false);
+    dc.throwOnSend = new TypeError("too big");
+    expect(() => h.client.send("x")).to.throw(TypeError);
+    h.client.close();
+  });
+
+  it("drain stops after open, after a grace of ~2 cycles (MVP)", async () => {
+    const { mf, h } = await opened("none");
+    const at = mf.callsTo("GET /rooms/:code/candidates").length;
+    await h.timers.advance(2 * 1500);
+    const after = mf.callsTo("GET /rooms/:code/candidates").length;
+    expect(after - at).to.be.within(1, 3);
+    await h.timers.advance(20_000);
+    expect(mf.callsTo("GET /rooms/:code/candidates").length).to.equal(after);
+    expect(h.timers.pending).to.equal(0); // nothing scheduled while open and idle
+    h.client.close();
+  });
+
+  it("drain stops after open with a custom interval, and with delta long-poll (held request aborted)", async () => {
+    const a = await opened("none", { iceDrainIntervalMs: 200 });
+    await a.h.timers.advance(400);
+    const n = a.mf.callsTo("GET /rooms/:code/candidates").length;
+    await a.h.timers.advance(5000);
+    expect(a.mf.callsTo("GET /rooms/:code/candidates").length).to.equal(n);
+    a.h.client.close();
+    const b = await opened("all");
+    expect(b.reg.held).to.equal(1);
+    await b.h.timers.advance(3000);
+    expect(b.mf.pendingCount).to.equal(0);
+    expect(b.mf.calls.filter((c) => c.aborted).length).to.equal(1);
+    b.h.client.close();
+  });
+
+  it("channels opening before the answer step finished: open right after it", async () => {
+    const { reg, h, pc, done } = await hostWaiting("none");
+    openHost(pc);
+    expect(h.client.getState().phase).to.equal("polling_room");
+    reg.answer = { type: "answer", sdp: "v=0\r\nanswer" };
+    reg.status = "paired";
+    await h.timers.advance(1000);
+    await done;
+    expect(h.client.getState().phase).to.equal("open");
+    h.client.close();
+  });
+
+  it("disconnected is not terminal: recovery within the grace keeps the session", async () => {
+    const { h, pc } = await opened("none", { disconnectGraceMs: 3000 });
+    await h.timers.advance(5000);
+    pc.setConnectionState("disconnected");
+    pc.setConnectionState("disconnected");
+    await h.timers.advance(2000);
+    pc.setConnectionState("connected");
+    await h.timers.advance(10_000);
+    expect(h.client.getState().phase).to.equal("open");
+    expect(h.closes).to.deep.equal([]);
+    pc.setConnectionState("disconnected");
+    await h.timers.advance(3000);
+    expect(h.closes).to.deep.equal(["disconnected"]);
+    expectReleased(h, pc);
+  });
+
+  it("the other side leaving is always noticed: DC close, failed, closed → exactly one onClose", async () => {
+    for (const [act, why] of [
+      [(x: Awaited<ReturnType<typeof opened>>) => x.dc.remoteClose(), "peer_closed"],
+      [(x: Awaited<ReturnType<typeof opened>>) => x.pc.setConnectionState("failed"), "connection_failed"],
+      [(x: Awaited<ReturnType<typeof opened>>) => x.pc.setConnectionState("closed"), "connection_closed"],
+    ] as const) {
+      const x = await opened("none");
+      act(x);
+      x.u.remoteClose();
+      x.pc.setConnectionState("failed");
+      await x.h.timers.advance(100);
+      expect(x.h.closes).to.deep.equal([why]);
+      expect(x.h.client.getState().phase).to.equal("closed");
+      expect(x.mf.callsTo("POST /rooms/:code/close").map((c) => c.body)).to.deep.equal([{ reason: why }]);
+      expectReleased(x.h, x.pc);
+    }
+  });
+
+  it("close(): posts /close once, best effort; idempotent; never throws, even if fetch throws", async () => {
+    const { mf, h, pc } = await opened("all");
+    h.client.close("x".repeat(500));
+    h.client.close();
+    await h.timers.advance(0);
+    const closes = mf.callsTo("POST /rooms/:code/close");
+    expect(closes.length).to.equal(1);
+    expect(closes[0]!.body.reason.length).to.equal(200);
+    expect(closes[0]!.headers["x-access-token"]).to.equal(new FakeRegistry(new MockFetch()).guestToken);
+    expectReleased(h, pc);
+    expect(() => h.client.send("x")).to.throw(E.TransitionError);
+
+    const mf2 = new MockFetch();
+    const reg2 = new FakeRegistry(mf2);
+    const h2 = harness({ mf: mf2 });
+    await h2.client.createRoom({ hostUserName: "A" });
+    mf2.fetchImpl = () => { throw new Error("sync throw"); };
+    (h2.client as unknown as { transport: { o: { fetchImpl: unknown } } }).transport.o.fetchImpl = mf2.fetchImpl;
+    expect(() => h2.client.close()).not.to.throw();
+    expect(reg2.status).to.equal("open");
+    expect(h2.closes).to.deep.equal(["closed"]);
+  });
+
+  it("close(): a 5xx on /close is not retried (no timer after close)", async () => {
+    const { mf, h } = await opened("none");
+    mf.script("POST /rooms/:code/close", err("internal", 500));
+    h.client.close();
+    await h.timers.advance(0);
+    expect(h.timers.pending).to.equal(0);
+    expect(mf.callsTo("POST /rooms/:code/close").length).to.equal(1);
+  });
+
+  it("app callbacks that throw go to onError; a throwing onError is dropped", async () => {
+    const mf = new MockFetch();
+    new FakeRegistry(mf);
+    const errors: unknown[] = [];
+    const { RegistryClient } = await import("../../src/client/client.ts");
+    const t = new MockTimers();
+    const c = new RegistryClient({
+      baseUrl: mf.base, fetchImpl: mf.fetchImpl, nowMs: t.nowMs, setTimeoutImpl: t.setTimeoutImpl, clearTimeoutImpl: t.clearTimeoutImpl,
+      randomBytes: (n) => new Uint8Array(n), createPeerConnection: () => { throw new Error("x"); }, rtcConfiguration: {},
+      telemetry: () => { throw new Error("telemetry"); },
+    }, {
+      onStateChange: () => { throw new Error("app bug"); },
+      onError: (e) => { errors.push(e); throw new Error("again"); },
+    });
+    await c.createRoom({ hostUserName: "A" });
+    expect(errors.length).to.be.greaterThan(0);
+    expect((errors[0] as Error).message).to.equal("app bug");
+    expect(c.getState().phase).to.equal("waiting_guest");
+  });
+
+  it("a WebRTC failure is an error without its message (which may quote SDP)", async () => {
+    const mf = new MockFetch();
+    const reg = new FakeRegistry(mf, "none");
+    reg.status = "joined";
+    reg.offer = { type: "offer", sdp: "v=0\r\nSECRET-SDP-LINE" };
+    const h = harness({ mf, rtc: { failRemote: new DOMException("Failed to parse: SECRET-SDP-LINE", "OperationError") } });
+    const e = await swallow(h.client.connect({ role: "guest", code: "ABC123", accessToken: reg.guestToken }));
+    expect((e as E.RegistryError).code).to.equal("unknown");
+    expect((e as Error).message).to.not.contain("SECRET");
+    expect(h.client.getState().phase).to.equal("error");
+    const h2 = harness({ mf });
+    h2.client["fail" as never];
+    (h2.client as unknown as { fail(e: unknown): void }).fail("a string");
+    expect(h2.client.getState().lastError?.message).to.contain("string");
+  });
+
+  it("a remote candidate the browser refuses is reported, not fatal", async () => {
+    const { reg, h, pc } = await guestDraining("none");
+    pc.rejectCandidates.add(C(1));
+    reg.addCandidate("host", C(1));
+    reg.addCandidate("host", C(2));
+    await h.timers.advance(1500);
+    expect(h.errors.map((e) => (e as E.RegistryError).code)).to.deep.equal(["bad_candidate"]);
+    expect(pc.added.map((c) => c?.candidate)).to.deep.equal([C(2)]);
+    expect(h.client.getState().phase).to.equal("draining_ice");
+    h.client.close();
+    await h.timers.advance(0);
+  });
+
+  it("never logs anything (so no token, join code, SDP or candidate) across a full session", async () => {
+    const spied: unknown[][] = [];
+    const orig = { log: console.log, info: console.info, warn: console.warn, error: console.error, debug: console.debug };
+    for (const k of Object.keys(orig) as (keyof typeof orig)[]) console[k] = (...a: unknown[]) => spied.push(a);
+    try {
+      const mf = new MockFetch();
+      const reg = new FakeRegistry(mf, "all");
+      const timers = new MockTimers();
+      const host = harness({ mf, timers });
+      const guest = harness({ mf, timers });
+      const r = await host.client.createRoom({ hostUserName: "Alice" });
+      const hd = swallow(host.client.connect({ role: "host", code: r.code, accessToken: r.ownerToken }));
+      const j = await guest.client.joinRoom({ code: r.code, joinCode: r.joinCode, guestUserName: "Bob" });
+      const gd = swallow(guest.client.connect({ role: "guest", code: r.code, accessToken: j.guestToken }));
+      await timers.advance(0);
+      host.rtc.pcs[0]!.emitCandidate(C(1));
+      guest.rtc.pcs[0]!.emitCandidate(C(2));
+      await timers.advance(0);
+      linkPeers(host.rtc.pcs[0]!, guest.rtc.pcs[0]!);
+      await hd;
+      await gd;
+      mf.script("GET /rooms/:code", err("internal", 500));
+      host.client.send("hi");
+      host.client.close();
+      await timers.advance(1000);
+      expect(reg.status).to.equal("closed");
+      const tele = JSON.stringify([host.telemetry, guest.telemetry]);
+      for (const secret of [reg.ownerToken, reg.guestToken, reg.joinCode, r.code, C(1), C(2), "v=0"]) expect(tele).to.not.contain(secret);
+      expect(host.telemetry.map((e) => e.type)).to.include.members(["phase_change", "request", "response", "pc_state", "dc_open", "dc_close"]);
+    } finally {
+      Object.assign(console, orig);
+    }
+    expect(spied).to.deep.equal([]);
+  });
+
+  it("gathering state and connection state are forwarded", async () => {
+    const { h, pc } = await guestDraining("none");
+    pc.setGatheringState("gathering");
+    pc.setConnectionState("connecting");
+    expect(h.named("onIceGatheringStateChange")).to.deep.equal([["gathering"]]);
+    expect(h.named("onIceConnectionStateChange")).to.deep.equal([["connecting"]]);
+    h.client.close();
+  });
+});
