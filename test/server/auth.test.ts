@@ -1,7 +1,7 @@
 /** Tokens and roles, join codes (normalisation, wrong-code lock), and the §6 check order. */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, type TestServer } from "./harness.ts";
+import { fromIp, startServer, type TestServer } from "./harness.ts";
 import { SDP_ANSWER, SDP_OFFER, cand, createRoom, expectError, expectStatus, get, joinRoom, post, req, tok, type Room } from "./helpers.ts";
 
 let s: TestServer;
@@ -139,9 +139,9 @@ test("wrong-code limit at its edge: LIMIT_WRONG_JOIN_PER_ROOM_PER_MIN=2", async 
 });
 
 test("check order (§6)", async (t) => {
-  // Limits on, tiny, so each 429 step can be provoked; X-Forwarded-For picks distinct "IPs".
+  // Limits on, tiny, so each 429 step can be provoked; fromIp() picks distinct "IPs".
   const s2 = await startServer({ TRUST_PROXY: "1", LIMIT_CREATE_PER_MIN: "1", LIMIT_JOIN_PER_MIN: "1", LIMIT_PUBLIC_PER_MIN: "1", LIMIT_TOKEN_PER_MIN: "3" });
-  const ip = (n: number) => ({ "x-forwarded-for": `10.0.0.${n}` });
+  const ip = (n: number) => fromIp(`10.0.0.${n}`);
   try {
     const huge = JSON.stringify({ hostUserName: "a", pad: "x".repeat(70_000) });
     await t.test("route/method before version header", async () => {

@@ -20,6 +20,16 @@ export interface TestServer {
 export const RUNTIME: Runtime = process.env.REGISTRY_RUNTIME === "workerd" ? "workerd" : "node";
 
 /**
+ * Headers that make a request come from client IP `ip`, for per-IP limit tests: Node reads
+ * X-Forwarded-For (only with TRUST_PROXY set); Workers read CF-Connecting-IP (set by
+ * Cloudflare's edge; locally Miniflare passes the client's value through) and never
+ * X-Forwarded-For.
+ */
+export function fromIp(ip: string): Record<string, string> {
+  return RUNTIME === "workerd" ? { "cf-connecting-ip": ip } : { "x-forwarded-for": ip };
+}
+
+/**
  * Defaults every test server gets unless the test overrides them: rate limits off (each
  * rate-limit test turns on the one it checks), so tests that create many rooms from one
  * IP do not trip the create limit. Everything else is the §10 default.

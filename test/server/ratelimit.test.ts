@@ -1,7 +1,7 @@
 /** §5 rate limits at their defaults and edges: 429 rate_limited with retryAfterSec and Retry-After. */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, type TestServer } from "./harness.ts";
+import { fromIp, startServer, type TestServer } from "./harness.ts";
 import { cand, expectError, expectStatus, get, post, tok, type Res, type Room } from "./helpers.ts";
 import { CONFIG_DEFAULTS } from "../../src/protocol/index.ts";
 
@@ -12,7 +12,8 @@ before(async () => {
 });
 after(() => s.close());
 
-const ip = (n: number) => ({ "x-forwarded-for": `203.0.113.${n}` });
+const ip = (n: number) => fromIp(`203.0.113.${n}`);
+const xff = (n: number) => ({ "x-forwarded-for": `203.0.113.${n}` });
 
 function expectLimited(r: Res) {
   expectError(r, 429, "rate_limited");
@@ -78,9 +79,9 @@ test(`any request with a token: ${CONFIG_DEFAULTS.LIMIT_TOKEN_PER_MIN}/min per t
 test("without TRUST_PROXY, X-Forwarded-For is ignored (the socket address is the key)", async () => {
   const s2 = await startServer({ LIMIT_CREATE_PER_MIN: "2" });
   try {
-    expectStatus(await post(s2.url, "/rooms", { hostUserName: "a" }, ip(1)), 201);
-    expectStatus(await post(s2.url, "/rooms", { hostUserName: "a" }, ip(2)), 201);
-    expectLimited(await post(s2.url, "/rooms", { hostUserName: "a" }, ip(3)));
+    expectStatus(await post(s2.url, "/rooms", { hostUserName: "a" }, xff(1)), 201);
+    expectStatus(await post(s2.url, "/rooms", { hostUserName: "a" }, xff(2)), 201);
+    expectLimited(await post(s2.url, "/rooms", { hostUserName: "a" }, xff(3)));
   } finally {
     await s2.close();
   }

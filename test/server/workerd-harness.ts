@@ -136,3 +136,105 @@ export async function startWorkerd(env: EnvOverrides = {}, opts: WorkerdOptions 
     },
   };
 }
+
+/** A free TCP port on 127.0.0.1 (listen on 0, read it, close): for tools that need a number. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import("node:net");
+  return new Promise((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+export interface WranglerDev {
+  url: string;
+  /** wrangler's stdout + stderr, for diagnosing a failed start. */
+  output(): string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the real `npm run dev:worker -- <args>` (wrangler dev under workerd, offline) on a
+ * free port and waits until GET /health answers. The process runs in its own process
+ * group so close() ends npm, wrangler and both workerd processes together.
+ */
+export async function startWranglerDev(extraArgs: string[], opts: { persistDir: string; timeoutMs?: number }): Promise<WranglerDev> {
+  const { spawn } = await import("node:child_process");
+  const port = await freePort();
+  const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+  const child = spawn(npm, ["run", "-s", "dev:worker", "--", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", opts.persistDir, ...extraArgs], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", CI: "1" },
+  });
+  let out = "";
+  child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
+  child.stderr.setEncoding("utf8").on("data", (d: string) => (out += d));
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  let alive = true;
+  // If the test process dies first, do not leave a detached wrangler/workerd behind.
+  const killOnExit = () => {
+    try {
+      if (alive && child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+    } catch {
+      /* gone */
+    }
+  };
+  process.once("exit", killOnExit);
+  child.once("exit", () => {
+    alive = false;
+    process.off("exit", killOnExit);
+  });
+
+  const close = async () => {
+    if (alive && child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        /* already gone */
+      }
+      const t = setTimeout(() => {
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+        } catch {
+          /* gone */
+        }
+      }, 5000);
+      await exited;
+      clearTimeout(t);
+    }
+    // workerd children may outlive their parent by a moment: wait for the group to empty.
+    for (let i = 0; i < 50 && child.pid !== undefined; i++) {
+      try {
+        process.kill(-child.pid, 0);
+      } catch {
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+  while (true) {
+    if (!alive) throw new Error(`wrangler dev exited before it was ready:\n${out}`);
+    try {
+      const r = await fetch(url + "/health", { signal: AbortSignal.timeout(2000) });
+      if (r.ok) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      await close();
+      throw new Error(`wrangler dev was not ready within ${opts.timeoutMs ?? 60_000} ms:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  return { url, output: () => out, close };
+}
