@@ -60,7 +60,7 @@ test("malformed values fail fast, naming the variable", () => {
 test("default origin rule: exact local hosts on http, any port", () => {
   const d = parseConfig({}).allowedOrigins;
   for (const o of ["http://localhost", "http://localhost:1", "http://127.0.0.1:65535", "http://[::1]:8080"]) assert.ok(isOriginAllowed(o, d), o);
-  for (const o of ["http://localhost:0", "http://localhost:65536", "http://localhost.", "http://localhost.evil.example", "https://localhost", "http://127.0.0.1.nip.io", "http://[::1].evil", "http://localhost:80/", ""]) {
+  for (const o of ["http://localhost:0", "http://localhost:65536", "http://localhost.", "http://localhost.evil.example", "https://localhost", "http://127.0.0.1.nip.io", "http://[::1].evil", "http://localhost:80/", "", "https://http://localhost", "xhttp://127.0.0.1"]) {
     assert.ok(!isOriginAllowed(o, d), o);
   }
 });

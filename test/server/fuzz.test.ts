@@ -11,16 +11,15 @@ import { SDP_OFFER, cand, createRoom, joinRoom } from "./helpers.ts";
 import { ERROR_STATUS, isErrorCode } from "../../src/protocol/index.ts";
 
 let s: TestServer;
-let code = "";
-let owner = "";
-let guest = "";
+/** A pool of rooms (some get closed or locked by the fuzz itself, the rest stay usable). */
+const rooms: Array<{ code: string; owner: string; guest: string }> = [];
 before(async () => {
-  // Tiny TTLs would make the fixed room vanish mid-run; defaults, limits off.
+  // Default TTLs (nothing expires mid-run), rate limits off (harness defaults).
   s = await startServer();
-  const room = await createRoom(s.url);
-  code = room.code;
-  owner = room.ownerToken;
-  guest = await joinRoom(s.url, room);
+  for (let i = 0; i < 16; i++) {
+    const room = await createRoom(s.url);
+    rooms.push({ code: room.code, owner: room.ownerToken, guest: i % 4 === 0 ? "" : await joinRoom(s.url, room) });
+  }
 });
 after(() => s.close());
 
@@ -30,6 +29,7 @@ const segment = fc.oneof(
   fc.stringMatching(/^[0-9A-Z]{6}$/),
 );
 const path = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom("/rooms", "/rooms/@CODE@/join", "/rooms/@CODE@/offer", "/rooms/@CODE@/answer", "/rooms/@CODE@/candidate", "/rooms/@CODE@/close", "/rooms/@CODE@", "/rooms/@CODE@/candidates") },
   fc.constant("/"),
   fc.constant("/health"),
   fc.constant("/rooms"),
@@ -88,25 +88,28 @@ const body = fc.oneof(
   fc.integer({ min: 60_000, max: 70_000 }).map((n) => new Uint8Array(n).fill(0x20)),
 );
 const headerValue = fc.stringMatching(/^[\x20-\x7e]{0,40}$/);
-const headers = fc.record(
-  {
-    "content-type": fc.oneof(fc.constantFrom("application/json", "application/json; charset=utf-8", "text/plain", "multipart/form-data", ""), headerValue),
-    "x-registry-version": fc.oneof(fc.constantFrom("1", "2", "", " 1 "), headerValue),
-    "x-access-token": fc.oneof(fc.constantFrom("@OWNER@", "@GUEST@", "", "x"), headerValue, fc.constant("A".repeat(5000))),
-    origin: fc.oneof(fc.constantFrom("http://localhost:5173", "http://evil.example", "null", "http://localhost.evil.example"), headerValue),
-    "if-none-match": fc.oneof(fc.constantFrom('"1"', '"2"', "*", 'W/"2"'), headerValue),
-    "x-forwarded-for": headerValue,
-  },
-  { requiredKeys: [] },
-);
-const method = fc.constantFrom("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "POST", "GET");
+/** Mostly a plausible value (so requests get past the early checks and reach the room), sometimes absent or junk. */
+function mostly<T>(plausible: fc.Arbitrary<T>, junk: fc.Arbitrary<string>): fc.Arbitrary<T | string | undefined> {
+  return fc.oneof({ weight: 6, arbitrary: plausible }, { weight: 1, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: junk });
+}
+const headers = fc.record({
+  "content-type": mostly(fc.constantFrom("application/json", "application/json; charset=utf-8"), fc.oneof(fc.constantFrom("text/plain", "multipart/form-data", ""), headerValue)),
+  "x-registry-version": mostly(fc.constant("1"), fc.oneof(fc.constantFrom("2", "", " 1 "), headerValue)),
+  "x-access-token": mostly(fc.constantFrom("@OWNER@", "@GUEST@"), fc.oneof(fc.constantFrom("", "x", "A".repeat(5000)), headerValue)),
+  origin: fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 2, arbitrary: fc.constant("http://localhost:5173") }, { weight: 1, arbitrary: fc.oneof(fc.constantFrom("http://evil.example", "null", "http://localhost.evil.example"), headerValue) }),
+  "if-none-match": fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.oneof(fc.constantFrom('"1"', '"2"', "*", 'W/"2"'), headerValue) }),
+  "x-forwarded-for": fc.option(headerValue, { freq: 4 }),
+});
+const method = fc.oneof({ weight: 5, arbitrary: fc.constant("POST") }, { weight: 3, arbitrary: fc.constant("GET") }, { weight: 1, arbitrary: fc.constantFrom("PUT", "DELETE", "PATCH", "OPTIONS", "HEAD") });
 
 test("fuzz: never a 5xx, never a hang, errors always in the envelope", async () => {
+  const seen = new Map<number, number>();
   await fc.assert(
-    fc.asyncProperty(method, path, query, headers, body, async (m, p, q, h, b) => {
+    fc.asyncProperty(fc.nat(rooms.length - 1), method, path, query, headers, body, async (ri, m, p, q, h, b) => {
+      const { code, owner, guest } = rooms[ri]!;
       const url = s.url + p.replace("@CODE@", code) + q;
       const hh: Record<string, string> = {};
-      for (const [k, v] of Object.entries(h)) if (v !== undefined) hh[k] = v.replace("@OWNER@", owner).replace("@GUEST@", guest);
+      for (const [k, v] of Object.entries(h)) if (typeof v === "string") hh[k] = v.replace("@OWNER@", owner).replace("@GUEST@", guest);
       const init: RequestInit = { method: m, headers: hh, signal: AbortSignal.timeout(5000) };
       if (m !== "GET" && m !== "HEAD") init.body = b;
       let res: Response;
@@ -118,6 +121,7 @@ test("fuzz: never a 5xx, never a hang, errors always in the envelope", async () 
         throw e;
       }
       const text = await res.text();
+      seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
       assert.ok(res.status < 500, `${m} ${p}${q} → ${res.status} ${text.slice(0, 200)}`);
       assert.equal(res.headers.get("cache-control"), "no-store");
       assert.ok(res.headers.has("x-registry-features"));
@@ -131,6 +135,12 @@ test("fuzz: never a 5xx, never a hang, errors always in the envelope", async () 
     }),
     { numRuns: 300, seed: Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31), verbose: 1 },
   );
+  // The run must have gone deep, not just bounced off the first checks: successes and a
+  // spread of refusals from every layer.
+  const statuses = [...seen.keys()];
+  assert.ok(statuses.some((x) => x >= 200 && x < 300), `statuses ${JSON.stringify([...seen])}`);
+  for (const x of [400, 403, 404]) assert.ok(seen.has(x), `no ${x} in ${JSON.stringify([...seen])}`);
+  assert.ok(statuses.length >= 6, `statuses ${JSON.stringify([...seen])}`);
   // The server still works afterwards.
   const r = await fetch(s.url + "/health");
   assert.equal(r.status, 200);
