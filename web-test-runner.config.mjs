@@ -74,7 +74,7 @@ function elementRegistryPlugin() {
 // ---- end element block ---------------------------------------------------------------------------
 
 // Only the client's orchestration files carry the 100% branch bar (client-spec §14); the
-// threshold is enforced by scripts/check-client-coverage.mjs after `wtr --coverage`.
+// threshold is enforced by test/client/check-coverage.mjs after `wtr --coverage` (npm run test:browser).
 export default {
   files: ["test/client/**/*.test.ts", "test/element/**/*.test.ts"],
   nodeResolve: true,
@@ -95,6 +95,6 @@ export default {
     include: ["src/**/*.ts"],
     report: true,
     reportDir: "coverage/browser",
-    reporters: ["json-summary", "text-summary"],
+    reporters: ["json-summary", "json", "text-summary"],
   },
 };

@@ -223,7 +223,7 @@ export class RegistryClient {
     if (opts.role === "host" || rtc.negotiated) rtc.createChannels();
 
     if (opts.role === "host") {
-      const sdp = await rtc.createOffer(false);
+      const sdp = await rtc.createOffer();
       await this.post("/offer", { type: "offer", sdp: this.checkedSdp(sdp, "offer") });
       this.dispatch({ type: "offer_posted" });
       this.startPublishing();
@@ -265,16 +265,14 @@ export class RegistryClient {
   }
 
   /** 409 no_offer (the offer vanished, e.g. replaced): a few short jittered re-posts, then fail. */
-  private async postAnswer(sdp: string): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.post("/answer", { type: "answer", sdp });
-        return;
-      } catch (err) {
-        if (!(err instanceof NoOfferError) || attempt >= CLIENT_DEFAULTS.noOfferRetries) throw err;
-        this.dispatch({ type: "error_noted", error: err });
-        await this.timers.sleep(jitter(250, 2000, this.random), this.ctl.signal);
-      }
+  private async postAnswer(sdp: string, attempt = 0): Promise<void> {
+    try {
+      await this.post("/answer", { type: "answer", sdp });
+    } catch (err) {
+      if (!(err instanceof NoOfferError) || attempt >= CLIENT_DEFAULTS.noOfferRetries) throw err;
+      this.dispatch({ type: "error_noted", error: err });
+      await this.timers.sleep(jitter(250, 2000, this.random), this.ctl.signal);
+      return this.postAnswer(sdp, attempt + 1);
     }
   }
 
@@ -435,7 +433,7 @@ export class RegistryClient {
 
   /** The other side is gone (or unreachable): one onClose, and tell the Registry (best effort). */
   private peerLeft(why: string): void {
-    if (this.ended) return;
+    // Listeners and timers are gone after teardown, so this never runs twice.
     this.postClose(why);
     this.teardown({ type: "closed" }, why);
   }
@@ -450,18 +448,15 @@ export class RegistryClient {
   /** Ends everything; posts /close once (best effort, no retry, never throws). Idempotent. */
   close(reason?: string): void {
     if (this.ended) return;
-    try {
-      this.postClose(reason);
-      this.dispatch({ type: "closing" });
-    } catch {
-      // close() never throws; teardown below still runs.
-    }
+    this.postClose(reason);
+    this.dispatch({ type: "closing" });
     this.teardown({ type: "closed" }, reason ?? "closed");
   }
 
   private postClose(reason: string | undefined): void {
     if (this.state.code === undefined || this.state.accessToken === undefined) return;
-    const body = reason === undefined ? {} : { reason: reason.slice(0, LIMITS.closeReasonChars) };
+    // String(): close() never throws, even for a non-string reason from plain JS.
+    const body = reason === undefined ? {} : { reason: String(reason).slice(0, LIMITS.closeReasonChars) };
     // Own controller: the session's is aborted right after. No retries, so no timer outlives close().
     this.post("/close", body, new AbortController().signal, 0).catch(() => {});
   }
@@ -475,8 +470,8 @@ export class RegistryClient {
     this.teardown(closed ? { type: "closed", error: e } : { type: "failed", error: e }, e.code, e);
   }
 
+  /** Callers guarantee it runs once (close/fail check `ended`; peerLeft's sources die here). */
   private teardown(action: Extract<Action, { type: "closed" | "failed" }>, why: string, error?: RegistryError): void {
-    if (this.ended) return;
     this.ended = true;
     this.draining = false;
     this.ctl.abort();

@@ -4,7 +4,6 @@
  * bufferedAmount, and every listener removable so close() leaves nothing attached.
  */
 import { utf8Length } from "../protocol/index.ts";
-import { TransitionError } from "./errors.ts";
 import type { CandidateBody, DataChannelPolicy } from "./types.ts";
 
 export interface RtcHooks {
@@ -103,17 +102,17 @@ export class RtcSession {
     this.hooks.channelsOpen();
   }
 
-  async createOffer(iceRestart: boolean): Promise<string> {
-    const offer = await this.pc.createOffer(iceRestart ? { iceRestart: true } : {});
+  async createOffer(): Promise<string> {
+    const offer = await this.pc.createOffer();
     await this.pc.setLocalDescription(offer);
-    return this.pc.localDescription?.sdp ?? offer.sdp ?? "";
+    return this.pc.localDescription!.sdp;
   }
 
   async acceptOffer(sdp: string): Promise<string> {
     await this.pc.setRemoteDescription({ type: "offer", sdp });
     const answer = await this.pc.createAnswer();
     await this.pc.setLocalDescription(answer);
-    return this.pc.localDescription?.sdp ?? answer.sdp ?? "";
+    return this.pc.localDescription!.sdp;
   }
 
   async acceptAnswer(sdp: string): Promise<void> {
@@ -134,8 +133,8 @@ export class RtcSession {
   /** false (and onDrain later) when over the threshold; never lets the browser queue overflow. */
   send(data: ArrayBufferView | ArrayBuffer | string, reliable: boolean): boolean {
     // No unreliable channel configured: reliable carries it (documented).
-    const dc = (!reliable && this.channels.get("unreliable")) || this.channels.get("reliable");
-    if (!dc || dc.readyState !== "open") throw new TransitionError("send() before the DataChannel is open");
+    // The client only calls this while open, when every channel is open (a closing one ends the session).
+    const dc = (!reliable && this.channels.get("unreliable")) || this.channels.get("reliable")!;
     const size = typeof data === "string" ? utf8Length(data) : data.byteLength;
     if (dc.bufferedAmount > 0 && dc.bufferedAmount + size > this.backpressureThreshold) {
       this.refused = true;

@@ -55,28 +55,27 @@ export class Transport {
 
   has(f: Feature): boolean { return this.features.has(f); }
 
-  async request<T = unknown>(spec: RequestSpec): Promise<HttpResult<T>> {
-    for (let attempt = 0; ; attempt++) {
-      let err: RegistryError;
-      try {
-        return await this.once<T>(spec);
-      } catch (e) {
-        if (isAbortError(e) || !(e instanceof RegistryError)) throw e;
-        err = e;
-      }
-      const retryable =
-        attempt < (spec.maxRetries ?? this.maxRetries) &&
-        (err instanceof RateLimitedError ||
-          (err.status !== undefined && err.status >= 500) ||
-          (err instanceof NetworkError && spec.idempotent === true));
-      if (!retryable) throw err;
-      const delay = err instanceof RateLimitedError ? rateLimitDelay(attempt, err.retryAfterSec, this.o.random) : backoffDelay(attempt, this.o.random);
-      // A wait longer than the backoff cap is the caller's to show (e.g. a 60 s join lockout).
-      if (delay > BACKOFF.capMs + BACKOFF.baseMinMs) throw err;
-      this.o.onRetry(err);
-      this.o.telemetry({ type: "retry", method: spec.method, route: spec.route, attempt: attempt + 1, delayMs: delay, ...(err.status === undefined ? {} : { status: err.status }) });
-      await this.o.timers.sleep(delay, spec.signal);
+  async request<T = unknown>(spec: RequestSpec, attempt = 0): Promise<HttpResult<T>> {
+    let err: RegistryError;
+    try {
+      return await this.once<T>(spec);
+    } catch (e) {
+      if (isAbortError(e) || !(e instanceof RegistryError)) throw e;
+      err = e;
     }
+    const retryable =
+      attempt < (spec.maxRetries ?? this.maxRetries) &&
+      (err instanceof RateLimitedError ||
+        (err.status !== undefined && err.status >= 500) ||
+        (err instanceof NetworkError && spec.idempotent === true));
+    if (!retryable) throw err;
+    const delay = err instanceof RateLimitedError ? rateLimitDelay(attempt, err.retryAfterSec, this.o.random) : backoffDelay(attempt, this.o.random);
+    // A wait longer than the backoff cap is the caller's to show (e.g. a 60 s join lockout).
+    if (delay > BACKOFF.capMs + BACKOFF.baseMinMs) throw err;
+    this.o.onRetry(err);
+    this.o.telemetry({ type: "retry", method: spec.method, route: spec.route, attempt: attempt + 1, delayMs: delay, ...(err.status === undefined ? {} : { status: err.status }) });
+    await this.o.timers.sleep(delay, spec.signal);
+    return this.request<T>(spec, attempt + 1);
   }
 
   private async once<T>(spec: RequestSpec): Promise<HttpResult<T>> {

@@ -811,4 +811,69 @@ describe("RegistryClient: open session", () => {
     expect(h.named("onIceConnectionStateChange")).to.deep.equal([["connecting"]]);
     h.client.close();
   });
+
+  it("tolerates odd snapshots: non-object, unknown status, missing fields and version", async () => {
+    const { mf, reg, h, pc } = await hostWaiting("none");
+    mf.script("GET /rooms/:code", { status: 200, body: 5 }, { status: 200, body: { status: "weird", offer: { sdp: 5 }, answer: "x" } });
+    await h.timers.advance(1000);
+    expect(h.client.getRoomSnapshot()).to.deep.equal({ status: "open", offer: null, answer: null, updatedAt: 0, expiresAt: 0 });
+    await h.timers.advance(1000);
+    expect(h.client.getRoomSnapshot()).to.deep.equal({ status: "open", offer: null, answer: null, updatedAt: 0, expiresAt: 0 });
+    expect(h.client.getState().phase).to.equal("polling_room");
+    reg.answer = { type: "answer", sdp: "v=0\r\nanswer" };
+    reg.status = "paired";
+    await h.timers.advance(1000);
+    expect(pc.remoteDescription?.type).to.equal("answer");
+    h.client.close();
+  });
+
+  it("a room code that cannot be normalised is used as given (the server answers 404)", async () => {
+    const mf = new MockFetch();
+    new FakeRegistry(mf);
+    const h = harness({ mf });
+    const e = await swallow(h.client.connect({ role: "host", code: "no-such!", accessToken: "t" }));
+    expect(e).to.be.instanceOf(E.NotFoundError);
+    expect(mf.calls[0]!.path).to.equal("/rooms/no-such!/offer");
+  });
+
+  it("close() while a candidate post is in flight aborts it quietly", async () => {
+    const { mf, h, pc } = await hostWaiting("none");
+    mf.on("POST /rooms/:code/candidate", () => new Promise(() => {}));
+    pc.emitCandidate(C(1));
+    await h.timers.advance(0);
+    expect(mf.pendingCount).to.be.greaterThan(0);
+    h.client.close(42 as unknown as string);
+    await h.timers.advance(0);
+    expect(h.errors).to.deep.equal([]);
+    expect(mf.callsTo("POST /rooms/:code/close")[0]!.body).to.deep.equal({ reason: "42" });
+    expectReleased(h, pc);
+  });
+
+  it("an empty drain response is tolerated", async () => {
+    const { mf, h, pc } = await guestDraining("none");
+    mf.script("GET /rooms/:code/candidates", { status: 200 });
+    await h.timers.advance(1500);
+    await h.timers.advance(1500);
+    expect(h.client.getState().phase).to.equal("draining_ice");
+    expect(pc.added).to.deep.equal([]);
+    h.client.close();
+  });
+
+  it("disconnected: default grace is CLIENT_DEFAULTS.disconnectGraceMs", async () => {
+    const { h, pc } = await guestDraining("none");
+    pc.setConnectionState("disconnected");
+    await h.timers.advance(CLIENT_DEFAULTS.disconnectGraceMs - 1);
+    expect(h.closes).to.deep.equal([]);
+    await h.timers.advance(1);
+    expect(h.closes).to.deep.equal(["disconnected"]);
+  });
+
+  it("a late failure after close is ignored (one onClose)", async () => {
+    const { h } = await guestDraining("none");
+    h.client.close();
+    (h.client as unknown as { fail(e: unknown): void }).fail(new E.InternalError());
+    expect(h.closes).to.deep.equal(["closed"]);
+    expect(h.client.getState().phase).to.equal("closed");
+  });
 });
+
