@@ -469,6 +469,7 @@ export class RegistryPeer extends LitElement {
 
   private _newClient(s: Session): RegistryClient {
     const live = () => this._session === s && s.client === client;
+    let lastError: ClientState["lastError"];
     const threshold = this.backpressureThreshold;
     const opts: RegistryClientOptions = {
       ...browserDefaults(),
@@ -478,7 +479,18 @@ export class RegistryPeer extends LitElement {
       ...this.clientOptions,
     };
     const client: RegistryClient = new RegistryClient(opts, {
-      onStateChange: (st) => live() && this._setPhase(st.phase),
+      onStateChange: (st) => {
+        if (!live()) return;
+        // A new lastError in a live phase is one the client retries by itself (429, 5xx, network):
+        // show how long it waits instead of an unexplained pause.
+        const e = st.lastError;
+        if (e && e !== lastError && !TERMINAL.includes(st.phase)) {
+          this._note = e.code === "rate_limited" ? "The Registry is busy." : "Connection trouble, retrying…";
+          if (e.retryAfterSec) this._startCountdown(e.retryAfterSec);
+        }
+        lastError = e;
+        this._setPhase(st.phase);
+      },
       onOpen: () => {
         if (!live()) return;
         s.opened = true;
@@ -774,7 +786,8 @@ export class RegistryPeer extends LitElement {
       body = html`<div class="row">${btn(role === "host" ? "New room" : "Join another room", () => this._restart(), true)}</div>`;
     } else if (role === "host" && s?.code && s.joinCode) {
       const waiting = (BUSY_HOST[phase] ?? "Waiting for the guest to join…") as string;
-      status = this._note || waiting;
+      const wait = this._waitSec();
+      status = this._note ? `${this._note}${wait > 0 ? ` Retrying in ${wait} s…` : ""}` : waiting;
       body = html`<dl part="codes" class="codes">
           <dt>Room code</dt>
           <dd part="room-code">${s.code}</dd>
@@ -793,6 +806,8 @@ export class RegistryPeer extends LitElement {
     } else if (this._op || (phase !== "idle" && phase !== "error") || s?.token) {
       // (A token in "idle": the guest has joined and connect() follows.)
       status = (role === "host" ? BUSY_HOST[phase] : BUSY_GUEST[phase]) ?? (this._op === "join" ? "Joining the room…" : "Connecting…");
+      const wait = this._waitSec();
+      if (this._note) status = `${this._note} ${wait > 0 ? `Retrying in ${wait} s…` : status}`;
       body = html`<progress part="progress" aria-label=${status}></progress>`;
     } else if (role === "host") {
       status = "Create a room, then send its link to the other player.";
