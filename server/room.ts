@@ -32,6 +32,7 @@ import {
   type ErrorCode,
   type Feature,
 } from "../src/protocol/index.ts";
+import * as v from "valibot";
 import { slidingWindowHit, WINDOW_MS } from "./ratelimit.ts";
 import { timingSafeEqualHex } from "./crypto.ts";
 
@@ -263,6 +264,17 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+// Body shapes (valibot). Sizes and formats come from the protocol module's checks
+// (checkSdp, checkCandidate, checkUserName), which also decide the error code. Unknown
+// fields are ignored, for forward compatibility. Arrays are refused before these run.
+const JoinBody = v.object({ joinCode: v.string(), guestUserName: v.string() });
+const SdpBody = v.object({ type: v.optional(v.unknown()), sdp: v.optional(v.unknown()), restart: v.optional(v.boolean()) });
+const CloseBody = v.object({
+  reason: v.optional(v.pipe(v.string(), v.check((r) => [...r].length <= LIMITS.closeReasonChars))),
+});
+const BatchBody = v.object({ items: v.pipe(v.array(v.unknown()), v.maxLength(LIMITS.batchItems)), end: v.optional(v.literal(true)) });
+const EndBody = v.object({ end: v.literal(true) });
+
 /** Query integers (`since`, `wait`): decimal digits only, at most 15 of them (safe integers). */
 function parseQueryInt(s: string | undefined): number | undefined | "bad" {
   if (s === undefined) return undefined;
@@ -380,8 +392,9 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
     case "offer": {
       const body = req.body;
       if (body.kind !== "json" || !isPlainObject(body.value)) return done(err(400, "bad_request"));
-      const { type, sdp, restart } = body.value;
-      if (restart !== undefined && typeof restart !== "boolean") return done(err(400, "bad_request", { message: "restart must be a boolean." }));
+      const shape = v.safeParse(SdpBody, body.value);
+      if (!shape.success) return done(err(400, "bad_request", { message: "restart must be a boolean." }));
+      const { type, sdp, restart } = shape.output;
       if (restart === true && !has(config, "restart")) return done(err(400, "bad_request", { message: "ICE restart is not supported." }));
       const why = checkSdp(sdp, "offer", type);
       if (why) return done(err(400, "bad_sdp", { message: `Invalid offer: ${why}.` }));
@@ -407,11 +420,13 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
     case "answer": {
       const body = req.body;
       if (body.kind !== "json" || !isPlainObject(body.value)) return done(err(400, "bad_request"));
-      const why = checkSdp(body.value.sdp, "answer", body.value.type);
+      const shape = v.safeParse(SdpBody, body.value);
+      if (!shape.success) return done(err(400, "bad_request"));
+      const why = checkSdp(shape.output.sdp, "answer", shape.output.type);
       if (why) return done(err(400, "bad_sdp", { message: `Invalid answer: ${why}.` }));
       if (rec.status === "paired") return done(err(409, "already_paired"));
       if (!rec.offer) return done(err(409, "no_offer"));
-      rec.answer = { type: "answer", sdp: body.value.sdp as string };
+      rec.answer = { type: "answer", sdp: shape.output.sdp as string };
       enter(rec, "paired", now, config);
       return done({ status: 204 }, { version: true }, true);
     }
@@ -423,9 +438,7 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
       const body = req.body;
       if (body.kind === "invalid") return done(err(400, "bad_request"));
       if (body.kind === "json") {
-        if (!isPlainObject(body.value)) return done(err(400, "bad_request"));
-        const reason = body.value.reason;
-        if (reason !== undefined && (typeof reason !== "string" || [...reason].length > LIMITS.closeReasonChars)) {
+        if (!isPlainObject(body.value) || !v.safeParse(CloseBody, body.value).success) {
           return done(err(400, "bad_request", { message: `reason must be a string of at most ${LIMITS.closeReasonChars} characters.` }));
         }
       }
@@ -454,10 +467,9 @@ function join(rec: RoomRecord, req: Extract<RoomRequest, { op: "join" }>, ctx: O
   }
   const body = req.body;
   if (body.kind !== "json" || !isPlainObject(body.value)) return done(err(400, "bad_request"));
-  const { joinCode, guestUserName } = body.value;
-  if (typeof joinCode !== "string" || typeof guestUserName !== "string") {
-    return done(err(400, "bad_request", { message: "joinCode and guestUserName must be strings." }));
-  }
+  const shape = v.safeParse(JoinBody, body.value);
+  if (!shape.success) return done(err(400, "bad_request", { message: "joinCode and guestUserName must be strings." }));
+  const { guestUserName } = shape.output;
   const right = req.joinCodeHash !== null && timingSafeEqualHex(req.joinCodeHash, rec.joinCodeHash);
   if (!right) {
     if (limit > 0) {
@@ -487,21 +499,20 @@ function join(rec: RoomRecord, req: Extract<RoomRequest, { op: "join" }>, ctx: O
 function postCandidates(rec: RoomRecord, side: Side, body: BodyInput, ctx: OpContext, done: Done): OpResult {
   const { config } = ctx;
   if (body.kind !== "json" || !isPlainObject(body.value)) return done(err(400, "bad_request"));
-  const v = body.value;
+  const value = body.value;
   let list: unknown[];
   let end = false;
-  if ("items" in v) {
+  if ("items" in value) {
     if (!has(config, "batch")) return done(err(400, "bad_request", { message: "Batches are not supported." }));
-    if (!Array.isArray(v.items)) return done(err(400, "bad_request", { message: "items must be an array." }));
-    if (v.items.length > LIMITS.batchItems) return done(err(400, "bad_request", { message: `A batch holds at most ${LIMITS.batchItems} items.` }));
-    if ("candidate" in v) return done(err(400, "bad_request"));
-    if (v.end !== undefined && v.end !== true) return done(err(400, "bad_request", { message: "end must be true when present." }));
-    end = v.end === true;
-    list = v.items;
-  } else if ("candidate" in v) {
-    if ("end" in v) return done(err(400, "bad_request", { message: "Send end alone or in a batch." }));
-    list = [v];
-  } else if (v.end === true) {
+    if ("candidate" in value) return done(err(400, "bad_request"));
+    const batch = v.safeParse(BatchBody, value);
+    if (!batch.success) return done(err(400, "bad_request", { message: `A batch is { items: at most ${LIMITS.batchItems} candidates, end?: true }.` }));
+    end = batch.output.end === true;
+    list = batch.output.items;
+  } else if ("candidate" in value) {
+    if ("end" in value) return done(err(400, "bad_request", { message: "Send end alone or in a batch." }));
+    list = [value];
+  } else if (v.safeParse(EndBody, value).success) {
     end = true;
     list = [];
   } else {
