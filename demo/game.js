@@ -52,9 +52,10 @@ export class Game {
     return { x: ((e.clientX - r.left) / r.width) * W, y: ((e.clientY - r.top) / r.height) * H };
   }
 
-  /** @param {boolean} isHost */
-  start(isHost) {
+  /** @param {boolean} isHost @param {string} theirName */
+  start(isHost, theirName) {
     this.isHost = isHost;
+    this.theirName = theirName;
     this.me = { x: isHost ? 80 : W - 80, y: H / 2 };
     this.them = { x: isHost ? W - 80 : 80, y: H / 2, s: -1, seen: false };
     this.score = { host: 0, guest: 0 };
@@ -153,7 +154,7 @@ export class Game {
       return;
     }
     star(c, this.star.x, this.star.y);
-    dot(c, this.them.x, this.them.y, this.them.seen ? "#b3261e" : "#c9a6a4", this.isHost ? "Guest" : "Host");
+    dot(c, this.them.x, this.them.y, this.them.seen ? "#b3261e" : "#c9a6a4", this.theirName);
     dot(c, this.me.x, this.me.y, "#0757c7", "You");
   }
 }
@@ -168,7 +169,8 @@ function dot(c, x, y, color, label) {
   c.fillStyle = "#1b1f24";
   c.font = "12px system-ui, sans-serif";
   c.textAlign = "center";
-  c.fillText(label, x, y - R - 4);
+  // Above the dot, or below it at the top edge.
+  c.fillText(label, x, y - R - 4 < 12 ? y + R + 14 : y - R - 4);
 }
 
 function star(c, x, y) {

@@ -58,9 +58,13 @@ $("chat-form").addEventListener("submit", (e) => {
 // ---- element events -----------------------------------------------------------------------------
 peer.addEventListener("phase-change", (e) => ($("stat-phase").textContent = e.detail.phase));
 peer.addEventListener("peer-open", () => {
-  myName = peer.state?.role === "host" ? "Host" : "Guest";
+  // Both names are in the room snapshot the client read while connecting.
+  const isHost = peer.state?.role === "host";
+  const snap = peer.client?.getRoomSnapshot();
+  myName = (isHost ? snap?.hostUserName : snap?.guestUserName) || (isHost ? "Host" : "Guest");
+  const theirName = (isHost ? snap?.guestUserName : snap?.hostUserName) || (isHost ? "Guest" : "Host");
   for (const id of ["chat-input", "chat-send"]) $(id).disabled = false;
-  game.start(peer.state?.role === "host");
+  game.start(isHost, theirName);
   addLine("•", "Connected. Move with the arrow keys or WASD (click the arena first), or drag.");
 });
 peer.addEventListener("peer-close", (e) => {
