@@ -35,6 +35,10 @@ export const CLIENT_DEFAULTS = {
   noOfferRetries: 4,
   /** Drain cycles kept after the DataChannel opened, for late candidates (§5.3). */
   drainGraceCycles: 2,
+  /** ICE restarts one session attempts (the server allows MAX_RESTARTS per room). */
+  maxRestarts: 3,
+  /** Guest: extra wait for the host's restart offer after the disconnect grace. */
+  restartWaitMs: 15_000,
 } as const;
 
 /** Long-poll hold we ask for; the server caps it at its own LONGPOLL_MAX_SEC. */
@@ -88,6 +92,11 @@ export class RegistryClient {
   private channelsOpenEarly = false;
   private answerTimer: number | undefined;
   private graceTimer: number | undefined;
+  // ICE restart
+  private openedOnce = false;
+  private restarts = 0;
+  private offerSeen: string | undefined;
+  private watchCtl: AbortController | undefined;
 
   constructor(opts: RegistryClientOptions, ev: RegistryClientEvents = {}) {
     this.o = opts;
@@ -222,25 +231,67 @@ export class RegistryClient {
     // Host creates its channels before the offer; negotiated channels exist on both sides up front.
     if (opts.role === "host" || rtc.negotiated) rtc.createChannels();
 
-    if (opts.role === "host") {
-      const sdp = await rtc.createOffer();
-      await this.post("/offer", { type: "offer", sdp: this.checkedSdp(sdp, "offer") });
-      this.dispatch({ type: "offer_posted" });
-      this.startPublishing();
-      this.startDrain();
-      const answer = await this.waitForRoom((s) => s.answer?.sdp);
-      this.timers.cancel(this.answerTimer);
-      await rtc.acceptAnswer(answer);
-    } else {
-      const offer = await this.waitForRoom((s) => s.offer?.sdp);
-      const sdp = this.checkedSdp(await rtc.acceptOffer(offer), "answer");
-      await this.postAnswer(sdp);
-      this.startPublishing();
-      this.startDrain();
-    }
+    if (opts.role === "host") await this.offerAndWait(false);
+    else await this.answer(await this.waitForRoom((s) => s.offer?.sdp, this.ctl.signal));
+  }
+
+  /** Host: offer (an ICE restart when `restart`), publish/drain, wait for the answer, apply it. */
+  private async offerAndWait(restart: boolean): Promise<void> {
+    const sdp = this.checkedSdp(await this.rtc!.createOffer(restart), "offer");
+    await this.post("/offer", restart ? { type: "offer", sdp, restart: true } : { type: "offer", sdp });
+    this.dispatch({ type: "offer_posted" });
+    this.startPublishing();
+    this.startDrain();
+    const answer = await this.waitForRoom((s) => s.answer?.sdp, this.ctl.signal);
+    this.timers.cancel(this.answerTimer);
+    this.answerTimer = undefined;
+    await this.rtc!.acceptAnswer(answer);
+    this.answered();
+  }
+
+  /** Guest: apply the offer, post the answer, publish/drain. */
+  private async answer(offer: string): Promise<void> {
+    this.offerSeen = offer;
+    const sdp = this.checkedSdp(await this.rtc!.acceptOffer(offer), "answer");
+    await this.postAnswer(sdp);
+    this.startPublishing();
+    this.startDrain();
+    this.answered();
+  }
+
+  private answered(): void {
     this.dispatch({ type: "answered" });
     this.applyRemote(this.remote.markReady());
     if (this.channelsOpenEarly) this.onChannelsOpen();
+  }
+
+  /** ICE restart (registry-api §8 `restart`): both sides forget the old candidates, as the server does. */
+  private resetIce(): void {
+    this.stopDrain();
+    this.local.reset();
+    this.remote.reset();
+    this.publishReady = false;
+    this.pending = [];
+    this.pendingEnd = false;
+    this.remoteEndApplied = false;
+  }
+
+  /** Host, after the disconnect grace: a new offer with fresh ICE credentials. */
+  private async restartIce(): Promise<void> {
+    this.restarts++;
+    this.dispatch({ type: "restart" });
+    this.resetIce();
+    await this.offerAndWait(true);
+  }
+
+  /** Guest, while disconnected: watch the room for the host's restart offer and answer it. */
+  private async watchForRestart(signal: AbortSignal): Promise<void> {
+    const offer = await this.waitForRoom((s) => (s.offer && s.offer.sdp !== this.offerSeen ? s.offer.sdp : undefined), signal);
+    this.timers.cancel(this.graceTimer);
+    this.graceTimer = undefined;
+    this.dispatch({ type: "reoffer" });
+    this.resetIce();
+    await this.answer(offer);
   }
 
   /** Validates our own SDP before any request (§6.3). */
@@ -280,11 +331,11 @@ export class RegistryClient {
    * Reads the room until `pick` finds what we wait for. First read at once; then long-poll on the
    * version when advertised, else every roomPollIntervalMs. A closed room ends the session.
    */
-  private async waitForRoom(pick: (s: WireSnapshot) => string | undefined): Promise<string> {
+  private async waitForRoom(pick: (s: WireSnapshot) => string | undefined, signal: AbortSignal): Promise<string> {
     let version: number | undefined;
     for (;;) {
       const longpoll = this.transport.has("longpoll") && version !== undefined;
-      const { body } = await this.get("", longpoll ? `?since=${version}&wait=${WAIT_SEC}` : "", this.ctl.signal);
+      const { body } = await this.get("", longpoll ? `?since=${version}&wait=${WAIT_SEC}` : "", signal);
       const snap = parseSnapshot(body);
       this.snapshot = snap;
       if (snap.status === "closed") throw new ClosedError();
@@ -296,7 +347,7 @@ export class RegistryClient {
         this.answerTimer = this.timers.set(() => this.fail(new TimeoutError(`No answer within ${ms} ms.`), true), ms);
       }
       version = snap.version ?? 0;
-      if (!this.transport.has("longpoll")) await this.timers.sleep(this.o.roomPollIntervalMs ?? CLIENT_DEFAULTS.roomPollIntervalMs, this.ctl.signal);
+      if (!this.transport.has("longpoll")) await this.timers.sleep(this.o.roomPollIntervalMs ?? CLIENT_DEFAULTS.roomPollIntervalMs, signal);
     }
   }
 
@@ -405,6 +456,7 @@ export class RegistryClient {
       return;
     }
     this.channelsOpenEarly = false;
+    this.openedOnce = true;
     this.dispatch({ type: "dc_open" });
     this.telemetry({ type: "dc_open" });
     this.emit("onOpen");
@@ -422,10 +474,32 @@ export class RegistryClient {
     if (s === "connected") {
       this.timers.cancel(this.graceTimer);
       this.graceTimer = undefined;
+      this.watchCtl?.abort();
       if (canApply(this.state, "ice_connected")) this.dispatch({ type: "ice_connected" });
+      // Back after an ICE restart: the channels never closed, so this is open again (no second onOpen).
+      if (this.openedOnce && canApply(this.state, "dc_open")) this.dispatch({ type: "dc_open" });
     } else if (s === "disconnected") {
-      // Not terminal (§6): ICE often recovers by itself within seconds.
-      this.graceTimer ??= this.timers.set(() => this.peerLeft("disconnected"), this.o.disconnectGraceMs ?? CLIENT_DEFAULTS.disconnectGraceMs);
+      // Not terminal (§6): ICE often recovers by itself within seconds; else the host restarts ICE.
+      if (this.graceTimer !== undefined) return;
+      const restartable = this.openedOnce && this.transport.has("restart");
+      let ms = this.o.disconnectGraceMs ?? CLIENT_DEFAULTS.disconnectGraceMs;
+      if (restartable && this.state.role === "guest") {
+        // The guest waits for the host's restart offer: longer than the host's own grace.
+        ms += CLIENT_DEFAULTS.restartWaitMs;
+        this.watchCtl = new AbortController();
+        void this.watchForRestart(this.watchCtl.signal).catch((err) => {
+          if (!isAbortError(err)) this.fail(err);
+        });
+      }
+      this.graceTimer = this.timers.set(() => {
+        this.graceTimer = undefined;
+        // Mid-restart (no longer restartable from this phase) or out of restarts: give up.
+        if (restartable && this.state.role === "host" && this.restarts < CLIENT_DEFAULTS.maxRestarts && canApply(this.state, "restart")) {
+          void this.restartIce().catch((err) => this.fail(err));
+        } else {
+          this.peerLeft("disconnected");
+        }
+      }, ms);
     } else if (s === "failed" || s === "closed") {
       this.peerLeft(s === "failed" ? "connection_failed" : "connection_closed");
     }
@@ -441,7 +515,8 @@ export class RegistryClient {
   // ---------------------------------------------------------------- send / close
 
   send(data: ArrayBufferView | ArrayBuffer | string, opts: SendPacketOptions = {}): boolean {
-    if (this.state.phase !== "open") throw new TransitionError(`send() in phase "${this.state.phase}"`);
+    // Open once and not ended: during an ICE restart the channels stay open and SCTP buffers.
+    if (!this.openedOnce || this.ended) throw new TransitionError(`send() in phase "${this.state.phase}"`);
     return this.rtc!.send(data, opts.reliable !== false);
   }
 
@@ -476,6 +551,7 @@ export class RegistryClient {
     this.draining = false;
     this.ctl.abort();
     this.drainCtl?.abort();
+    this.watchCtl?.abort();
     this.timers.clear();
     this.rtc?.dispose();
     this.dispatch(action);

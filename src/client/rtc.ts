@@ -102,8 +102,8 @@ export class RtcSession {
     this.hooks.channelsOpen();
   }
 
-  async createOffer(): Promise<string> {
-    const offer = await this.pc.createOffer();
+  async createOffer(iceRestart = false): Promise<string> {
+    const offer = await this.pc.createOffer(iceRestart ? { iceRestart: true } : undefined);
     await this.pc.setLocalDescription(offer);
     return this.pc.localDescription!.sdp;
   }

@@ -21,6 +21,8 @@ export type Action =
   | { type: "dc_open" }
   /** Host ICE restart: a new offer goes out. */
   | { type: "restart" }
+  /** Guest: the host restarted ICE, a new answer goes out. */
+  | { type: "reoffer" }
   | { type: "rtc"; rtc: NonNullable<ClientState["rtc"]> }
   /** A retryable error worth surfacing (e.g. 429) without changing phase. */
   | { type: "error_noted"; error: RegistryError }
@@ -43,6 +45,7 @@ export const TRANSITIONS: Record<Action["type"], readonly ClientPhase[]> = {
   ice_connected: ["draining_ice"],
   dc_open: ["draining_ice", "connecting_rtc"],
   restart: ["draining_ice", "connecting_rtc", "open"],
+  reoffer: ["draining_ice", "connecting_rtc", "open"],
   rtc: LIVE,
   error_noted: ["idle", "creating_room", "waiting_guest", "joining_room", ...LIVE],
   closing: ["idle", "creating_room", "waiting_guest", "joining_room", ...LIVE],
@@ -84,6 +87,7 @@ export function reduce(state: ClientState, action: Action, now: number): ClientS
     case "ice_connected": return next("connecting_rtc");
     case "dc_open": return next("open");
     case "restart": return next("posting_offer");
+    case "reoffer": return next("posting_answer");
     // Not a phase change: keep lastTransitionAt.
     case "rtc": return { ...state, rtc: action.rtc };
     case "error_noted": return { ...state, lastError: errInfo(action.error) };

@@ -11,7 +11,7 @@ const rl = new RateLimitedError(undefined, { retryAfterSec: 3 });
 const ACTIONS: Action[] = [
   { type: "create" }, { type: "created", code: "ABC123", token: "t" }, { type: "join" }, { type: "joined", code: "ABC123", token: "g" },
   { type: "request_failed", error: rl }, { type: "connect", role: "host", code: "ABC123", token: "t" }, { type: "offer_posted" },
-  { type: "answered" }, { type: "ice_connected" }, { type: "dc_open" }, { type: "restart" },
+  { type: "answered" }, { type: "ice_connected" }, { type: "dc_open" }, { type: "restart" }, { type: "reoffer" },
   { type: "rtc", rtc: { localCandidates: new Set(), remoteCandidates: new Set() } }, { type: "error_noted", error: rl },
   { type: "closing" }, { type: "closed" }, { type: "failed", error: rl },
 ];
@@ -72,6 +72,8 @@ describe("state reducer", () => {
     s = reduce(s, { type: "answered" }, 4);
     s = reduce(s, { type: "dc_open" }, 5);
     expect(s.phase).to.equal("open");
+    s = reduce(s, { type: "reoffer" }, 6);
+    expect(s.phase).to.equal("posting_answer");
   });
 
   it("errors: request_failed returns to idle, error_noted keeps the phase and the time, failed/closed remember it", () => {
