@@ -4,7 +4,7 @@
  * typed error, 429 backoff honouring retryAfterSec, 5xx/network retry with backoff, and the
  * X-Registry-Features header remembered from every response.
  */
-import { HEADERS, parseFeatures, type Feature } from "../protocol/index.ts";
+import { HEADERS, parseFeatures, utf8Length, type Feature } from "../protocol/index.ts";
 import { backoffDelay, rateLimitDelay, BACKOFF } from "./backoff.ts";
 import { errorFromResponse, NetworkError, RateLimitedError, RegistryError } from "./errors.ts";
 import { TimerScope, isAbortError } from "./timers.ts";
@@ -88,7 +88,7 @@ export class Transport {
       body = JSON.stringify(spec.body ?? {});
     }
     const t0 = this.o.nowMs();
-    this.o.telemetry({ type: "request", method: spec.method, route: spec.route, bytes: body === undefined ? 0 : body.length });
+    this.o.telemetry({ type: "request", method: spec.method, route: spec.route, bytes: body === undefined ? 0 : utf8Length(body) });
     let res: Response;
     try {
       res = await this.o.fetchImpl(this.o.baseUrl + spec.path, { method: spec.method, headers, body, signal: spec.signal, credentials: "omit", cache: "no-store" });
@@ -102,7 +102,7 @@ export class Transport {
       this.featuresKnown = true;
     }
     const text = await res.text();
-    this.o.telemetry({ type: "response", method: spec.method, route: spec.route, status: res.status, bytes: text.length, latencyMs: this.o.nowMs() - t0 });
+    this.o.telemetry({ type: "response", method: spec.method, route: spec.route, status: res.status, bytes: utf8Length(text), latencyMs: this.o.nowMs() - t0 });
     let json: unknown = null;
     if (text !== "") {
       try { json = JSON.parse(text); } catch { json = null; }
