@@ -33,6 +33,7 @@ import { sha256Hex } from "./crypto.ts";
 import { slidingWindowHit, WINDOW_MS, type IpBucket, type LimitResult, type RateLimiter } from "./ratelimit.ts";
 import { RoomHost, type RoomDirectory, type RoomStorage } from "./room-host.ts";
 import type { RoomRecord, RoomReply, RoomRequest } from "./room.ts";
+import { toJsonText } from "./worker-json.ts";
 import { errorEnvelope, ERROR_STATUS, HEADERS, FEATURES } from "../src/protocol/index.ts";
 
 export interface Env {
@@ -67,15 +68,14 @@ const ROOM_CALL_URL = "https://room.internal/call";
 class DurableRoomDirectory implements RoomDirectory {
   constructor(private readonly ns: DurableObjectNamespace<Room>) {}
 
-  async call(code: string, req: RoomRequest, signal?: AbortSignal): Promise<RoomReply> {
+  async call(code: string, req: RoomRequest): Promise<RoomReply> {
     const stub = this.ns.get(this.ns.idFromName(code));
-    // fetch (not RPC) so a long-poll's abort (the client went away) reaches the object
-    // as request.signal and frees its waiter at once.
+    // A client that gives up on a long-poll is not signalled to the object (workerd does
+    // not propagate it locally): its waiter ends at its deadline, at most LONGPOLL_MAX_SEC.
     const res = await stub.fetch(ROOM_CALL_URL, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ code, req }),
-      ...(signal && { signal: signal as never }),
+      body: toJsonText({ code, req }),
     });
     return (await res.json()) as RoomReply;
   }
@@ -261,7 +261,7 @@ export class Room extends DurableObject<Env> {
     } catch {
       return Response.json({ status: 400, error: "bad_request" } satisfies RoomReply, { status: 400 });
     }
-    const reply = await this.#host.call(call.code, call.req, request.signal);
+    const reply = await this.#host.call(call.code, call.req);
     return Response.json(reply);
   }
 

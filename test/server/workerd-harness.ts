@@ -22,6 +22,8 @@ export interface WorkerdServer {
   runtime: "workerd";
   /** Lines the Worker and its Durable Objects wrote to stdout/stderr (console.*). */
   logs: string[];
+  /** The Miniflare instance, for workerd-only tests that talk to a Durable Object directly. */
+  miniflare: import("miniflare").Miniflare;
   close(): Promise<void>;
 }
 
@@ -128,6 +130,7 @@ export async function startWorkerd(env: EnvOverrides = {}, opts: WorkerdOptions 
     url: url.origin,
     runtime: "workerd",
     logs,
+    miniflare: mf,
     async close() {
       if (closed) return;
       closed = true;
