@@ -16,6 +16,12 @@ import { events, packets, player, sendMany, setup, waitForEvent, waitForPackets,
  */
 const GUEST_GONE_BOUND_MS = 10_000;
 
+/**
+ * A guest whose renderer CRASHES runs no pagehide and sends no DTLS/SCTP goodbye: the host learns
+ * it from ICE consent freshness (Chromium: connection "failed" after ~25-30 s). Measured: ~26 s.
+ */
+const GUEST_CRASHED_BOUND_MS = 45_000;
+
 let env: Env;
 before(async () => {
   env = await setup();
@@ -109,6 +115,17 @@ describe("demo page, two browser contexts, real Registry", () => {
     assert.ok(closed.at - t0 < GUEST_GONE_BOUND_MS);
     // The host's UI says so and offers a new room.
     await host.locator("registry-peer button", { hasText: "New room" }).waitFor({ timeout: 2000 });
+    await host.close();
+  });
+
+  it(`guest's renderer crashed (no pagehide) → host peer-close within ${GUEST_CRASHED_BOUND_MS / 1000} s`, { timeout: 90_000 }, async () => {
+    const { host, guest } = await pair("Erin", "Frank");
+    const cdp = await guest.context().newCDPSession(guest);
+    const t0 = Date.now();
+    cdp.send("Page.crash").catch(() => {}); // never answers: the page is gone
+    const closed = await waitForEvent(host, "peer-close", GUEST_CRASHED_BOUND_MS, t0 - 5);
+    console.log(`# host saw the crashed guest go after ${closed.at - t0} ms (${JSON.stringify(closed.detail)})`);
+    assert.ok(closed.at - t0 < GUEST_CRASHED_BOUND_MS);
     await host.close();
   });
 });
