@@ -241,7 +241,7 @@ export class RegistryClient {
     await this.post("/offer", restart ? { type: "offer", sdp, restart: true } : { type: "offer", sdp });
     this.dispatch({ type: "offer_posted" });
     this.startPublishing();
-    this.startDrain();
+    // The drain starts once a guest is in (waitForRoom): nothing to drain before, no requests wasted.
     const answer = await this.waitForRoom((s) => s.answer?.sdp, this.ctl.signal);
     this.timers.cancel(this.answerTimer);
     this.answerTimer = undefined;
@@ -320,11 +320,18 @@ export class RegistryClient {
     try {
       await this.post("/answer", { type: "answer", sdp });
     } catch (err) {
+      // Our first post may have landed and only its response got lost (then retried): the room says.
+      if (err instanceof AlreadyPairedError && (await this.ourAnswerStored(sdp))) return;
       if (!(err instanceof NoOfferError) || attempt >= CLIENT_DEFAULTS.noOfferRetries) throw err;
       this.dispatch({ type: "error_noted", error: err });
       await this.timers.sleep(jitter(250, 2000, this.random), this.ctl.signal);
       return this.postAnswer(sdp, attempt + 1);
     }
+  }
+
+  private async ourAnswerStored(sdp: string): Promise<boolean> {
+    const { body } = await this.get("", "", this.ctl.signal);
+    return parseSnapshot(body).answer?.sdp === sdp;
   }
 
   /**
@@ -339,6 +346,7 @@ export class RegistryClient {
       const snap = parseSnapshot(body);
       this.snapshot = snap;
       if (snap.status === "closed") throw new ClosedError();
+      if (this.state.role === "host" && snap.status !== "open" && !this.draining) this.startDrain();
       const found = pick(snap);
       if (found !== undefined) return found;
       // The offer→answer bound starts once a guest is in (before that, the room TTL bounds it).

@@ -153,8 +153,8 @@ describe("RegistryClient: host session", () => {
     expect(pc.channels.map((d) => d.label)).to.deep.equal(["data"]);
     expect(pc.channels[0]!.ordered).to.equal(true);
     const routes = mf.calls.map((c) => `${c.method} ${c.route}`);
-    expect(routes[0]).to.equal("POST /rooms/:code/offer");
-    expect(routes.slice(1, 3)).to.have.members(["GET /rooms/:code", "GET /rooms/:code/candidates"]);
+    expect(routes).to.deep.equal(["POST /rooms/:code/offer", "GET /rooms/:code", "GET /rooms/:code"]); // read, then long-poll
+    expect(mf.callsTo("GET /rooms/:code/candidates").length).to.equal(0); // no drain before a guest is in
     expect(h.timers.delays).to.deep.equal([]); // no sleep on the critical path
     expect(h.client.getState().phase).to.equal("polling_room");
     expect(h.named("onPeerConnection")[0]![0]).to.equal(pc);
@@ -358,7 +358,9 @@ describe("RegistryClient: host session", () => {
 
   it("remote candidates that arrive before the answer are queued, then applied after it", async () => {
     const { reg, h, pc } = await hostWaiting("none");
+    reg.status = "joined";
     reg.addCandidate("guest", C(7));
+    await h.timers.advance(1000); // poll sees joined: drain starts
     await h.timers.advance(1500);
     expect(pc.added).to.deep.equal([]);
     expect(h.named("onCandidateRemote").length).to.equal(0);
@@ -874,6 +876,27 @@ describe("RegistryClient: open session", () => {
     (h.client as unknown as { fail(e: unknown): void }).fail(new E.InternalError());
     expect(h.closes).to.deep.equal(["closed"]);
     expect(h.client.getState().phase).to.equal("closed");
+  });
+
+  it("already_paired on a retried answer whose first post landed counts as success", async () => {
+    const mf = new MockFetch();
+    const reg = new FakeRegistry(mf, "none");
+    reg.status = "joined";
+    reg.offer = { type: "offer", sdp: "v=0\r\noffer" };
+    // The first post is stored but its response is lost (503 after storing), the retry gets 409.
+    mf.on("POST /rooms/:code/answer", (call) => {
+      if (reg.answer) return err("already_paired", 409);
+      reg.answer = { type: "answer", sdp: call.body.sdp };
+      reg.status = "paired";
+      return err("unavailable", 503);
+    });
+    const h = harness({ mf });
+    void swallow(h.client.connect({ role: "guest", code: "ABC123", accessToken: reg.guestToken }));
+    await h.timers.advance(1000);
+    expect(mf.callsTo("POST /rooms/:code/answer").length).to.equal(2);
+    expect(h.client.getState().phase).to.equal("draining_ice");
+    expect(h.closes).to.deep.equal([]);
+    h.client.close();
   });
 });
 
