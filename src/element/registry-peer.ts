@@ -72,6 +72,8 @@ interface Session {
   opened?: boolean;
   /** close() was called: the next connect() starts a new session. */
   ended?: boolean;
+  /** The running (or finished) connect(). */
+  connecting?: Promise<void>;
   peerClosed?: boolean;
 }
 
@@ -335,23 +337,37 @@ export class RegistryPeer extends LitElement {
    * Connects: the host creates a room first if it has none, the guest joins first if it has not.
    * Resolves when the client's connect() does (the channel is open).
    */
-  async connect(): Promise<void> {
-    let s = this._ensureSession(true);
-    if (!s.token) {
-      if (s.role === "host") await this.createRoom();
-      else await this.join();
-      s = this._session!;
+  connect(): Promise<void> {
+    // One attempt at a time: calling again while it runs (or while open) shares it.
+    const cur = this._session;
+    if (cur?.connecting && !cur.ended && !TERMINAL.includes(cur.client.getState().phase)) return cur.connecting;
+    let s: Session;
+    try {
+      s = this._ensureSession(true);
+    } catch (e) {
+      return Promise.reject(e);
     }
     const unreliable = this.unreliable;
-    await this._step(s, "connect", () =>
-      s.client.connect({
-        role: s.role,
-        code: s.code!,
-        accessToken: s.token!,
-        userName: s.userName,
-        ...(unreliable ? { unreliable: true } : {}),
-      }),
-    );
+    const p = (async () => {
+      if (!s.token) {
+        if (s.role === "host") await this.createRoom();
+        else await this.join();
+      }
+      await this._step(s, "connect", () =>
+        s.client.connect({
+          role: s.role,
+          code: s.code!,
+          accessToken: s.token!,
+          userName: s.userName,
+          ...(unreliable ? { unreliable: true } : {}),
+        }),
+      );
+    })();
+    s.connecting = p;
+    p.catch(() => {
+      if (s.connecting === p) s.connecting = undefined;
+    });
+    return p;
   }
 
   /**
@@ -672,6 +688,7 @@ export class RegistryPeer extends LitElement {
 
   private async _submit(e: Event): Promise<void> {
     e.preventDefault();
+    if (this._op) return; // a double submit: the first one is running
     const role = this._effectiveRole();
     const keys = role === "host" ? (["name"] as const) : (["code", "join", "name"] as const);
     const errs: Record<string, string | undefined> = {};

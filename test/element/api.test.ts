@@ -212,6 +212,23 @@ describe("<registry-peer> methods and events", () => {
     expect(hostRec.of("peer-close").length).to.equal(1);
   });
 
+  it("connect() called again while connecting or open shares the attempt (no second room, no error)", async () => {
+    const el = await hostEl({ noUi: true });
+    const rec = record(el);
+    const a = el.connect();
+    const b = el.connect();
+    expect(b).to.equal(a);
+    const { code, joinCode } = await nextEvent<{ code: string; joinCode: string }>(el, "room-created");
+    const g = await fixture<RegistryPeer>(html`<registry-peer base-url=${await registryUrl()} role="guest" code=${code} join-code=${joinCode} no-ui .clientOptions=${FAST}></registry-peer>`);
+    await g.connect();
+    await a;
+    await el.connect();
+    expect(rec.of("room-created").length).to.equal(1);
+    expect(rec.of("peer-error")).to.deep.equal([]);
+    expect(el.phase).to.equal("open");
+    g.close();
+  });
+
   it("after close(), connect() starts a new session (a new room for the host)", async () => {
     const el = await hostEl({ noUi: true });
     const first = await el.createRoom();
