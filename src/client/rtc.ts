@@ -43,6 +43,8 @@ export class RtcSession {
   private readonly removers: (() => void)[] = [];
   private refused = false;
   private openNotified = false;
+  /** We created the channels (host, or negotiated): then we wait for all of them to open. */
+  private creator = false;
 
   constructor(
     readonly pc: RTCPeerConnection,
@@ -68,6 +70,7 @@ export class RtcSession {
 
   /** Host (or both sides when negotiated): create the channels before the offer/answer. */
   createChannels(): void {
+    this.creator = true;
     this.specs.forEach((s, i) => this.adopt(i === 0 ? "reliable" : "unreliable", this.pc.createDataChannel(s.label, s.init)));
   }
 
@@ -95,9 +98,15 @@ export class RtcSession {
     this.checkOpen();
   }
 
+  /**
+   * Open when every channel we created is open. A guest answering non-negotiated channels
+   * needs only the reliable one: a host that asked for no unreliable channel must not leave it
+   * waiting forever (an unreliable channel announced later is adopted all the same).
+   */
   private checkOpen(): void {
-    if (this.openNotified || this.channels.size !== this.specs.length) return;
-    for (const dc of this.channels.values()) if (dc.readyState !== "open") return;
+    if (this.openNotified) return;
+    const need: ("reliable" | "unreliable")[] = this.creator && this.specs.length === 2 ? ["reliable", "unreliable"] : ["reliable"];
+    for (const k of need) if (this.channels.get(k)?.readyState !== "open") return;
     this.openNotified = true;
     this.hooks.channelsOpen();
   }
@@ -134,7 +143,9 @@ export class RtcSession {
   send(data: ArrayBufferView | ArrayBuffer | string, reliable: boolean): boolean {
     // No unreliable channel configured: reliable carries it (documented).
     // The client only calls this while open, when every channel is open (a closing one ends the session).
-    const dc = (!reliable && this.channels.get("unreliable")) || this.channels.get("reliable")!;
+    // An unreliable channel not (yet) open: the reliable one carries the packet.
+    const u = this.channels.get("unreliable");
+    const dc = !reliable && u?.readyState === "open" ? u : this.channels.get("reliable")!;
     const size = typeof data === "string" ? utf8Length(data) : data.byteLength;
     if (dc.bufferedAmount > 0 && dc.bufferedAmount + size > this.backpressureThreshold) {
       this.refused = true;

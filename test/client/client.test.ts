@@ -483,23 +483,41 @@ describe("RegistryClient: guest session", () => {
     h.client.close();
   });
 
-  it("non-negotiated: adopts the announced channels by label, closes unexpected ones", async () => {
+  it("non-negotiated: adopts the announced channels by label, closes unexpected ones; open with the reliable one", async () => {
     const { h, pc, done } = await guestDraining("none", { connect: { unreliable: true } } as never);
     const stray = pc.announceChannel("stray");
     expect(stray.readyState).to.equal("closed");
+    const u = pc.announceChannel("unreliable", { ordered: false, maxRetransmits: 0 });
+    u.open(); // the unreliable one alone does not open the session
+    expect(h.client.getState().phase).to.equal("draining_ice");
+    u.readyState = "connecting";
     const dc = pc.announceChannel("data");
     const dup = pc.announceChannel("data");
     expect(dup.readyState).to.equal("closed");
-    const u = pc.announceChannel("unreliable", { ordered: false, maxRetransmits: 0 });
     expect(h.client.getState().rtc!.dc).to.equal(dc);
     expect(h.client.getState().rtc!.unreliableDc).to.equal(u);
-    dc.open();
-    expect(h.client.getState().phase).to.equal("draining_ice"); // waits for both channels
     pc.setConnectionState("connected");
-    u.open();
+    dc.open();
     await done;
     expect(h.client.getState().phase).to.equal("open");
+    // unreliable not open yet: the reliable channel carries the packet
+    expect(h.client.send("early", { reliable: false })).to.equal(true);
+    expect(dc.sent).to.deep.equal(["early"]);
+    u.open();
+    expect(h.client.send("late", { reliable: false })).to.equal(true);
+    expect(u.sent).to.deep.equal(["late"]);
     expect(h.named("onDataChannel").length).to.equal(2);
+    expect(h.named("onOpen").length).to.equal(1);
+    h.client.close();
+  });
+
+  it("a guest asking for an unreliable channel still opens when the host created only the reliable one", async () => {
+    const { h, pc, done } = await guestDraining("none", { connect: { unreliable: true } } as never);
+    const dc = pc.announceChannel("data");
+    dc.open();
+    await done;
+    expect(h.client.send("x", { reliable: false })).to.equal(true);
+    expect(dc.sent).to.deep.equal(["x"]);
     h.client.close();
   });
 
