@@ -107,6 +107,10 @@ describe("<registry-peer> UI: host", () => {
     const el = await host();
     await el.createRoom();
     await el.updateComplete;
+    // waiting_guest (room created, connect() not called yet) is the same waiting view.
+    expect(el.phase).to.equal("waiting_guest");
+    expect(statusText(el)).to.equal("Waiting for the guest to join…");
+    expect(q(el, "[part~=room-code]")!.textContent).to.equal(el.roomCode);
     button(el, "Copy link").click();
     await waitUntil(() => /copied|Ctrl\+C/.test(statusText(el)), "copy note");
     if (/Ctrl\+C/.test(statusText(el))) {
