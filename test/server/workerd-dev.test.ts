@@ -8,7 +8,8 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RUNTIME } from "./harness.ts";
@@ -54,5 +55,30 @@ test("npm run dev:worker: --var passes through; rooms and limits survive a resta
   } finally {
     await w?.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("wrangler deploy --dry-run: the shipped config bundles with wrangler's own bundler and binds both classes and every §10 var", { skip, timeout: 120_000 }, async () => {
+  const out = mkdtempSync(join(tmpdir(), "registry-deploy-"));
+  try {
+    const npx = process.platform === "win32" ? "npx.cmd" : "npx";
+    const r = spawnSync(npx, ["wrangler", "deploy", "--dry-run", "--outdir", out], {
+      cwd: join(import.meta.dirname, "../.."),
+      encoding: "utf8",
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", CI: "1" },
+      timeout: 110_000,
+    });
+    const log = `${r.stdout}\n${r.stderr}`;
+    assert.equal(r.status, 0, log);
+    assert.match(log, /env\.ROOMS \(Room\)\s+Durable Object/);
+    assert.match(log, /env\.LIMITER \(Limiter\)\s+Durable Object/);
+    for (const name of ["ALLOWED_ORIGINS", "TTL_OPEN_SEC", "TTL_JOINED_SEC", "TTL_PAIRED_SEC", "TTL_CLOSED_SEC", "LIMIT_CREATE_PER_MIN", "LIMIT_PUBLIC_PER_MIN", "LIMIT_JOIN_PER_MIN", "LIMIT_WRONG_JOIN_PER_ROOM_PER_MIN", "LIMIT_TOKEN_PER_MIN", "LONGPOLL_MAX_SEC", "MAX_RESTARTS"]) {
+      assert.match(log, new RegExp(`env\\.${name} `), `${name} is a var`);
+    }
+    const bundle = readFileSync(join(out, "worker.js"), "utf8");
+    assert.match(bundle, /export\s*\{[^}]*\bRoom\b/);
+    assert.match(bundle, /export\s*\{[^}]*\bLimiter\b/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
   }
 });
