@@ -87,6 +87,8 @@ export class RegistryClient {
   private publishing = false;
   // draining
   private draining = false;
+  /** Once per ICE generation: a drain that finished (complete) is not started again. */
+  private drainStarted = false;
   private cursor = 0;
   private remoteEndApplied = false;
   private channelsOpenEarly = false;
@@ -268,6 +270,7 @@ export class RegistryClient {
   /** ICE restart (registry-api §8 `restart`): both sides forget the old candidates, as the server does. */
   private resetIce(): void {
     this.stopDrain();
+    this.drainStarted = false;
     this.local.reset();
     this.remote.reset();
     this.publishReady = false;
@@ -346,7 +349,7 @@ export class RegistryClient {
       const snap = parseSnapshot(body);
       this.snapshot = snap;
       if (snap.status === "closed") throw new ClosedError();
-      if (this.state.role === "host" && snap.status !== "open" && !this.draining) this.startDrain();
+      if (this.state.role === "host" && snap.status !== "open" && !this.drainStarted) this.startDrain();
       const found = pick(snap);
       if (found !== undefined) return found;
       // The offer→answer bound starts once a guest is in (before that, the room TTL bounds it).
@@ -411,6 +414,7 @@ export class RegistryClient {
   // ---------------------------------------------------------------- ICE drain
 
   private startDrain(): void {
+    this.drainStarted = true;
     this.draining = true;
     this.drainCtl = new AbortController();
     void this.drainLoop(this.drainCtl.signal).catch((err) => {

@@ -90,8 +90,11 @@ export class Transport {
     const t0 = this.o.nowMs();
     this.o.telemetry({ type: "request", method: spec.method, route: spec.route, bytes: body === undefined ? 0 : utf8Length(body) });
     let res: Response;
+    let text: string;
     try {
       res = await this.o.fetchImpl(this.o.baseUrl + spec.path, { method: spec.method, headers, body, signal: spec.signal, credentials: "omit", cache: "no-store" });
+      // Inside the try: a connection lost while the body streams is a network failure too.
+      text = await res.text();
     } catch (e) {
       if (isAbortError(e) || spec.signal.aborted) throw e;
       throw new NetworkError();
@@ -101,7 +104,6 @@ export class Transport {
       this.features = parseFeatures(fh);
       this.featuresKnown = true;
     }
-    const text = await res.text();
     this.o.telemetry({ type: "response", method: spec.method, route: spec.route, status: res.status, bytes: utf8Length(text), latencyMs: this.o.nowMs() - t0 });
     let json: unknown = null;
     if (text !== "") {

@@ -916,5 +916,17 @@ describe("RegistryClient: open session", () => {
     expect(h.closes).to.deep.equal([]);
     h.client.close();
   });
+
+  it("host: a drain that finished (complete) before the answer is not started again by the room polls", async () => {
+    const { mf, reg, h } = await hostWaiting("end");
+    reg.status = "joined";
+    reg.addCandidate("guest", C(1));
+    reg.markEnd("guest");
+    await h.timers.advance(1000);
+    await h.timers.advance(5000);
+    expect(mf.callsTo("GET /rooms/:code").length).to.be.at.least(6);
+    expect(mf.callsTo("GET /rooms/:code/candidates").length).to.equal(1);
+    h.client.close();
+  });
 });
 

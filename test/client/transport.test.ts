@@ -217,6 +217,11 @@ describe("transport", () => {
     mf.script("POST /rooms", new TypeError("Failed to fetch"));
     const e = await t.request({ method: "POST", path: "/rooms", route: "/rooms", signal: ctl.signal }).catch((x) => x);
     expect(e).to.be.instanceOf(E.NetworkError);
+    // the body failing mid-stream is a network failure too
+    const broken = new Response("{}", { status: 200 });
+    broken.text = () => Promise.reject(new TypeError("network error"));
+    const t2 = new Transport({ ...(t as unknown as { o: TransportOptions }).o, fetchImpl: async () => broken });
+    expect(await t2.request({ method: "POST", path: "/rooms", route: "/rooms", signal: ctl.signal }).catch((x) => x)).to.be.instanceOf(E.NetworkError);
   });
 
   it("abort: rejects with AbortError, before or during a request or a backoff", async () => {
