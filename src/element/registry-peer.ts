@@ -402,6 +402,8 @@ export class RegistryPeer extends LitElement {
   };
   private _onHashChange = (): void => {
     if (!this._session?.token) this._fillForm();
+    // New codes in the URL are a new go for auto-connect.
+    if (!this._op) this._autoStarted = false;
     this._maybeAuto();
   };
 
@@ -429,7 +431,11 @@ export class RegistryPeer extends LitElement {
       this._fillForm();
     }
     if (changed.has("userName") && this.userName && !this._form.name) this._form = { ...this._form, name: this.userName };
-    if (!this._session?.token && (changed.has("roomCode") || changed.has("joinCode"))) this._fillForm();
+    if (!this._session?.token && (changed.has("roomCode") || changed.has("joinCode"))) {
+      this._fillForm();
+      // A guest given new codes may auto-connect again (the host's codes are outputs, not a trigger).
+      if (this._effectiveRole() === "guest" && !this._op) this._autoStarted = false;
+    }
   }
 
   protected override updated(): void {
@@ -722,7 +728,11 @@ export class RegistryPeer extends LitElement {
   private _restart(): void {
     const role = this._effectiveRole();
     this._endSession("restart");
-    if (role === "guest") this._fillForm();
+    if (role === "guest") {
+      this._fillForm();
+      // The player drives the next attempt from the form: the same (spent) codes do not auto-join again.
+      this._autoStarted = true;
+    }
     if (role === "host" && this.autoConnect) this.connect().catch(() => {});
   }
 

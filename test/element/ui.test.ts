@@ -254,6 +254,44 @@ describe("<registry-peer> UI: guest", () => {
   });
 });
 
+describe("<registry-peer> UI: auto-connect guest from the URL fragment", () => {
+  it("joins from the share link; after the host leaves, 'Join another room' does not re-join the spent link; a new link in the URL does", async () => {
+    const before = location.hash;
+    const hosts: RegistryPeer[] = [];
+    const newRoom = async () => {
+      const h = await host("Alice");
+      hosts.push(h);
+      const d = await h.createRoom();
+      h.connect().catch(() => {});
+      return { h, fragment: new URL(d.shareUrl).hash };
+    };
+    try {
+      const first = await newRoom();
+      history.replaceState(null, "", first.fragment);
+      const el = await fixture<RegistryPeer>(html`<registry-peer base-url=${await registryUrl()} auto-connect user-name="Bob" .clientOptions=${FAST}></registry-peer>`);
+      await nextEvent(el, "peer-open", 20_000); // auto-connect starts after the first render: not missed
+      expect(el.state.role).to.equal("guest");
+      const closed = nextEvent(el, "peer-close", 2000);
+      first.h.close("bye");
+      await closed;
+      await el.updateComplete;
+      button(el, "Join another room").click();
+      await aTimeout(300);
+      expect(el.phase).to.equal("idle");
+      expect(buttons(el)).to.deep.equal(["Join room"]);
+      const second = await newRoom();
+      const open = nextEvent(el, "peer-open", 20_000);
+      location.hash = second.fragment;
+      await open;
+      expect(el.client!.getRoomSnapshot()?.hostUserName).to.equal("Alice");
+      el.close();
+    } finally {
+      for (const h of hosts) h.close();
+      history.replaceState(null, "", location.pathname + location.search + before);
+    }
+  });
+});
+
 describe("<registry-peer> UI: the role attribute and axe", () => {
   it("with role=\"host\" as an attribute, axe's only finding is that attribute on the host element (nothing in the shadow root)", async () => {
     const el = await fixture<RegistryPeer>(html`<registry-peer base-url="http://127.0.0.1:1" role="host"></registry-peer>`);
