@@ -202,3 +202,18 @@ test("storage holds tokens and join codes only as SHA-256 digests, and no client
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a malformed var: every request answers 503 unavailable in the envelope, the log names the variable", { skip }, async () => {
+  const s = await startWorkerd({ ...TEST_DEFAULTS, LIMIT_CREATE_PER_MIN: "ten" });
+  try {
+    for (const r of [await get(s.url, "/health"), await post(s.url, "/rooms", { hostUserName: "a" })]) {
+      expectError(r, 503, "unavailable");
+      assert.equal(r.body.error.retryable, true);
+      assert.equal(r.headers.get("cache-control"), "no-store");
+    }
+    await sleep(100);
+    assert.ok(s.logs.some((l) => l.includes('"error":"config"') && l.includes("LIMIT_CREATE_PER_MIN")), s.logs.join("\n"));
+  } finally {
+    await s.close();
+  }
+});
