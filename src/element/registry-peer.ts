@@ -110,7 +110,8 @@ const BUSY_GUEST: Partial<Record<ClientPhase, string>> = {
  * @attr user-name - The player's name (1–32 characters); the UI's name field starts with it.
  * @attr auto-connect - Host: create a room and connect when attached. Guest: join and connect
  *   once the room code and join code are known (attributes or the URL fragment).
- * @attr unreliable - Also open the unreliable channel (unordered, no retransmits).
+ * @attr unreliable - Host: also open the unreliable channel (unordered, no retransmits). A guest
+ *   always accepts the host's unreliable channel.
  * @attr ice-servers - JSON array of RTCIceServer, e.g. `[{"urls":"stun:stun.example.com"}]`.
  * @attr no-ui - Render nothing visible (events and methods only).
  * @attr backpressure-threshold - Bytes buffered above which `send()` returns false (default 262144).
@@ -347,7 +348,9 @@ export class RegistryPeer extends LitElement {
     } catch (e) {
       return Promise.reject(e);
     }
-    const unreliable = this.unreliable;
+    // The host decides the channels; a guest accepts an unreliable one whenever the host opens it
+    // (without it, the client would refuse that channel and the host would see the peer leave).
+    const unreliable = this.unreliable || s.role === "guest";
     const p = (async () => {
       if (!s.token) {
         if (s.role === "host") await this.createRoom();

@@ -177,6 +177,24 @@ describe("<registry-peer> methods and events", () => {
     expect(hostRec.of("packet")).to.deep.equal([{ data: "back", reliable: true }]);
   });
 
+  it("a guest without `unreliable` still takes the host's unreliable channel", async () => {
+    const url = await registryUrl();
+    const host = await fixture<RegistryPeer>(html`<registry-peer base-url=${url} role="host" unreliable no-ui .clientOptions=${FAST}></registry-peer>`);
+    const { code, joinCode } = await host.createRoom();
+    const hostOpen = nextEvent(host, "peer-open", 20_000);
+    host.connect().catch(() => {});
+    const guest = await fixture<RegistryPeer>(html`<registry-peer base-url=${url} role="guest" code=${code} join-code=${joinCode} no-ui .clientOptions=${FAST}></registry-peer>`);
+    const rec = record(guest);
+    await guest.connect();
+    await hostOpen;
+    await waitUntil(() => guest.state.rtc?.unreliableDc?.readyState === "open", "guest has the unreliable channel");
+    host.send("u", { reliable: false });
+    await waitUntil(() => rec.of("packet").length === 1, "packet");
+    expect(rec.of("packet")).to.deep.equal([{ data: "u", reliable: false }]);
+    expect(host.phase).to.equal("open");
+    guest.close();
+  });
+
   it("without `unreliable` there is one channel and reliable:false falls back to it", async () => {
     const { host, guestRec } = await pair({ noUi: true });
     expect(host.state.rtc?.unreliableDc).to.equal(undefined);
