@@ -128,8 +128,8 @@ function misconfigured(e: unknown): Response {
 const DRAIN_MAX_BYTES = 2 * 1024 * 1024;
 
 /**
- * Gives the app a body it may cancel (it stops at the cap) while the Worker keeps the
- * original stream to drain after a 413.
+ * Gives the app a body it may cancel (it stops reading at the cap) while the Worker keeps
+ * the original stream, to drain what is left once the app has answered.
  */
 class DetachableBody {
   readonly request: Request;
