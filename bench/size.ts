@@ -1,0 +1,66 @@
+/**
+ * Figure 5: bytes on the wire. Sizes are deterministic for one build, so each is measured once
+ * (runs = 1) instead of pretending 15 identical measurements are a distribution.
+ *   drop-in       dist/registry-peer.js (and .iife.js) as Vite built them (Lit inside, minified)
+ *   npm element   dist/lib/element/index.js bundled and minified with Lit left external
+ *                 (what the element adds to an app that already has Lit)
+ *   client core   RegistryClient + browserDefaults from dist/lib/client, bundled and minified
+ * gzip is zlib level 9; KB = 1000 bytes (the stricter reading of the targets).
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync, brotliCompressSync } from "node:zlib";
+import { build } from "esbuild";
+import type { Figure } from "./lib/stats.ts";
+
+const gz = (b: Uint8Array) => gzipSync(b, { level: 9 }).length;
+const br = (b: Uint8Array) => brotliCompressSync(b).length;
+
+async function bundle(root: string, contents: string, external: string[]): Promise<Uint8Array> {
+  const out = await build({
+    stdin: { contents, resolveDir: root, loader: "js" },
+    bundle: true,
+    minify: true,
+    format: "esm",
+    target: "es2022",
+    platform: "browser",
+    external,
+    write: false,
+    logLevel: "silent",
+  });
+  return out.outputFiles[0]!.contents;
+}
+
+export async function sizeFigures(root: string): Promise<Figure[]> {
+  const items: { id: string; name: string; bytes: Uint8Array; limitGz?: number }[] = [
+    { id: "5a", name: "drop-in dist/registry-peer.js (ES module, Lit inside)", bytes: readFileSync(join(root, "dist/registry-peer.js")), limitGz: 15_000 },
+    { id: "5b", name: "drop-in dist/registry-peer.iife.js (classic script)", bytes: readFileSync(join(root, "dist/registry-peer.iife.js")), limitGz: 15_000 },
+    {
+      id: "5c",
+      name: "npm element build (dist/lib/element, Lit external)",
+      bytes: await bundle(root, `export * from "./dist/lib/element/index.js";`, ["lit", "lit/*", "@lit/*"]),
+    },
+    {
+      id: "5d",
+      name: "client core (RegistryClient + browserDefaults from dist/lib/client)",
+      bytes: await bundle(root, `export { RegistryClient, browserDefaults } from "./dist/lib/client/index.js";`, []),
+      limitGz: 6_000,
+    },
+  ];
+  return items.map(({ id, name, bytes, limitGz }) => {
+    const g = gz(bytes);
+    return {
+      id,
+      name,
+      unit: "bytes gzip",
+      median: g,
+      min: g,
+      max: g,
+      runs: 1,
+      target: limitGz ? `≤ ${limitGz / 1000} KB gzip` : "–",
+      met: limitGz ? g <= limitGz : null,
+      note: id === "5a" ? "Deterministic for a build: measured once. gzip -9 (zlib level 9); KB = 1000 bytes." : undefined,
+      extra: { minified: bytes.length, gzip: g, brotli: br(bytes) },
+    } satisfies Figure;
+  });
+}
