@@ -16,8 +16,11 @@ export type PublishVerdict = { ok: true; body: CandidateBody } | { ok: false; er
 
 export class LocalCandidates {
   readonly keys = new Set<string>();
-  private capReported = false;
-  constructor(private readonly max: number) {}
+  #capReported = false;
+  readonly #max: number;
+  constructor(max: number) {
+    this.#max = max;
+  }
 
   /**
    * Decides whether a locally gathered candidate is published: oversize → error (never sent),
@@ -31,10 +34,10 @@ export class LocalCandidates {
     if (checkCandidate(c) !== null) return { ok: false };
     const key = candidateKey(c);
     if (this.keys.has(key)) return { ok: false };
-    if (this.keys.size >= this.max) {
-      if (this.capReported) return { ok: false };
-      this.capReported = true;
-      const err = new TooManyCandidatesError(`More than ${this.max} local ICE candidates`);
+    if (this.keys.size >= this.#max) {
+      if (this.#capReported) return { ok: false };
+      this.#capReported = true;
+      const err = new TooManyCandidatesError(`More than ${this.#max} local ICE candidates`);
       err.local = true;
       return { ok: false, error: err };
     }
@@ -45,14 +48,14 @@ export class LocalCandidates {
   /** Offer replaced / ICE restart: the server cleared our candidates, so may we. */
   reset(): void {
     this.keys.clear();
-    this.capReported = false;
+    this.#capReported = false;
   }
 }
 
 export class RemoteCandidates {
   readonly keys = new Set<string>();
-  private queue: CandidateBody[] = [];
-  private ready = false;
+  #queue: CandidateBody[] = [];
+  #ready = false;
 
   /** Set-difference: the drained items not seen before (invalid ones dropped). */
   diff(items: unknown): CandidateBody[] {
@@ -71,23 +74,23 @@ export class RemoteCandidates {
 
   /** Candidates to apply now; before the remote description they are held back. */
   take(fresh: CandidateBody[]): CandidateBody[] {
-    if (this.ready) return fresh;
-    this.queue.push(...fresh);
+    if (this.#ready) return fresh;
+    this.#queue.push(...fresh);
     return [];
   }
 
   /** The remote description is set: release the queue. */
   markReady(): CandidateBody[] {
-    this.ready = true;
-    const q = this.queue;
-    this.queue = [];
+    this.#ready = true;
+    const q = this.#queue;
+    this.#queue = [];
     return q;
   }
 
   /** ICE restart: new remote description coming, forget the old generation. */
   reset(): void {
     this.keys.clear();
-    this.queue = [];
-    this.ready = false;
+    this.#queue = [];
+    this.#ready = false;
   }
 }

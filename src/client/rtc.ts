@@ -40,62 +40,66 @@ export function channelSpecs(reliable: DataChannelPolicy = {}, unreliable: boole
 
 export class RtcSession {
   readonly channels = new Map<"reliable" | "unreliable", RTCDataChannel>();
-  private readonly removers: (() => void)[] = [];
-  private refused = false;
-  private openNotified = false;
+  readonly pc: RTCPeerConnection;
+  readonly #removers: (() => void)[] = [];
+  #refused = false;
+  #openNotified = false;
   /** We created the channels (host, or negotiated): then we wait for all of them to open. */
-  private creator = false;
+  #creator = false;
+  readonly #specs: ChannelSpec[];
+  readonly #hooks: RtcHooks;
+  readonly #backpressureThreshold: number;
+  readonly #lowThreshold: number;
 
-  constructor(
-    readonly pc: RTCPeerConnection,
-    private readonly specs: ChannelSpec[],
-    private readonly hooks: RtcHooks,
-    private readonly backpressureThreshold: number,
-    private readonly lowThreshold: number,
-  ) {
-    this.listen(pc, "icecandidate", (e) => {
+  constructor(pc: RTCPeerConnection, specs: ChannelSpec[], hooks: RtcHooks, backpressureThreshold: number, lowThreshold: number) {
+    this.pc = pc;
+    this.#specs = specs;
+    this.#hooks = hooks;
+    this.#backpressureThreshold = backpressureThreshold;
+    this.#lowThreshold = lowThreshold;
+    this.#listen(pc, "icecandidate", (e) => {
       const c = (e as RTCPeerConnectionIceEvent).candidate;
       hooks.localCandidate(c && c.candidate !== "" ? { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex } : null);
     });
-    this.listen(pc, "connectionstatechange", () => hooks.connectionState(pc.connectionState));
-    this.listen(pc, "icegatheringstatechange", () => hooks.gatheringState(pc.iceGatheringState));
-    this.listen(pc, "datachannel", (e) => {
+    this.#listen(pc, "connectionstatechange", () => hooks.connectionState(pc.connectionState));
+    this.#listen(pc, "icegatheringstatechange", () => hooks.gatheringState(pc.iceGatheringState));
+    this.#listen(pc, "datachannel", (e) => {
       const dc = (e as RTCDataChannelEvent).channel;
-      const kind = this.kindOf(dc.label);
+      const kind = this.#kindOf(dc.label);
       // A channel we did not ask for is not ours to keep.
       if (kind === undefined || this.channels.has(kind)) return dc.close();
-      this.adopt(kind, dc);
+      this.#adopt(kind, dc);
     });
   }
 
   /** Host (or both sides when negotiated): create the channels before the offer/answer. */
   createChannels(): void {
-    this.creator = true;
-    this.specs.forEach((s, i) => this.adopt(i === 0 ? "reliable" : "unreliable", this.pc.createDataChannel(s.label, s.init)));
+    this.#creator = true;
+    this.#specs.forEach((s, i) => this.#adopt(i === 0 ? "reliable" : "unreliable", this.pc.createDataChannel(s.label, s.init)));
   }
 
-  get negotiated(): boolean { return this.specs[0]!.init.negotiated === true; }
+  get negotiated(): boolean { return this.#specs[0]!.init.negotiated === true; }
 
-  private kindOf(label: string): "reliable" | "unreliable" | undefined {
-    const i = this.specs.findIndex((s) => s.label === label);
+  #kindOf(label: string): "reliable" | "unreliable" | undefined {
+    const i = this.#specs.findIndex((s) => s.label === label);
     return i === 0 ? "reliable" : i === 1 ? "unreliable" : undefined;
   }
 
-  private adopt(kind: "reliable" | "unreliable", dc: RTCDataChannel): void {
+  #adopt(kind: "reliable" | "unreliable", dc: RTCDataChannel): void {
     this.channels.set(kind, dc);
     dc.binaryType = "arraybuffer";
-    dc.bufferedAmountLowThreshold = this.lowThreshold;
+    dc.bufferedAmountLowThreshold = this.#lowThreshold;
     const reliable = kind === "reliable";
-    this.listen(dc, "open", () => this.checkOpen());
-    this.listen(dc, "close", () => this.hooks.channelClosed(dc.label));
-    this.listen(dc, "message", (e) => this.hooks.message((e as MessageEvent).data, reliable));
-    this.listen(dc, "bufferedamountlow", () => {
-      if (!this.refused) return;
-      this.refused = false;
-      this.hooks.drain();
+    this.#listen(dc, "open", () => this.#checkOpen());
+    this.#listen(dc, "close", () => this.#hooks.channelClosed(dc.label));
+    this.#listen(dc, "message", (e) => this.#hooks.message((e as MessageEvent).data, reliable));
+    this.#listen(dc, "bufferedamountlow", () => {
+      if (!this.#refused) return;
+      this.#refused = false;
+      this.#hooks.drain();
     });
-    this.hooks.dataChannel(dc);
-    this.checkOpen();
+    this.#hooks.dataChannel(dc);
+    this.#checkOpen();
   }
 
   /**
@@ -103,12 +107,12 @@ export class RtcSession {
    * needs only the reliable one: a host that asked for no unreliable channel must not leave it
    * waiting forever (an unreliable channel announced later is adopted all the same).
    */
-  private checkOpen(): void {
-    if (this.openNotified) return;
-    const need: ("reliable" | "unreliable")[] = this.creator && this.specs.length === 2 ? ["reliable", "unreliable"] : ["reliable"];
+  #checkOpen(): void {
+    if (this.#openNotified) return;
+    const need: ("reliable" | "unreliable")[] = this.#creator && this.#specs.length === 2 ? ["reliable", "unreliable"] : ["reliable"];
     for (const k of need) if (this.channels.get(k)?.readyState !== "open") return;
-    this.openNotified = true;
-    this.hooks.channelsOpen();
+    this.#openNotified = true;
+    this.#hooks.channelsOpen();
   }
 
   async createOffer(iceRestart = false): Promise<string> {
@@ -147,8 +151,8 @@ export class RtcSession {
     const u = this.channels.get("unreliable");
     const dc = !reliable && u?.readyState === "open" ? u : this.channels.get("reliable")!;
     const size = typeof data === "string" ? utf8Length(data) : data.byteLength;
-    if (dc.bufferedAmount > 0 && dc.bufferedAmount + size > this.backpressureThreshold) {
-      this.refused = true;
+    if (dc.bufferedAmount > 0 && dc.bufferedAmount + size > this.#backpressureThreshold) {
+      this.#refused = true;
       return false;
     }
     try {
@@ -156,20 +160,20 @@ export class RtcSession {
     } catch (err) {
       // Queue full (OperationError): report as backpressure. Anything else is the caller's bug.
       if (!(err instanceof DOMException) || err.name !== "OperationError") throw err;
-      this.refused = true;
+      this.#refused = true;
       return false;
     }
     return true;
   }
 
-  private listen(target: EventTarget, type: string, fn: (e: Event) => void): void {
+  #listen(target: EventTarget, type: string, fn: (e: Event) => void): void {
     target.addEventListener(type, fn);
-    this.removers.push(() => target.removeEventListener(type, fn));
+    this.#removers.push(() => target.removeEventListener(type, fn));
   }
 
   /** Removes every listener, closes channels and the connection. Idempotent. */
   dispose(): void {
-    for (const r of this.removers.splice(0)) r();
+    for (const r of this.#removers.splice(0)) r();
     for (const dc of this.channels.values()) dc.close();
     this.pc.close();
   }

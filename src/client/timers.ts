@@ -4,29 +4,32 @@
  * the host timer: errors go to `onError`.
  */
 export class TimerScope {
-  private readonly live = new Map<number, unknown>();
-  private next = 1;
-  constructor(
-    private readonly setTimeoutImpl: (fn: () => void, ms: number) => unknown,
-    private readonly clearTimeoutImpl: (t: unknown) => void,
-    private readonly onError: (err: unknown) => void,
-  ) {}
+  readonly #live = new Map<number, unknown>();
+  #next = 1;
+  readonly #setTimeout: (fn: () => void, ms: number) => unknown;
+  readonly #clearTimeout: (t: unknown) => void;
+  readonly #onError: (err: unknown) => void;
+  constructor(setTimeoutImpl: (fn: () => void, ms: number) => unknown, clearTimeoutImpl: (t: unknown) => void, onError: (err: unknown) => void) {
+    this.#setTimeout = setTimeoutImpl;
+    this.#clearTimeout = clearTimeoutImpl;
+    this.#onError = onError;
+  }
 
   /** Runs fn after ms; returns an id for cancel(). */
   set(fn: () => void, ms: number): number {
-    const id = this.next++;
-    const handle = this.setTimeoutImpl(() => {
-      if (!this.live.delete(id)) return; // cancelled while the host timer was already firing
-      try { fn(); } catch (err) { this.onError(err); }
+    const id = this.#next++;
+    const handle = this.#setTimeout(() => {
+      if (!this.#live.delete(id)) return; // cancelled while the host timer was already firing
+      try { fn(); } catch (err) { this.#onError(err); }
     }, ms);
-    this.live.set(id, handle);
+    this.#live.set(id, handle);
     return id;
   }
 
   cancel(id: number | undefined): void {
-    if (id === undefined || !this.live.has(id)) return;
-    this.clearTimeoutImpl(this.live.get(id));
-    this.live.delete(id);
+    if (id === undefined || !this.#live.has(id)) return;
+    this.#clearTimeout(this.#live.get(id));
+    this.#live.delete(id);
   }
 
   /** A promise resolved after ms, or rejected with `AbortError` when the signal aborts. */
@@ -39,11 +42,11 @@ export class TimerScope {
     });
   }
 
-  get size(): number { return this.live.size; }
+  get size(): number { return this.#live.size; }
 
   clear(): void {
-    for (const handle of this.live.values()) this.clearTimeoutImpl(handle);
-    this.live.clear();
+    for (const handle of this.#live.values()) this.#clearTimeout(handle);
+    this.#live.clear();
   }
 }
 

@@ -46,11 +46,12 @@ export class Transport {
   /** Features from the latest response; empty until the first response (MVP until told). */
   features = new Set<Feature>();
   featuresKnown = false;
+  /** TS-private, not `#`: the unit tests reach it. */
   private readonly o: TransportOptions;
-  private readonly maxRetries: number;
+  readonly #maxRetries: number;
   constructor(o: TransportOptions) {
     this.o = o;
-    this.maxRetries = o.maxRetries ?? 4;
+    this.#maxRetries = o.maxRetries ?? 4;
   }
 
   has(f: Feature): boolean { return this.features.has(f); }
@@ -58,13 +59,13 @@ export class Transport {
   async request<T = unknown>(spec: RequestSpec, attempt = 0): Promise<HttpResult<T>> {
     let err: RegistryError;
     try {
-      return await this.once<T>(spec);
+      return await this.#once<T>(spec);
     } catch (e) {
       if (isAbortError(e) || !(e instanceof RegistryError)) throw e;
       err = e;
     }
     const retryable =
-      attempt < (spec.maxRetries ?? this.maxRetries) &&
+      attempt < (spec.maxRetries ?? this.#maxRetries) &&
       (err instanceof RateLimitedError ||
         (err.status !== undefined && err.status >= 500) ||
         (err instanceof NetworkError && spec.idempotent === true));
@@ -78,7 +79,7 @@ export class Transport {
     return this.request<T>(spec, attempt + 1);
   }
 
-  private async once<T>(spec: RequestSpec): Promise<HttpResult<T>> {
+  async #once<T>(spec: RequestSpec): Promise<HttpResult<T>> {
     const headers: Record<string, string> = {};
     if (spec.token !== undefined) headers[HEADERS.token] = spec.token;
     let body: string | undefined;
