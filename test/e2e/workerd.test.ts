@@ -35,8 +35,17 @@ before(async () => {
   const { ensureChromium, CHROMIUM_ARGS } = (await import("../../scripts/chromium.mjs" as string)) as ChromiumModule;
   // The shipped defaults: no overrides at all.
   workerd = await startWorkerd({});
-  const web = await startStatic({ registryUrl: workerd.url });
-  const browser = await chromium.launch({ executablePath: ensureChromium(), headless: true, args: CHROMIUM_ARGS });
+  let web: Awaited<ReturnType<typeof startStatic>> | undefined;
+  let browser: Awaited<ReturnType<typeof chromium.launch>>;
+  try {
+    web = await startStatic({ registryUrl: workerd.url });
+    browser = await chromium.launch({ executablePath: ensureChromium(), headless: true, args: CHROMIUM_ARGS });
+  } catch (e) {
+    // Leave no workerd or static server behind when the browser cannot start.
+    await web?.close();
+    await workerd.close();
+    throw e;
+  }
   env = {
     registry: { url: workerd.url, port: Number(new URL(workerd.url).port), close: () => workerd.close() },
     web,
