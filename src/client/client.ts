@@ -7,7 +7,7 @@
  * delta long-poll candidate drains, batched candidate posts, end-of-candidates. Otherwise the
  * MVP: full-set polling at the §3.2 intervals.
  */
-import { CONFIG_DEFAULTS, HEADERS, LIMITS, checkSdp, checkUserName, normalizeJoinCode, normalizeRoomCode, utf8Length } from "../protocol/index.ts";
+import { HEADERS, LIMITS, LONGPOLL_MAX_SEC, checkSdp, checkUserName, normalizeJoinCode, normalizeRoomCode, utf8Length } from "../protocol/index.ts";
 import { jitter, randomFromBytes } from "./backoff.ts";
 import {
   AlreadyPairedError, BadJoinCodeError, BadRequestError, BadSdpError, ClosedError, ForbiddenError, NoOfferError,
@@ -42,7 +42,7 @@ export const CLIENT_DEFAULTS = {
 } as const;
 
 /** Long-poll hold we ask for; the server caps it at its own LONGPOLL_MAX_SEC. */
-const WAIT_SEC = CONFIG_DEFAULTS.LONGPOLL_MAX_SEC;
+const WAIT_SEC = LONGPOLL_MAX_SEC;
 
 interface WireSnapshot extends RoomSnapshot { version?: number }
 

@@ -3,7 +3,7 @@
  * transition errors. Every error has `code`, `retryable` and (for 429) `retryAfterSec`.
  * Messages never contain tokens, join codes, SDP or candidate strings.
  */
-import { ERROR_MESSAGES, isErrorCode, parseErrorEnvelope, type ErrorCode } from "../protocol/index.ts";
+import { ERROR_MESSAGES, parseErrorEnvelope, type ErrorCode } from "../protocol/index.ts";
 
 export type ClientErrorCode =
   | ErrorCode
@@ -113,7 +113,8 @@ export function errorFromResponse(status: number, json: unknown, retryAfterHeade
   const opts: Opts = { status };
   if (retryAfterSec !== undefined) opts.retryAfterSec = retryAfterSec;
   // The server's message is safe by contract (§6), but we use our own: nothing from the wire is echoed.
-  if (env && isErrorCode(env.code)) return new BY_CODE[env.code](undefined, opts);
+  // BY_CODE has exactly the ErrorCode keys (typed Record), so it answers isErrorCode without ERROR_STATUS.
+  if (env && Object.hasOwn(BY_CODE, env.code)) return new BY_CODE[env.code](undefined, opts);
   if (status === 429) return new RateLimitedError(undefined, opts);
   if (status >= 500) return new RegistryError("unknown", `Server error (${status}).`, { ...opts, retryable: true });
   return new RegistryError("unknown", `Unexpected response (${status}).`, opts);

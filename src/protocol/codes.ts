@@ -9,24 +9,21 @@ export function isRoomCode(s: unknown): s is string {
   return typeof s === "string" && ROOM_CODE_RE.test(s);
 }
 
-/**
- * Normalises what a person typed as a join code: any case, `-` and spaces ignored,
- * O→0 and I/L→1. Returns null when the result is not 8 Crockford characters.
- */
-export function normalizeJoinCode(input: unknown): string | null {
+/** What a person typed, forgiven: any case, `-` and spaces ignored, O→0 and I/L→1. */
+function forgive(input: unknown): string | null {
   if (typeof input !== "string" || input.length > 64) return null;
-  const s = input
-    .replace(/[\s-]/g, "")
-    .toUpperCase()
-    .replace(/O/g, "0")
-    .replace(/[IL]/g, "1");
-  return s.length === JOIN_CODE_LENGTH && /^[0-9A-HJKMNP-TV-Z]+$/.test(s) ? s : null;
+  return input.replace(/[\s-]/g, "").toUpperCase().replace(/O/g, "0").replace(/[IL]/g, "1");
+}
+
+/** Normalises a typed join code (see forgive). Returns null when the result is not 8 Crockford characters. */
+export function normalizeJoinCode(input: unknown): string | null {
+  const s = forgive(input);
+  return s !== null && s.length === JOIN_CODE_LENGTH && /^[0-9A-HJKMNP-TV-Z]+$/.test(s) ? s : null;
 }
 
 /** Normalises a typed room code the same forgiving way (our decision, see README). */
 export function normalizeRoomCode(input: unknown): string | null {
-  if (typeof input !== "string" || input.length > 64) return null;
-  const s = input.replace(/[\s-]/g, "").toUpperCase().replace(/O/g, "0").replace(/[IL]/g, "1");
+  const s = forgive(input);
   return isRoomCode(s) ? s : null;
 }
 

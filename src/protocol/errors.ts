@@ -20,7 +20,8 @@ export const ERROR_STATUS = {
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
-export const ERROR_CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
+// Pure: a bundle that never reads ERROR_CODES (the client) drops it, and ERROR_STATUS with it.
+export const ERROR_CODES = /* @__PURE__ */ Object.keys(ERROR_STATUS) as ErrorCode[];
 
 export interface ErrorBody {
   code: ErrorCode;

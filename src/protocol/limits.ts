@@ -23,6 +23,12 @@ export const LIMITS = {
   closeReasonChars: 200,
 } as const;
 
+/**
+ * Longest long-poll hold (§8), seconds. Its own constant as well as a CONFIG_DEFAULTS entry:
+ * the client needs only this one, and a bundle that reads it here does not carry the table.
+ */
+export const LONGPOLL_MAX_SEC = 25;
+
 /** §10 configuration defaults; both runtimes read these names. */
 export const CONFIG_DEFAULTS = {
   PORT: 8787,
@@ -36,7 +42,7 @@ export const CONFIG_DEFAULTS = {
   LIMIT_JOIN_PER_MIN: 20,
   LIMIT_WRONG_JOIN_PER_ROOM_PER_MIN: 5,
   LIMIT_TOKEN_PER_MIN: 300,
-  LONGPOLL_MAX_SEC: 25,
+  LONGPOLL_MAX_SEC,
   MAX_RESTARTS: 5,
 } as const;
 
