@@ -152,37 +152,49 @@ export async function browserFigures(o: BrowserOptions): Promise<{ figures: Figu
     const mvpReq: number[] = [];
     const fastPre: number[] = [];
     const mvpPre: number[] = [];
+    // A run where any path does not open in time is recorded as a failure and run again
+    // (bounded); the failures are reported with the figure.
+    const failures: string[] = [];
     for (let run = -1; run < o.runs; run++) {
       // Rotate the order so no path always runs right after another's teardown.
       const order = [["floor", "fast", "mvp"], ["fast", "mvp", "floor"], ["mvp", "floor", "fast"]][(run + 3) % 3]!;
       let f = NaN;
       let fa = NaN;
-      for (const what of order) {
-        if (what === "floor") {
-          f = await floorOnce();
-          await teardown();
-        } else if (what === "fast") {
-          const r = await elementOnce(fast, 10_000);
-          await teardown(fast);
-          fa = r.ms;
-          if (run >= 0) {
-            fastReq.push(r.requests.all);
-            fastPre.push(r.requests.preflights);
-          }
-        } else {
-          const r = await elementOnce(mvp, 15_000);
-          await teardown(mvp);
-          if (run >= 0) {
-            mvpMs.push(r.ms);
-            mvpReq.push(r.requests.all);
-            mvpPre.push(r.requests.preflights);
+      let fr: { all: number; preflights: number } | undefined;
+      let mv: { ms: number; requests: { all: number; preflights: number } } | undefined;
+      try {
+        for (const what of order) {
+          if (what === "floor") {
+            f = await floorOnce();
+            await teardown();
+          } else if (what === "fast") {
+            const r = await elementOnce(fast, 10_000);
+            await teardown(fast);
+            fa = r.ms;
+            fr = r.requests;
+          } else {
+            mv = await elementOnce(mvp, 15_000);
+            await teardown(mvp);
           }
         }
+      } catch (e) {
+        failures.push(`${(e as Error).message.split("\n")[0]}`);
+        o.log(`  run ${run + 1}: failed (${failures.at(-1)}), running it again`);
+        await teardown(fast).catch(() => {});
+        await mvp.settle();
+        if (failures.length > 5) throw new Error(`figures 1–2: more than 5 failed runs: ${failures.join("; ")}`);
+        run--;
+        continue;
       }
       if (run >= 0) {
         floorMs.push(f);
         fastMs.push(fa);
         fastMinusFloor.push(fa - f);
+        fastReq.push(fr!.all);
+        fastPre.push(fr!.preflights);
+        mvpMs.push(mv!.ms);
+        mvpReq.push(mv!.requests.all);
+        mvpPre.push(mv!.requests.preflights);
         o.log(`  run ${run + 1}/${o.runs}: floor ${f.toFixed(1)} ms, fast ${fa.toFixed(1)} ms (${fastReq.at(-1)} req, ${fastPre.at(-1)} preflights), MVP ${mvpMs.at(-1)!.toFixed(0)} ms (${mvpReq.at(-1)} req, ${mvpPre.at(-1)} preflights)`);
       }
     }
@@ -196,7 +208,7 @@ export async function browserFigures(o: BrowserOptions): Promise<{ figures: Figu
       ...roundSummary(diff, 1),
       target: "≤ 40 ms",
       met: diff.median <= 40,
-      note: "Per run: (fast path) − (floor) measured back to back. Both from the first connect() call to the later of both sides' open.",
+      note: `Per run: (fast path) − (floor) measured back to back. Both from the first connect() call to the later of both sides' open. Failed runs (repeated): ${failures.length ? failures.join("; ") : "none"}.`,
       extra: { fastPath: roundSummary(summarize(fastMs), 1), floor: roundSummary(summarize(floorMs), 1) },
     });
     figures.push({ id: "1b", name: "time to open, fast path", unit: "ms", ...roundSummary(summarize(fastMs), 1), target: "floor + 40 ms (see 1a)", met: null });
@@ -241,9 +253,18 @@ export async function browserFigures(o: BrowserOptions): Promise<{ figures: Figu
 
     // ---- Figures 3 and 4: one element session and one raw connection, both kept open --------
     o.log("figures 3–4: throughput and RTT on an open element session vs a raw channel");
-    await elementOnce(fast, 10_000);
-    sid++;
-    await Promise.all([call(host, "rawConnect", "host", 10_000, sid), call(guest, "rawConnect", "guest", 10_000, sid)]);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await elementOnce(fast, 10_000);
+        sid++;
+        await Promise.all([call(host, "rawConnect", "host", 10_000, sid), call(guest, "rawConnect", "guest", 10_000, sid)]);
+        break;
+      } catch (e) {
+        o.log(`  setup attempt ${attempt} failed: ${(e as Error).message.split("\n")[0]}`);
+        await teardown(fast).catch(() => {});
+        if (attempt >= 3) throw e;
+      }
+    }
 
     const CHUNK = 64 * 1024;
     const elMBs: number[] = [];

@@ -89,12 +89,9 @@ function rawConnect(role, limitMs, sid) {
   state.sid = sid;
   const start = now();
   const pc = new RTCPeerConnection({ iceServers: [] });
-  const raw = { pc, dc: null, udc: null, pending: [], remoteSet: false };
+  const raw = { pc, dc: null, udc: null, pending: [], remoteSet: false, chain: Promise.resolve() };
   state.raw = raw;
-  const early = state.early.splice(0).filter((m) => m.sid === sid);
-  queueMicrotask(async () => {
-    for (const m of early) await rawSignal(m);
-  });
+  for (const m of state.early.splice(0).filter((m) => m.sid === sid)) rawSignal(m);
   pc.addEventListener("icecandidate", (e) => {
     if (e.candidate) window.benchSignal({ sid, kind: "candidate", candidate: e.candidate.toJSON() });
   });
@@ -121,16 +118,31 @@ function rawConnect(role, limitMs, sid) {
       pc.addEventListener("datachannel", (e) => attach(e.channel));
     }
   });
-  return Promise.race([opened.then((o) => ((open = o), { start, open })), timeout(limitMs, "raw open")]);
+  const stuck = new Promise((_, reject) =>
+    setTimeout(() => {
+      const dcs = `${raw.dc?.readyState ?? "none"}/${raw.udc?.readyState ?? "none"}`;
+      reject(new Error(`timeout: raw open (${role}: signaling ${pc.signalingState}, ice ${pc.iceConnectionState}, pc ${pc.connectionState}, channels ${dcs}, remote set ${raw.remoteSet}, pending ${raw.pending.length})`));
+    }, limitMs),
+  );
+  return Promise.race([opened.then((o) => ((open = o), { start, open })), stuck]);
 }
 
-async function rawSignal(msg) {
+/**
+ * Takes one relayed signal and returns at once: signals of the current connection are applied
+ * in order on that connection's own chain, so an operation left pending forever by a closed
+ * RTCPeerConnection (as the spec allows) cannot hold up the next connection's signals.
+ */
+function rawSignal(msg) {
   const raw = state.raw;
   if (!raw || msg.sid !== state.sid) {
     // Ahead of our rawConnect(): keep it; from an older connection: drop it.
     if (msg.sid > (state.sid ?? -1)) state.early.push(msg);
     return;
   }
+  raw.chain = raw.chain.then(() => applySignal(raw, msg)).catch(() => {});
+}
+
+async function applySignal(raw, msg) {
   const { pc } = raw;
   if (msg.kind === "offer") {
     await pc.setRemoteDescription({ type: "offer", sdp: msg.sdp });
