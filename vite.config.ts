@@ -17,8 +17,9 @@ export default defineConfig({
     sourcemap: false,
     copyPublicDir: false,
     reportCompressedSize: true,
-    // Vite keeps whitespace in ES library builds (for other bundlers); this file is for browsers.
-    rolldownOptions: { output: { minify: true } },
+    // Vite keeps whitespace in ES library builds (for other bundlers); this file is for browsers,
+    // so neither do its /* @__PURE__ */ bundler hints need to stay (comments: false).
+    rolldownOptions: { output: { minify: true, comments: false } },
     lib: {
       entry: "src/element/index.ts",
       name: "RegistryPeer",
