@@ -22,7 +22,9 @@ export class RegistryError extends Error {
   readonly status?: number;
   constructor(code: ClientErrorCode, message: string, opts: { retryable?: boolean; retryAfterSec?: number; status?: number } = {}) {
     super(message);
-    this.name = new.target.name;
+    // Derived from the code, not `new.target.name`: minifiers rename classes, and a bundled
+    // app must still see "BadJoinCodeError" (bad_join_code → BadJoinCodeError).
+    this.name = new.target === RegistryError ? "RegistryError" : code.replace(/(?:^|_)(\w)/g, (_, c: string) => c.toUpperCase()) + "Error";
     this.code = code;
     this.retryable = opts.retryable ?? false;
     if (opts.retryAfterSec !== undefined) this.retryAfterSec = opts.retryAfterSec;
