@@ -281,11 +281,16 @@ export class RegistryClient {
     this.#remoteEndApplied = false;
   }
 
-  /** Host, after the disconnect grace: a new offer with fresh ICE credentials. */
+  /**
+   * Host, after the disconnect grace: a new offer with fresh ICE credentials. A peer that is gone
+   * (e.g. its page crashed) never answers: after another disconnectGraceMs without "connected" the
+   * session closes with `restart_timeout` instead of waiting ~25 s for ICE "failed".
+   */
   async #restartIce(): Promise<void> {
     this.#restarts++;
     this.#dispatch({ type: "restart" });
     this.#resetIce();
+    this.#graceTimer = this.#timers.set(() => this.#peerLeft("restart_timeout"), this.#o.disconnectGraceMs ?? CLIENT_DEFAULTS.disconnectGraceMs);
     await this.#offerAndWait(true);
   }
 
@@ -309,7 +314,8 @@ export class RegistryClient {
   #post(suffix: string, body: unknown, signal: AbortSignal = this.#ctl.signal, maxRetries?: number): Promise<unknown> {
     return this.transport.request({
       method: "POST", path: `/rooms/${this.#state.code}${suffix}`, route: `/rooms/:code${suffix}`,
-      token: this.#state.accessToken, body, signal, idempotent: true, ...(maxRetries === undefined ? {} : { maxRetries }),
+      // Only /close passes maxRetries (0); keepalive lets it outlive the page (pagehide).
+      token: this.#state.accessToken, body, signal, idempotent: true, ...(maxRetries === undefined ? {} : { maxRetries, keepalive: true }),
     });
   }
 

@@ -65,8 +65,10 @@ export class RtcSession {
     this.#listen(pc, "icegatheringstatechange", () => hooks.gatheringState(pc.iceGatheringState));
     this.#listen(pc, "datachannel", (e) => {
       const dc = (e as RTCDataChannelEvent).channel;
-      const kind = this.#kindOf(dc.label);
-      // A channel we did not ask for is not ours to keep.
+      // The host decides the unreliable channel: one we did not ask for (or under another label)
+      // is still adopted, so neither side's `unreliable` setting can break the connection.
+      const kind = this.#kindOf(dc.label) ?? (!dc.ordered || dc.maxRetransmits !== null ? "unreliable" : undefined);
+      // Anything else (a duplicate, a reliable channel under an unknown label) is not ours to keep.
       if (kind === undefined || this.channels.has(kind)) return dc.close();
       this.#adopt(kind, dc);
     });

@@ -38,6 +38,8 @@ export interface RequestSpec {
   idempotent?: boolean;
   /** Overrides TransportOptions.maxRetries (close() uses 0: one best-effort attempt, no timer). */
   maxRetries?: number;
+  /** fetch keepalive: the browser sends it even while the page unloads (the best-effort /close). */
+  keepalive?: boolean;
 }
 
 export interface HttpResult<T> { status: number; body: T; headers: Headers }
@@ -93,7 +95,7 @@ export class Transport {
     let res: Response;
     let text: string;
     try {
-      res = await this.o.fetchImpl(this.o.baseUrl + spec.path, { method: spec.method, headers, body, signal: spec.signal, credentials: "omit", cache: "no-store" });
+      res = await this.o.fetchImpl(this.o.baseUrl + spec.path, { method: spec.method, headers, body, signal: spec.signal, credentials: "omit", cache: "no-store", ...(spec.keepalive ? { keepalive: true } : {}) });
       // Inside the try: a connection lost while the body streams is a network failure too.
       text = await res.text();
     } catch (e) {

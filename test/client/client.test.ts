@@ -521,6 +521,25 @@ describe("RegistryClient: guest session", () => {
     h.client.close();
   });
 
+  it("a guest that did not ask for the unreliable channel adopts the host's (any label), never closes it", async () => {
+    const { h, pc, done } = await guestDraining("none");
+    const dc = pc.announceChannel("data");
+    const u = pc.announceChannel("fast", { ordered: false, maxRetransmits: 0 });
+    expect(u.readyState).to.equal("connecting");
+    expect(h.client.getState().rtc!.unreliableDc).to.equal(u);
+    // a second unreliable one is a duplicate
+    const dup = pc.announceChannel("unreliable", { ordered: true, maxRetransmits: 2 });
+    expect(dup.readyState).to.equal("closed");
+    dc.open();
+    await done;
+    u.open();
+    expect(h.client.send("x", { reliable: false })).to.equal(true);
+    expect(u.sent).to.deep.equal(["x"]);
+    u.dispatchEvent(new MessageEvent("message", { data: "u" }));
+    expect(h.named("onMessage")).to.deep.equal([["u", { reliable: false }]]);
+    h.client.close();
+  });
+
   it("negotiated channels are created on both sides up front with their ids", async () => {
     const { h, pc } = await guestDraining("none", { connect: { dataChannel: { negotiated: true, id: 5 }, unreliable: { negotiated: true, label: "fast" } } } as never);
     expect(pc.channels.map((d) => [d.label, d.id, d.negotiated, d.ordered, d.maxRetransmits])).to.deep.equal([
@@ -716,6 +735,9 @@ describe("RegistryClient: open session", () => {
     expect(closes.length).to.equal(1);
     expect(closes[0]!.body.reason.length).to.equal(200);
     expect(closes[0]!.headers["x-access-token"]).to.equal(new FakeRegistry(new MockFetch()).guestToken);
+    // keepalive: the browser still sends it while the page unloads; nothing else asks for it
+    expect(closes[0]!.keepalive).to.equal(true);
+    expect(mf.calls.filter((c) => c.keepalive).length).to.equal(1);
     expectReleased(h, pc);
     expect(() => h.client.send("x")).to.throw(E.TransitionError);
 

@@ -89,4 +89,24 @@ describe("integration: two clients, real WebRTC, real Registry", function () {
       expect(guest.errors).to.deep.equal([]);
     });
   }
+
+  it("either side's unreliable setting never breaks the connection: a guest that did not ask adopts the host's", async () => {
+    const host = side(urls.full);
+    const guest = side(urls.full);
+    const room = await host.client.createRoom({ hostUserName: "Alice" });
+    const hostOpen = host.client.connect({ role: "host", code: room.code, accessToken: room.ownerToken, unreliable: true });
+    const joined = await guest.client.joinRoom({ code: room.code, joinCode: room.joinCode, guestUserName: "Bob" });
+    const guestOpen = guest.client.connect({ role: "guest", code: room.code, accessToken: joined.guestToken });
+    await Promise.all([hostOpen, guestOpen]);
+    await until(() => guest.client.getState().rtc?.unreliableDc?.readyState === "open", 5000, "the guest's unreliable channel");
+    for (let i = 0; i < 50; i++) host.client.send("u", { reliable: false });
+    guest.client.send("r");
+    await until(() => guest.unreliable > 0 && host.got.length === 1, 5000, "packets both ways");
+    expect(host.closes).to.deep.equal([]);
+    expect(guest.closes).to.deep.equal([]);
+    host.client.close("done");
+    await until(() => guest.closes.length === 1, 10000, "guest onClose");
+    expect(guest.closes).to.deep.equal(["peer_closed"]);
+    expect([...host.errors, ...guest.errors]).to.deep.equal([]);
+  });
 });

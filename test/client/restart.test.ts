@@ -114,9 +114,47 @@ describe("ICE restart (registry-api §8 restart)", () => {
     expect(b.h.client.getState().phase).to.equal("polling_room");
     b.pc.setConnectionState("connecting");
     b.pc.setConnectionState("disconnected");
+    // the restart's own bound (started with the restart) ends it
     await b.h.timers.advance(CLIENT_DEFAULTS.disconnectGraceMs);
-    expect(b.h.closes).to.deep.equal(["disconnected"]);
+    expect(b.h.closes).to.deep.equal(["restart_timeout"]);
     expect(b.h.timers.pending).to.equal(0);
+  });
+
+  it("host: a restart that brings nothing back within disconnectGraceMs closes with restart_timeout (crashed peer)", async () => {
+    // no answer at all (the guest is gone)
+    const a = await openHost();
+    a.pc.setConnectionState("disconnected");
+    await a.h.timers.advance(CLIENT_DEFAULTS.disconnectGraceMs);
+    expect(a.reg.restarts).to.equal(1);
+    await a.h.timers.advance(CLIENT_DEFAULTS.disconnectGraceMs - 1);
+    expect(a.h.closes).to.deep.equal([]);
+    await a.h.timers.advance(1);
+    expect(a.h.closes).to.deep.equal(["restart_timeout"]);
+    expect(a.mf.callsTo("POST /rooms/:code/close").map((c) => c.body)).to.deep.equal([{ reason: "restart_timeout" }]);
+    expect(a.h.timers.pending).to.equal(0);
+    expect(a.h.client.getState().phase).to.equal("closed");
+
+    // answered, but ICE never connects; the bound follows disconnectGraceMs
+    const mf = new MockFetch();
+    const reg = new FakeRegistry(mf, "all");
+    const h = harness({ mf, options: { disconnectGraceMs: 2000 } });
+    const done = swallow(h.client.connect({ role: "host", code: reg.code, accessToken: reg.ownerToken }));
+    await h.timers.advance(0);
+    const pc = h.rtc.pcs[0]!;
+    setAnswer(reg, "v=0\r\nanswer1");
+    await h.timers.advance(0);
+    pc.setConnectionState("connected");
+    pc.channels[0]!.open();
+    await done;
+    pc.setConnectionState("disconnected");
+    await h.timers.advance(2000);
+    setAnswer(reg, "v=0\r\nanswer2");
+    await h.timers.advance(0);
+    expect(pc.remoteDescription?.sdp).to.equal("v=0\r\nanswer2");
+    pc.setConnectionState("connecting");
+    await h.timers.advance(2000);
+    expect(h.closes).to.deep.equal(["restart_timeout"]);
+    expect(h.timers.pending).to.equal(0);
   });
 
   it("no restart when the server does not advertise it: the grace ends the session", async () => {
