@@ -12,7 +12,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { startRegistry, type RunningRegistry } from "../server/node.ts";
 import { startBenchStatic } from "./lib/static.ts";
 import { NO_LIMITS } from "./lib/limits.ts";
-import { percentile, round, roundSummary, summarize, type Figure } from "./lib/stats.ts";
+import { median, percentile, round, roundSummary, summarize, type Figure } from "./lib/stats.ts";
 
 interface ChromiumModule {
   ensureChromium(): string;
@@ -65,10 +65,12 @@ class CountingRegistry {
     this.lastAt = Date.now();
   }
   /** Requests that started in [from, to] (ms; the log has ms resolution, hence the 1 ms slack on `from`). */
-  countStarted(from: number, to: number): { all: number; preflights: number } {
+  countStarted(from: number, to: number): { all: number; preflights: number; byRoute: Record<string, number> } {
     const hit = this.lines.filter((l) => l.start >= from - 1 && l.start <= to);
     if (process.env.BENCH_DEBUG) console.log(hit.map((l) => `${l.start - from}+${l.end - l.start} ${l.route}`).join("\n"));
-    return { all: hit.length, preflights: hit.filter((l) => l.route.startsWith("OPTIONS ")).length };
+    const byRoute: Record<string, number> = {};
+    for (const l of hit) byRoute[l.route] = (byRoute[l.route] ?? 0) + 1;
+    return { all: hit.length, preflights: hit.filter((l) => l.route.startsWith("OPTIONS ")).length, byRoute };
   }
   /** Waits until no request has completed for `quietMs` (bounded by `limitMs`). */
   async settle(quietMs = 150, limitMs = 3000): Promise<void> {
@@ -135,6 +137,7 @@ export async function browserFigures(o: BrowserOptions): Promise<{ figures: Figu
       await call(guest, "elSetup", { baseUrl: reg.reg.url, role: "guest", code, joinCode });
       const [a, b] = await Promise.all([call<{ start: number; open: number }>(host, "elConnect", limitMs), call<{ start: number; open: number }>(guest, "elConnect", limitMs)]);
       const open = Math.max(a.open, b.open);
+      if (process.env.BENCH_DEBUG) console.log(`connect at +${(Math.min(a.start, b.start) - created).toFixed(1)}, host open +${(a.open - created).toFixed(1)}, guest open +${(b.open - created).toFixed(1)}`);
       return { ms: open - Math.min(a.start, b.start), requests: reg.countStarted(created, open) };
     };
     const teardown = async (reg?: CountingRegistry) => {
@@ -151,6 +154,8 @@ export async function browserFigures(o: BrowserOptions): Promise<{ figures: Figu
     const fastReq: number[] = [];
     const mvpReq: number[] = [];
     const fastPre: number[] = [];
+    const fastRoutes: Record<string, number>[] = [];
+    const mvpRoutes: Record<string, number>[] = [];
     const mvpPre: number[] = [];
     // A run where any path does not open in time is recorded as a failure and run again
     // (bounded); the failures are reported with the figure.
@@ -160,8 +165,8 @@ export async function browserFigures(o: BrowserOptions): Promise<{ figures: Figu
       const order = [["floor", "fast", "mvp"], ["fast", "mvp", "floor"], ["mvp", "floor", "fast"]][(run + 3) % 3]!;
       let f = NaN;
       let fa = NaN;
-      let fr: { all: number; preflights: number } | undefined;
-      let mv: { ms: number; requests: { all: number; preflights: number } } | undefined;
+      let fr: { all: number; preflights: number; byRoute: Record<string, number> } | undefined;
+      let mv: { ms: number; requests: { all: number; preflights: number; byRoute: Record<string, number> } } | undefined;
       try {
         for (const what of order) {
           if (what === "floor") {
@@ -191,6 +196,8 @@ export async function browserFigures(o: BrowserOptions): Promise<{ figures: Figu
         fastMs.push(fa);
         fastMinusFloor.push(fa - f);
         fastReq.push(fr!.all);
+        fastRoutes.push(fr!.byRoute);
+        mvpRoutes.push(mv!.requests.byRoute);
         fastPre.push(fr!.preflights);
         mvpMs.push(mv!.ms);
         mvpReq.push(mv!.requests.all);
@@ -225,9 +232,15 @@ export async function browserFigures(o: BrowserOptions): Promise<{ figures: Figu
     figures.push({ id: "1d", name: "time to open, MVP polling path", unit: "ms", ...roundSummary(mvpS, 0), target: "≤ 2500 ms", met: mvpS.median <= 2500 });
     const reqNote =
       "Counted from the server's request log: every request that started between POST /rooms and both peer-open (create and join included; long-polls in flight at open included), CORS preflights (OPTIONS) included: the server answers them and Workers bill them.";
-    for (const [id, path, all, pre, target] of [
-      ["2a", "fast path", fastReq, fastPre, true],
-      ["2b", "MVP path", mvpReq, mvpPre, false],
+    /** Median count per route over the runs (a route absent in a run counts 0 there). */
+    const perRoute = (runs: Record<string, number>[]) => {
+      const out: Record<string, number> = {};
+      for (const r of [...new Set(runs.flatMap((x) => Object.keys(x)))].sort()) out[r.replace("OPTIONS unmatched", "OPTIONS (CORS preflight)")] = median(runs.map((x) => x[r] ?? 0));
+      return out;
+    };
+    for (const [id, path, all, pre, target, routes] of [
+      ["2a", "fast path", fastReq, fastPre, true, fastRoutes],
+      ["2b", "MVP path", mvpReq, mvpPre, false, mvpRoutes],
     ] as const) {
       const s = summarize(all);
       const noPre = summarize(all.map((n, i) => n - pre[i]!));
@@ -239,7 +252,7 @@ export async function browserFigures(o: BrowserOptions): Promise<{ figures: Figu
         target: target ? "≤ 10" : "–",
         met: target ? s.median <= 10 : null,
         note: id === "2a" ? reqNote : undefined,
-        extra: { withoutPreflights: noPre, preflights: summarize(pre) },
+        extra: { withoutPreflights: noPre, preflights: summarize(pre), medianPerRoute: JSON.stringify(perRoute(routes as Record<string, number>[])) },
       });
       figures.push({
         id: `${id}-np`,
