@@ -165,10 +165,12 @@ export async function browserFigures(o: BrowserOptions): Promise<{ figures: Figu
       const order = [["floor", "fast", "mvp"], ["fast", "mvp", "floor"], ["mvp", "floor", "fast"]][(run + 3) % 3]!;
       let f = NaN;
       let fa = NaN;
+      let current = "";
       let fr: { all: number; preflights: number; byRoute: Record<string, number> } | undefined;
       let mv: { ms: number; requests: { all: number; preflights: number; byRoute: Record<string, number> } } | undefined;
       try {
         for (const what of order) {
+          current = what;
           if (what === "floor") {
             f = await floorOnce();
             await teardown();
@@ -183,7 +185,7 @@ export async function browserFigures(o: BrowserOptions): Promise<{ figures: Figu
           }
         }
       } catch (e) {
-        failures.push(`${(e as Error).message.split("\n")[0]}`);
+        failures.push(`${current}: ${(e as Error).message.split("\n")[0]!.replace(/^page\.evaluate: Error: /, "")}`);
         o.log(`  run ${run + 1}: failed (${failures.at(-1)}), running it again`);
         await teardown(fast).catch(() => {});
         await mvp.settle();

@@ -12,6 +12,7 @@ import { writeFileSync, readFileSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadavg } from "node:os";
+import { spawnSync } from "node:child_process";
 import { buildIfNeeded } from "../server/start.ts";
 import { browserFigures } from "./browser.ts";
 import { registryFigures } from "./registry.ts";
@@ -58,6 +59,17 @@ export function table(figures: Figure[]): string {
   return rows.join("\n");
 }
 
+/** The commit measured, and whether src/ or server/ had uncommitted edits (they are built and measured too). */
+function sourceState(): { commit: string; uncommittedProductEdits: string[] } {
+  const git = (a: string[]) => spawnSync("git", a, { cwd: ROOT, encoding: "utf8" });
+  const head = git(["rev-parse", "--short", "HEAD"]);
+  const st = git(["status", "--porcelain", "--", "src", "server"]);
+  return {
+    commit: head.status === 0 ? head.stdout.trim() : "unknown",
+    uncommittedProductEdits: st.status === 0 ? st.stdout.split("\n").filter(Boolean).map((l) => l.slice(3)) : [],
+  };
+}
+
 async function main(): Promise<void> {
   const started = new Date();
   const m = machine();
@@ -83,6 +95,7 @@ async function main(): Promise<void> {
 
   const result = {
     date: started.toISOString(),
+    source: sourceState(),
     durationSec: Math.round((finished.getTime() - started.getTime()) / 1000),
     mode: full ? "full" : quick ? "quick" : "subset",
     machine: m,
@@ -107,7 +120,8 @@ async function main(): Promise<void> {
     if (i >= 0 && j > i) {
       const machineLine =
         `Run ${result.date.slice(0, 16).replace("T", " ")} UTC (${result.durationSec} s) on ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}; ` +
-        `Node ${m.node}, Chromium ${m.chromium || "–"}; 1-min load average ${m.loadAvgStart} at start, ${m.loadAvgEnd} at end (the machine was shared).`;
+        `Node ${m.node}, Chromium ${m.chromium || "–"}; 1-min load average ${m.loadAvgStart} at start, ${m.loadAvgEnd} at end (the machine was shared). ` +
+        `Source: commit ${result.source.commit}${result.source.uncommittedProductEdits.length ? ` plus uncommitted edits in ${result.source.uncommittedProductEdits.join(", ")} (other engineers' work in progress, built and measured as found)` : ""}.`;
       const body = `\n${machineLine}\n\n${t}\n\n${notes.join(" ")}\n`;
       writeFileSync(readmePath, readme.slice(0, i + start.length) + body + readme.slice(j));
     }

@@ -51,7 +51,12 @@ function elConnect(limitMs) {
   const opened = new Promise((resolve) => el.addEventListener("peer-open", () => resolve(now()), { once: true }));
   const start = now();
   el.connect().catch(() => {});
-  return Promise.race([opened.then((open) => ({ start, open })), timeout(limitMs, "element peer-open")]);
+  const errors = [];
+  el.addEventListener("peer-error", (e) => errors.push(e.detail.code));
+  const stuck = new Promise((_, reject) =>
+    setTimeout(() => reject(new Error(`timeout: element peer-open (${el.role}: phase ${el.phase}, errors [${errors.join(", ")}], pc ${el.state?.rtc?.pc?.connectionState ?? "none"})`)), limitMs),
+  );
+  return Promise.race([opened.then((open) => ({ start, open })), stuck]);
 }
 
 function elTeardown() {
