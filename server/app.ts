@@ -103,7 +103,8 @@ export function createApp(deps: AppDeps) {
     cors({
       origin: (origin) => (origin ? (config.allowedOrigins.any ? "*" : origin) : null),
       allowMethods: ["GET", "POST", "OPTIONS"],
-      allowHeaders: ["Content-Type", HEADERS.token, HEADERS.version],
+      // §7's list plus If-None-Match: a room long-poll keeps one URL (cursor in the header), so one cached preflight serves every read.
+      allowHeaders: ["Content-Type", HEADERS.token, HEADERS.version, "If-None-Match"],
       exposeHeaders: [HEADERS.features, "Retry-After", "ETag"],
       maxAge: 600,
     }),

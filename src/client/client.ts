@@ -257,9 +257,13 @@ export class RegistryClient {
   async #answer(offer: string): Promise<void> {
     this.#offerSeen = offer;
     const sdp = this.#checkedSdp(await this.#rtc!.acceptOffer(offer), "answer");
-    await this.#postAnswer(sdp);
-    this.#startPublishing();
+    const posted = this.#postAnswer(sdp);
+    // The offer is applied: read (and apply) the host's candidates, usually stored already, while
+    // the answer travels, not one round trip after it.
     this.#startDrain();
+    this.#applyRemote(this.#remote.markReady());
+    await posted;
+    this.#startPublishing();
     this.#answered();
   }
 
@@ -319,10 +323,10 @@ export class RegistryClient {
     });
   }
 
-  #get(suffix: string, query: string, signal: AbortSignal): Promise<{ body: unknown }> {
+  #get(suffix: string, query: string, signal: AbortSignal, ifNoneMatch?: string): Promise<{ body: unknown }> {
     return this.transport.request({
       method: "GET", path: `/rooms/${this.#state.code}${suffix}${query}`, route: `/rooms/:code${suffix}`,
-      token: this.#state.accessToken, signal, idempotent: true,
+      token: this.#state.accessToken, signal, idempotent: true, ...(ifNoneMatch === undefined ? {} : { ifNoneMatch }),
     });
   }
 
@@ -352,8 +356,10 @@ export class RegistryClient {
   async #waitForRoom(pick: (s: WireSnapshot) => string | undefined, signal: AbortSignal): Promise<string> {
     let version: number | undefined;
     for (;;) {
-      const longpoll = this.transport.has("longpoll") && version !== undefined;
-      const { body } = await this.#get("", longpoll ? `?since=${version}&wait=${WAIT_SEC}` : "", signal);
+      // Long-poll: one URL for every read, the version cursor in If-None-Match (registry-api §8),
+      // so the CORS preflight of the first read is cached for all later ones.
+      const longpoll = this.transport.has("longpoll");
+      const { body } = await this.#get("", longpoll ? `?wait=${WAIT_SEC}` : "", signal, longpoll && version !== undefined ? `"${version}"` : undefined);
       const snap = parseSnapshot(body);
       this.#snapshot = snap;
       if (snap.status === "closed") throw new ClosedError();

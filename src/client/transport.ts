@@ -40,6 +40,8 @@ export interface RequestSpec {
   maxRetries?: number;
   /** fetch keepalive: the browser sends it even while the page unloads (the best-effort /close). */
   keepalive?: boolean;
+  /** If-None-Match (a room long-poll's version cursor, so its URL, and cached preflight, stay the same). */
+  ifNoneMatch?: string;
 }
 
 export interface HttpResult<T> { status: number; body: T; headers: Headers }
@@ -84,6 +86,7 @@ export class Transport {
   async #once<T>(spec: RequestSpec): Promise<HttpResult<T>> {
     const headers: Record<string, string> = {};
     if (spec.token !== undefined) headers[HEADERS.token] = spec.token;
+    if (spec.ifNoneMatch !== undefined) headers["If-None-Match"] = spec.ifNoneMatch;
     let body: string | undefined;
     if (spec.method === "POST") {
       headers[this.o.csrfHeaderName] = this.o.csrfHeaderValue;

@@ -186,8 +186,8 @@ describe("RegistryClient: host session", () => {
     await h.timers.advance(0);
     const polls = mf.callsTo("GET /rooms/:code");
     expect(polls.length).to.equal(2);
-    expect(polls[1]!.query.get("since")).to.equal("2");
-    expect(polls[1]!.query.get("wait")).to.equal("25");
+    // one URL for every read (the offer's response told the features); the cursor in If-None-Match
+    expect(polls.map((c) => [c.query.toString(), c.headers["if-none-match"]])).to.deep.equal([["wait=25", undefined], ["wait=25", '"2"']]);
     expect(reg.held).to.be.greaterThan(0);
     reg.answer = { type: "answer", sdp: "v=0\r\nanswer" };
     reg.status = "paired";
@@ -465,6 +465,37 @@ describe("RegistryClient: guest session", () => {
     expect(mf.callsTo("POST /rooms/:code/close").length).to.equal(0); // never closes someone else's pairing
   });
 
+  it("reads and applies the host's candidates while its answer is in flight; posts its own after", async () => {
+    const mf = new MockFetch();
+    const reg = new FakeRegistry(mf, "all");
+    reg.status = "joined";
+    reg.offer = { type: "offer", sdp: "v=0\r\noffer" };
+    reg.addCandidate("host", C(1));
+    reg.markEnd("host");
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    mf.on("POST /rooms/:code/answer", async (call) => {
+      await gate;
+      reg.answer = { type: "answer", sdp: call.body.sdp };
+      reg.status = "paired";
+      return { status: 204 };
+    });
+    const h = harness({ mf });
+    void swallow(h.client.connect({ role: "guest", code: reg.code, accessToken: reg.guestToken }));
+    await h.timers.advance(0);
+    const pc = h.rtc.pcs[0]!;
+    pc.emitCandidate(C(2));
+    await h.timers.advance(0);
+    expect(h.client.getState().phase).to.equal("posting_answer");
+    expect(pc.added.map((c) => c?.candidate)).to.deep.equal([C(1), undefined]);
+    expect(mf.callsTo("POST /rooms/:code/candidate").length).to.equal(0);
+    release();
+    await h.timers.advance(0);
+    expect(h.client.getState().phase).to.equal("draining_ice");
+    expect(reg.cands.guest.map((x) => x.c.candidate)).to.deep.equal([C(2)]);
+    h.client.close();
+  });
+
   it("waits for the offer (long-poll when advertised), then answers", async () => {
     const mf = new MockFetch();
     const reg = new FakeRegistry(mf, "all");
@@ -473,7 +504,8 @@ describe("RegistryClient: guest session", () => {
     void swallow(h.client.connect({ role: "guest", code: "ABC123", accessToken: reg.guestToken }));
     await h.timers.advance(0);
     expect(h.client.getState().phase).to.equal("posting_answer");
-    expect(mf.callsTo("GET /rooms/:code").map((c) => c.query.get("since"))).to.deep.equal([null, "1"]);
+    // features unknown before the first response: a plain first read, then the long-poll URL
+    expect(mf.callsTo("GET /rooms/:code").map((c) => [c.query.toString(), c.headers["if-none-match"]])).to.deep.equal([["", undefined], ["wait=25", '"1"']]);
     reg.offer = { type: "offer", sdp: "v=0\r\nlate offer" };
     reg.version++;
     reg.wake();

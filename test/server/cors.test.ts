@@ -51,7 +51,8 @@ test("preflight from an allowed origin: 204, methods, headers, §1 headers", asy
     const methods = r.headers.get("access-control-allow-methods")!.split(",").map((x) => x.trim());
     assert.deepEqual(methods.sort(), ["GET", "OPTIONS", "POST"]);
     const headers = r.headers.get("access-control-allow-headers")!.split(",").map((x) => x.trim().toLowerCase());
-    for (const h of ["content-type", "x-access-token", "x-registry-version"]) assert.ok(headers.includes(h), h);
+    // §7's list, plus If-None-Match (server/README.md, decisions): the room long-poll's cursor header
+    for (const h of ["content-type", "x-access-token", "x-registry-version", "if-none-match"]) assert.ok(headers.includes(h), h);
     expectFeatureHeaders(r);
   }
   // Preflights to room routes too.
