@@ -8,7 +8,7 @@
  * Builds dist/ first when it is missing or older than src/ (as `npm start` does).
  * Every loop in the suite is bounded in count and time; the whole run is capped at 20 min.
  */
-import { writeFileSync, readFileSync, mkdirSync } from "node:fs";
+import { writeFileSync, readFileSync, mkdirSync, existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadavg } from "node:os";
@@ -111,10 +111,12 @@ async function main(): Promise<void> {
   mkdirSync(join(ROOT, "bench/results"), { recursive: true });
   if (full) {
     writeFileSync(join(ROOT, "bench/results/latest.json"), JSON.stringify(result, null, 2) + "\n");
-    const readmePath = join(ROOT, "bench/README.md");
-    const readme = readFileSync(readmePath, "utf8");
     const start = "<!-- bench:table:start -->";
     const end = "<!-- bench:table:end -->";
+    // The same generated block goes into bench/README.md and the main README, so neither drifts.
+    for (const readmePath of [join(ROOT, "bench/README.md"), join(ROOT, "README.md")]) {
+    if (!existsSync(readmePath)) continue;
+    const readme = readFileSync(readmePath, "utf8");
     const i = readme.indexOf(start);
     const j = readme.indexOf(end);
     if (i >= 0 && j > i) {
@@ -125,7 +127,8 @@ async function main(): Promise<void> {
       const body = `\n${machineLine}\n\n${t}\n\n${notes.join(" ")}\n`;
       writeFileSync(readmePath, readme.slice(0, i + start.length) + body + readme.slice(j));
     }
-    log("wrote bench/results/latest.json and the table in bench/README.md");
+    }
+    log("wrote bench/results/latest.json and the table in bench/README.md and README.md");
   } else {
     writeFileSync(join(ROOT, "bench/results/quick.tmp"), JSON.stringify(result, null, 2) + "\n");
     log("wrote bench/results/quick.tmp (not a full run: README and latest.json untouched)");
