@@ -258,12 +258,13 @@ export class RegistryClient {
     this.#offerSeen = offer;
     const sdp = this.#checkedSdp(await this.#rtc!.acceptOffer(offer), "answer");
     const posted = this.#postAnswer(sdp);
-    // The offer is applied: read (and apply) the host's candidates, usually stored already, while
-    // the answer travels, not one round trip after it.
+    // The offer is applied: read (and apply) the host's candidates, usually stored already, and
+    // post ours (the server takes them in any state), while the answer travels, not one round
+    // trip after it. The answer request goes out first.
     this.#startDrain();
     this.#applyRemote(this.#remote.markReady());
-    await posted;
     this.#startPublishing();
+    await posted;
     this.#answered();
   }
 
@@ -355,12 +356,19 @@ export class RegistryClient {
    */
   async #waitForRoom(pick: (s: WireSnapshot) => string | undefined, signal: AbortSignal): Promise<string> {
     let version: number | undefined;
+    let unchanged = false;
     for (;;) {
       // Long-poll: one URL for every read, the version cursor in If-None-Match (registry-api §8),
-      // so the CORS preflight of the first read is cached for all later ones.
+      // so the CORS preflight of the first read is cached for all later ones. After a read that
+      // came back unchanged (the hold ran out, or a response some cache should never have kept)
+      // the next one carries the cursor in the URL: a replayed response can never loop.
       const longpoll = this.transport.has("longpoll");
-      const { body } = await this.#get("", longpoll ? `?wait=${WAIT_SEC}` : "", signal, longpoll && version !== undefined ? `"${version}"` : undefined);
+      const cursor = longpoll && version !== undefined;
+      const inUrl = cursor && unchanged;
+      const { body } = await this.#get("", longpoll ? `?${inUrl ? `since=${version}&` : ""}wait=${WAIT_SEC}` : "", signal, cursor && !inUrl ? `"${version}"` : undefined);
       const snap = parseSnapshot(body);
+      const v = snap.version ?? 0;
+      unchanged = cursor && v <= version!;
       this.#snapshot = snap;
       if (snap.status === "closed") throw new ClosedError();
       if (this.#state.role === "host" && snap.status !== "open" && !this.#drainStarted) this.#startDrain();
@@ -371,7 +379,7 @@ export class RegistryClient {
         const ms = this.#o.answerTimeoutMs ?? CLIENT_DEFAULTS.answerTimeoutMs;
         this.#answerTimer = this.#timers.set(() => this.fail(new TimeoutError(`No answer within ${ms} ms.`), true), ms);
       }
-      version = snap.version ?? 0;
+      version = v;
       if (!this.transport.has("longpoll")) await this.#timers.sleep(this.#o.roomPollIntervalMs ?? CLIENT_DEFAULTS.roomPollIntervalMs, signal);
     }
   }

@@ -98,7 +98,12 @@ export class Transport {
     let res: Response;
     let text: string;
     try {
-      res = await this.o.fetchImpl(this.o.baseUrl + spec.path, { method: spec.method, headers, body, signal: spec.signal, credentials: "omit", cache: "no-store", ...(spec.keepalive ? { keepalive: true } : {}) });
+      // No `cache: "no-store"`: Chromium then skips its CORS preflight cache, so every request
+      // paid a preflight. Every Registry response is `Cache-Control: no-store` (registry-api §1),
+      // so the HTTP cache keeps nothing either way. A request with If-None-Match and the default
+      // mode is treated as no-store (fetch spec), hence "force-cache" there: nothing stored to use.
+      const cache: RequestCache = spec.ifNoneMatch === undefined ? "default" : "force-cache";
+      res = await this.o.fetchImpl(this.o.baseUrl + spec.path, { method: spec.method, headers, body, signal: spec.signal, credentials: "omit", cache, ...(spec.keepalive ? { keepalive: true } : {}) });
       // Inside the try: a connection lost while the body streams is a network failure too.
       text = await res.text();
     } catch (e) {

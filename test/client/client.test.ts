@@ -163,6 +163,31 @@ describe("RegistryClient: host session", () => {
     h.client.close();
   });
 
+  it("long-poll: a read that comes back unchanged (hold ran out) puts the next cursor in the URL, then If-None-Match again", async () => {
+    const { mf, reg, h, pc } = await hostWaiting("all");
+    await h.timers.advance(0);
+    expect(reg.held).to.equal(1);
+    reg.version++;
+    const snap = reg.snapshot();
+    // the next reads answer unchanged (as at the end of the server's hold), then without a version
+    mf.script("GET /rooms/:code", { status: 200, body: snap }, { status: 200, body: { ...snap, version: undefined } });
+    reg.wake();
+    await h.timers.advance(0);
+    const polls = mf.callsTo("GET /rooms/:code").map((c) => [c.query.toString(), c.headers["if-none-match"], c.cache]);
+    expect(polls).to.deep.equal([
+      ["wait=25", undefined, "default"], ["wait=25", '"2"', "force-cache"], ["wait=25", '"3"', "force-cache"],
+      ["since=3&wait=25", undefined, "default"], ["since=0&wait=25", undefined, "default"], ["wait=25", '"3"', "force-cache"],
+    ]);
+    expect(reg.held).to.equal(1);
+    reg.answer = { type: "answer", sdp: "v=0\r\nanswer" };
+    reg.status = "paired";
+    reg.version++;
+    reg.wake();
+    await h.timers.advance(0);
+    expect(pc.remoteDescription?.type).to.equal("answer");
+    h.client.close();
+  });
+
   it("MVP: polls the room every roomPollIntervalMs until the answer, then applies it", async () => {
     const { mf, reg, h, pc, done } = await hostWaiting("none");
     expect(mf.callsTo("GET /rooms/:code").length).to.equal(1);
@@ -188,6 +213,9 @@ describe("RegistryClient: host session", () => {
     expect(polls.length).to.equal(2);
     // one URL for every read (the offer's response told the features); the cursor in If-None-Match
     expect(polls.map((c) => [c.query.toString(), c.headers["if-none-match"]])).to.deep.equal([["wait=25", undefined], ["wait=25", '"2"']]);
+    // never "no-store" (Chromium would skip its preflight cache); If-None-Match needs "force-cache" for that
+    expect(polls.map((c) => c.cache)).to.deep.equal(["default", "force-cache"]);
+    expect(mf.calls.filter((c) => c.cache !== "default").length).to.equal(1);
     expect(reg.held).to.be.greaterThan(0);
     reg.answer = { type: "answer", sdp: "v=0\r\nanswer" };
     reg.status = "paired";
@@ -465,7 +493,7 @@ describe("RegistryClient: guest session", () => {
     expect(mf.callsTo("POST /rooms/:code/close").length).to.equal(0); // never closes someone else's pairing
   });
 
-  it("reads and applies the host's candidates while its answer is in flight; posts its own after", async () => {
+  it("reads and applies the host's candidates and posts its own while its answer is in flight", async () => {
     const mf = new MockFetch();
     const reg = new FakeRegistry(mf, "all");
     reg.status = "joined";
@@ -488,11 +516,12 @@ describe("RegistryClient: guest session", () => {
     await h.timers.advance(0);
     expect(h.client.getState().phase).to.equal("posting_answer");
     expect(pc.added.map((c) => c?.candidate)).to.deep.equal([C(1), undefined]);
-    expect(mf.callsTo("POST /rooms/:code/candidate").length).to.equal(0);
+    expect(reg.cands.guest.map((x) => x.c.candidate)).to.deep.equal([C(2)]);
+    // the answer went out first
+    expect(mf.calls.filter((c) => c.method === "POST").map((c) => c.route)).to.deep.equal(["/rooms/:code/answer", "/rooms/:code/candidate"]);
     release();
     await h.timers.advance(0);
     expect(h.client.getState().phase).to.equal("draining_ice");
-    expect(reg.cands.guest.map((x) => x.c.candidate)).to.deep.equal([C(2)]);
     h.client.close();
   });
 
