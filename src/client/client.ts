@@ -235,8 +235,12 @@ export class RegistryClient {
     // Host creates its channels before the offer; negotiated channels exist on both sides up front.
     if (opts.role === "host" || rtc.negotiated) rtc.createChannels();
 
-    if (opts.role === "host") await this.#offerAndWait(false);
-    else await this.#answer(await this.#waitForRoom((s) => s.offer?.sdp, this.#ctl.signal));
+    if (opts.role === "host") return this.#offerAndWait(false);
+    // Guest with delta: the drain long-polls from the start, next to the first room read, so the
+    // host's candidates (queued until the offer is applied) are not a round trip after the offer.
+    // Not on the MVP path, where each drain is a full-set poll on a timer.
+    if (this.transport.has("delta")) this.#startDrain();
+    await this.#answer(await this.#waitForRoom((s) => s.offer?.sdp, this.#ctl.signal));
   }
 
   /** Host: offer (an ICE restart when `restart`), publish/drain, wait for the answer, apply it. */
@@ -258,13 +262,15 @@ export class RegistryClient {
     this.#offerSeen = offer;
     const sdp = this.#checkedSdp(await this.#rtc!.acceptOffer(offer), "answer");
     const posted = this.#postAnswer(sdp);
-    // The offer is applied: read (and apply) the host's candidates, usually stored already, and
-    // post ours (the server takes them in any state), while the answer travels, not one round
-    // trip after it. The answer request goes out first.
-    this.#startDrain();
+    // The offer is applied: read (and apply) the host's candidates, usually stored already, while
+    // the answer travels, not one round trip after it.
+    if (!this.#drainStarted) this.#startDrain();
     this.#applyRemote(this.#remote.markReady());
-    this.#startPublishing();
     await posted;
+    // Ours go out after the answer: gathering has run meanwhile, so they leave in fewer batches
+    // (measured: posting them next to the answer cost 1-2 more posts; the host does not wait for
+    // them, it learns the guest from its connectivity checks).
+    this.#startPublishing();
     this.#answered();
   }
 
