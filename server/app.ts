@@ -9,6 +9,7 @@
  * - `clientIp(c)`: the caller's IP (Node: socket or X-Forwarded-For with TRUST_PROXY;
  *   Workers: CF-Connecting-IP). Only used as a rate-limit key, never logged.
  * - `log(line)`: one JSON line per request (§9), `now`, `randomBytes` (tests may inject).
+ * - `sha256`: optional SHA-256 hex (default WebCrypto, async); Node passes a synchronous one.
  *
  * Order of checks (§6), each the first to fail answers:
  *   origin (403; preflights too; not GET /health) → route and method (404/405)
@@ -28,6 +29,7 @@ import {
   LIMITS,
   checkUserName,
   errorEnvelope,
+  utf8Length,
   normalizeJoinCode,
   normalizeRoomCode,
   randomCrockford,
@@ -36,7 +38,7 @@ import {
   type ErrorCode,
 } from "../src/protocol/index.ts";
 import { isOriginAllowed, type RegistryConfig } from "./config.ts";
-import { newToken, randomBytes as cryptoRandomBytes, sha256Hex, type RandomBytes } from "./crypto.ts";
+import { newToken, randomBytes as cryptoRandomBytes, sha256Hex, type RandomBytes, type Sha256Hex } from "./crypto.ts";
 import type { RateLimiter, IpBucket } from "./ratelimit.ts";
 import type { RoomDirectory } from "./room-host.ts";
 import type { BodyInput, RoomReply, RoomRequest } from "./room.ts";
@@ -49,9 +51,10 @@ export interface AppDeps {
   log?: (line: string) => void;
   now?: () => number;
   randomBytes?: RandomBytes;
+  sha256?: Sha256Hex;
 }
 
-type Env = { Variables: { route: string; reqBytes: number } };
+type Env = { Variables: { route: string; reqBytes: number; cors: boolean } };
 
 /** Tokens longer than this cannot be ours (ours are 43 chars); they are not even hashed. */
 const MAX_TOKEN_CHARS = 256;
@@ -63,52 +66,88 @@ export function createApp(deps: AppDeps) {
   const { config, rooms, limiter } = deps;
   const now = deps.now ?? Date.now;
   const rand = deps.randomBytes ?? cryptoRandomBytes;
+  const sha = deps.sha256 ?? sha256Hex;
   const log = deps.log ?? (() => {});
   const featuresHeader = config.features.join(", ");
   const app = new Hono<Env>();
 
-  const fail = (c: Context, code: ErrorCode, extra: { message?: string; retryAfterSec?: number } = {}) => {
-    const env = errorEnvelope(code, extra);
-    const res = c.json(env, statusOf(code));
-    if (extra.retryAfterSec !== undefined) res.headers.set("Retry-After", String(extra.retryAfterSec));
+  /**
+   * Every answer of the app is built here, with all its headers at once in one plain record:
+   * the §1 headers, and past the CORS step the CORS headers Hono's cors() would add
+   * (Access-Control-Allow-Origin when there is an Origin, Expose-Headers, Vary: Origin).
+   * Adding them one by one to a finished Response (Hono's c.res.headers / c.header) made
+   * Hono and @hono/node-server copy the Response and its Headers several times per request.
+   * Keys are lowercase and in sorted order, as a Headers object would list them.
+   */
+  const respond = (c: Context<Env>, status: number, text: string | null, extra?: { allow?: string; connectionClose?: boolean; etag?: string; retryAfter?: string }): Response => {
+    const h: Record<string, string> = {};
+    if (c.get("cors")) {
+      const origin = c.req.header("origin");
+      if (origin) h["access-control-allow-origin"] = config.allowedOrigins.any ? "*" : origin;
+      h["access-control-expose-headers"] = exposeHeaders;
+    }
+    if (extra?.allow !== undefined) h["allow"] = extra.allow;
+    h["cache-control"] = "no-store";
+    if (extra?.connectionClose) h["connection"] = "close";
+    if (text !== null) h["content-type"] = "application/json";
+    if (extra?.etag !== undefined) h["etag"] = extra.etag;
+    if (extra?.retryAfter !== undefined) h["retry-after"] = extra.retryAfter;
+    if (c.get("cors")) h["vary"] = "Origin";
+    h[featuresKey] = featuresHeader;
+    // Last, spelled as Hono/node-server wrote it before, so the bytes on the wire are unchanged
+    // (not on HEAD, whose answer has no body).
+    if (text !== null && c.req.method !== "HEAD") h[c.get("cors") ? "content-length" : "Content-Length"] = String(utf8Length(text));
+    const res = new Response(text, { status, headers: h });
+    complete.add(res);
     return res;
   };
 
-  // 1. §1 headers on every response (errors, preflights, 304s) and the §9 log line.
+  const fail = (c: Context<Env>, code: ErrorCode, extra: { message?: string; retryAfterSec?: number } = {}, more?: { allow?: string; connectionClose?: boolean }) => {
+    const env = errorEnvelope(code, extra);
+    return respond(c, statusOf(code), JSON.stringify(env), { ...more, ...(extra.retryAfterSec !== undefined && { retryAfter: String(extra.retryAfterSec) }) });
+  };
+
+  // CORS preflights (answered 204 by Hono's cors(), which never calls next for OPTIONS).
+  const preflight = cors({
+    origin: (origin) => (origin ? (config.allowedOrigins.any ? "*" : origin) : null),
+    allowMethods: ["GET", "POST", "OPTIONS"],
+    // §7's list plus If-None-Match: a room long-poll keeps one URL (cursor in the header), so one cached preflight serves every read.
+    allowHeaders: ["Content-Type", HEADERS.token, HEADERS.version, "If-None-Match"],
+    exposeHeaders: [HEADERS.features, "Retry-After", "ETag"],
+    maxAge: 600,
+  });
+  const exposeHeaders = [HEADERS.features, "Retry-After", "ETag"].join(",");
+
+  // 1. The §9 log line and §1 headers on every response (errors, preflights, 304s); then, in
+  //    order: 2. origin (§7), refused before anything else, preflights included, GET /health
+  //    exempt; 3. CORS: preflights answer 204 here, every other answer carries CORS headers.
+  //    One middleware layer, not three: each layer is a Promise hop per request.
   app.use("*", async (c, next) => {
     const t0 = now();
     c.set("route", "unmatched");
     c.set("reqBytes", 0);
-    await next();
-    c.res.headers.set(HEADERS.features, featuresHeader);
-    c.res.headers.set("Cache-Control", "no-store");
+    c.set("cors", false);
+    const origin = c.req.header("origin");
+    const isHealth = origin !== undefined && c.req.path === "/health" && (c.req.method === "GET" || c.req.method === "HEAD");
+    if (origin !== undefined && !isHealth && !isOriginAllowed(origin, config.allowedOrigins)) {
+      c.res = fail(c, "forbidden", { message: "Origin not allowed." });
+    } else if (c.req.method === "OPTIONS") {
+      const res = await preflight(c, next);
+      if (res) c.res = res;
+    } else {
+      c.set("cors", true);
+      await next();
+    }
+    const res = c.res;
+    // Answers built by respond() already carry them; anything else (preflights) gets them here.
+    if (!complete.has(res)) {
+      res.headers.set(HEADERS.features, featuresHeader);
+      res.headers.set("Cache-Control", "no-store");
+    }
     // Only the method, the route pattern (never the code), status, latency and sizes.
     const method = /^[A-Z]{1,16}$/.test(c.req.method) ? c.req.method : "OTHER";
-    log(JSON.stringify({ t: new Date(now()).toISOString(), method, route: c.get("route"), status: c.res.status, ms: now() - t0, bytes: c.get("reqBytes") }));
+    log(JSON.stringify({ t: isoTime(now()), method, route: c.get("route"), status: res.status, ms: now() - t0, bytes: c.get("reqBytes") }));
   });
-
-  // 2. Origin (§7): refused before anything else, preflights included; GET /health is exempt.
-  app.use("*", async (c, next) => {
-    const origin = c.req.header("origin");
-    const isHealth = c.req.path === "/health" && (c.req.method === "GET" || c.req.method === "HEAD");
-    if (origin !== undefined && !isHealth && !isOriginAllowed(origin, config.allowedOrigins)) {
-      return fail(c, "forbidden", { message: "Origin not allowed." });
-    }
-    await next();
-  });
-
-  // 3. CORS for allowed origins: preflights answer 204 here.
-  app.use(
-    "*",
-    cors({
-      origin: (origin) => (origin ? (config.allowedOrigins.any ? "*" : origin) : null),
-      allowMethods: ["GET", "POST", "OPTIONS"],
-      // §7's list plus If-None-Match: a room long-poll keeps one URL (cursor in the header), so one cached preflight serves every read.
-      allowHeaders: ["Content-Type", HEADERS.token, HEADERS.version, "If-None-Match"],
-      exposeHeaders: [HEADERS.features, "Retry-After", "ETag"],
-      maxAge: 600,
-    }),
-  );
 
   /** Version header, capped body read, per-IP limit: the steps every POST shares. */
   async function prelude(c: Context<Env>, bucket: IpBucket | null, method: "GET" | "POST"): Promise<Response | BodyInput> {
@@ -119,15 +158,9 @@ export function createApp(deps: AppDeps) {
       if (ver.trim() !== String(API_VERSION)) return fail(c, "bad_request", { message: `Unsupported ${HEADERS.version}.` });
       const read = await readBodyCapped(c.req.raw, LIMITS.bodyBytes);
       if (read === "too_large") {
-        const res = fail(c, "body_too_large");
         // The rest of the body is never read: tell the client not to reuse this connection
         // (Node then closes it after the answer; workerd ignores the header).
-        try {
-          res.headers.set("Connection", "close");
-        } catch {
-          /* a runtime that forbids it manages connections itself */
-        }
-        return res;
+        return fail(c, "body_too_large", {}, { connectionClose: true });
       }
       c.set("reqBytes", read === "unreadable" ? 0 : read.byteLength);
       body = read === "unreadable" ? { kind: "invalid" } : decodeBody(read, c.req.header("content-type"));
@@ -140,36 +173,33 @@ export function createApp(deps: AppDeps) {
     return body;
   }
 
-  async function tokenHash(c: Context): Promise<string | null> {
+  function tokenHash(c: Context): string | null | Promise<string> {
     const t = c.req.header(HEADERS.token);
     if (t === undefined || t === "") return null;
     if (t.length > MAX_TOKEN_CHARS) return "-"; // can never equal a digest
-    return sha256Hex(t);
+    return sha(t);
   }
 
-  function reply(c: Context, r: RoomReply): Response {
+  function reply(c: Context<Env>, r: RoomReply): Response {
     if (r.error) return fail(c, r.error, { ...(r.message !== undefined && { message: r.message }), ...(r.retryAfterSec !== undefined && { retryAfterSec: r.retryAfterSec }) });
-    let res: Response;
-    if (r.status === 204 || r.status === 304) res = c.body(null, r.status);
-    else res = c.json(r.body ?? null, r.status as 200);
-    if (r.etag) res.headers.set("ETag", r.etag);
-    return res;
+    const text = r.status === 204 || r.status === 304 ? null : JSON.stringify(r.body ?? null);
+    return respond(c, r.status, text, r.etag ? { etag: r.etag } : undefined);
   }
 
   /** Room code from the path; an unusable one is simply a room that does not exist. */
   const codeOf = (c: Context) => normalizeRoomCode(c.req.param("code"));
-  const notFound = (c: Context) => fail(c, "not_found");
+  const notFound = (c: Context<Env>) => fail(c, "not_found");
 
   // ---- routes ------------------------------------------------------------------------
 
   app.get("/", (c) => {
     c.set("route", "/");
-    return c.json({ name: "registry", apiVersion: API_VERSION, features: config.features });
+    return respond(c, 200, JSON.stringify({ name: "registry", apiVersion: API_VERSION, features: config.features }));
   });
 
   app.get("/health", (c) => {
     c.set("route", "/health");
-    return c.json({ ok: true });
+    return respond(c, 200, JSON.stringify({ ok: true }));
   });
 
   app.post("/rooms", async (c) => {
@@ -183,7 +213,7 @@ export function createApp(deps: AppDeps) {
     if (why) return fail(c, "bad_request", { message: `hostUserName: ${why}.` });
     const ownerToken = newToken(rand);
     const joinCode = randomCrockford(rand, JOIN_CODE_LENGTH);
-    const [ownerTokenHash, joinCodeHash] = await Promise.all([sha256Hex(ownerToken), sha256Hex(joinCode)]);
+    const [ownerTokenHash, joinCodeHash] = await Promise.all([sha(ownerToken), sha(joinCode)]);
     // 30 bits of room code: a collision is rare; retry a few times, then give up as 503.
     for (let attempt = 0; attempt < 8; attempt++) {
       const code = randomCrockford(rand, ROOM_CODE_LENGTH);
@@ -211,7 +241,7 @@ export function createApp(deps: AppDeps) {
     const typed = pre.kind === "json" && isObject(pre.value) ? pre.value.joinCode : undefined;
     const normalized = normalizeJoinCode(typed);
     const guestToken = newToken(rand);
-    const [joinCodeHash, guestTokenHash] = await Promise.all([normalized ? sha256Hex(normalized) : null, sha256Hex(guestToken)]);
+    const [joinCodeHash, guestTokenHash] = await Promise.all([normalized ? sha(normalized) : null, sha(guestToken)]);
     return reply(c, await rooms.call(code, { op: "join", body: pre, joinCodeHash, guestToken, guestTokenHash }));
   });
 
@@ -261,9 +291,7 @@ export function createApp(deps: AppDeps) {
   for (const [path, allow] of known) {
     app.all(path, (c) => {
       c.set("route", path);
-      const res = fail(c, "method_not_allowed");
-      res.headers.set("Allow", allow === "GET" ? "GET, OPTIONS" : "POST, OPTIONS");
-      return res;
+      return fail(c, "method_not_allowed", {}, { allow: allow === "GET" ? "GET, OPTIONS" : "POST, OPTIONS" });
     });
   }
 
@@ -273,6 +301,21 @@ export function createApp(deps: AppDeps) {
   app.onError((_e, c) => fail(c, "internal"));
 
   return app;
+}
+
+/** Responses built complete by the app (all §1 and CORS headers in place). */
+const complete = new WeakSet<Response>();
+const featuresKey = HEADERS.features.toLowerCase();
+
+/** The log line's time, formatted once per millisecond (many requests share one). */
+let isoMs = NaN;
+let isoText = "";
+function isoTime(ms: number): string {
+  if (ms !== isoMs) {
+    isoMs = ms;
+    isoText = new Date(ms).toISOString();
+  }
+  return isoText;
 }
 
 function statusOf(code: ErrorCode) {
@@ -289,7 +332,16 @@ function isObject(x: unknown): x is Record<string, unknown> {
  */
 async function readBodyCapped(req: Request, cap: number): Promise<Uint8Array | "too_large" | "unreadable"> {
   const cl = req.headers.get("content-length");
-  if (cl !== null && /^\d+$/.test(cl.trim()) && Number(cl.trim()) > cap) return "too_large";
+  if (cl !== null && /^\d+$/.test(cl.trim())) {
+    if (Number(cl.trim()) > cap) return "too_large";
+    // A declared length within the cap: the HTTP layer delivers exactly that many bytes, so the
+    // body can be read whole (on Node straight from the socket, without a web stream).
+    try {
+      return new Uint8Array(await req.arrayBuffer());
+    } catch {
+      return "unreadable";
+    }
+  }
   if (!req.body) return new Uint8Array(0);
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
