@@ -394,7 +394,9 @@ export class RegistryClient {
 
   #onLocalCandidate(c: CandidateBody | null): void {
     if (c === null) {
-      this.#pendingEnd = true;
+      // Once open the end mark helps no one (the other side stops draining after a grace anyway):
+      // no request for it. Gathering often ends ~100 ms after it starts (Chromium's allocator steps).
+      if (this.#state.phase !== "open") this.#pendingEnd = true;
     } else {
       const v = this.#local.admit(c);
       if (!v.ok) {

@@ -710,6 +710,17 @@ describe("RegistryClient: open session", () => {
     h.client.close();
   });
 
+  it("end of gathering after open posts no end mark; a late candidate is still posted", async () => {
+    const { h, mf, pc } = await opened("all");
+    pc.emitCandidate(null);
+    await h.timers.advance(0);
+    expect(mf.callsTo("POST /rooms/:code/candidate").length).to.equal(0);
+    pc.emitCandidate(C(7));
+    await h.timers.advance(0);
+    expect(mf.callsTo("POST /rooms/:code/candidate").map((c) => c.body)).to.deep.equal([{ items: [{ candidate: C(7), sdpMid: "0", sdpMLineIndex: 0 }] }]);
+    h.client.close();
+  });
+
   it("reliable:false without an unreliable channel falls back to the reliable one", async () => {
     const { h, pc, done } = await guestDraining("none");
     const dc = pc.announceChannel("data");
