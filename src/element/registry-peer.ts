@@ -349,7 +349,8 @@ export class RegistryPeer extends LitElement {
       return Promise.reject(e);
     }
     // The host decides the channels; a guest accepts an unreliable one whenever the host opens it
-    // (without it, the client would refuse that channel and the host would see the peer leave).
+    // (the client also adopts a host's unreliable channel a guest did not ask for; this keeps the
+    // guest's intent explicit).
     const unreliable = this.unreliable || s.role === "guest";
     const p = (async () => {
       if (!s.token) {
