@@ -18,7 +18,7 @@ interface ChromiumModule {
 }
 
 export interface Env {
-  registry: RunningRegistry;
+  registry: RegistryHandle;
   web: StaticServer;
   browser: Browser;
   contexts: BrowserContext[];
@@ -32,24 +32,42 @@ function ensureBuilt(): void {
   if (r.status !== 0) throw new Error("npm run build failed");
 }
 
-export async function setup(registryEnv: Record<string, string> = {}): Promise<Env> {
+/** A running Registry of either runtime, as the e2e tests need it. */
+export type RegistryHandle = Pick<RunningRegistry, "url" | "port" | "close">;
+
+/**
+ * The Registry (Node, in-process, unless `start` gives another, e.g. workerd), the static
+ * server and one Chromium. Whatever started is stopped again if a later step fails.
+ */
+export async function setup(
+  registryEnv: Record<string, string> = {},
+  start: () => Promise<RegistryHandle> = () => startRegistry({ port: 0, host: "127.0.0.1", env: registryEnv, log: () => {} }),
+): Promise<Env> {
   ensureBuilt();
   const { ensureChromium, CHROMIUM_ARGS } = (await import("../../scripts/chromium.mjs" as string)) as ChromiumModule;
-  const registry = await startRegistry({ port: 0, host: "127.0.0.1", env: registryEnv, log: () => {} });
-  const web = await startStatic({ registryUrl: registry.url });
-  const browser = await chromium.launch({ executablePath: ensureChromium(), headless: true, args: CHROMIUM_ARGS });
-  const env: Env = {
+  const registry = await start();
+  let web: StaticServer | undefined;
+  let browser: Browser;
+  try {
+    web = await startStatic({ registryUrl: registry.url });
+    browser = await chromium.launch({ executablePath: ensureChromium(), headless: true, args: CHROMIUM_ARGS });
+  } catch (e) {
+    await web?.close();
+    await registry.close();
+    throw e;
+  }
+  const server = web;
+  return {
     registry,
-    web,
+    web: server,
     browser,
     contexts: [],
     async close() {
       await browser.close().catch(() => {});
-      await web.close();
+      await server.close();
       await registry.close();
     },
   };
-  return env;
 }
 
 export interface Recorded {

@@ -9,54 +9,18 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
-import { startStatic } from "../../server/start.ts";
 import { startWorkerd, type WorkerdServer } from "../server/workerd-harness.ts";
-import { events, packets, player, sendMany, waitForEvent, waitForPackets, type Env } from "./helpers.ts";
-
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-
-interface ChromiumModule {
-  ensureChromium(): string;
-  CHROMIUM_ARGS: string[];
-}
+import { events, packets, player, sendMany, setup, waitForEvent, waitForPackets, type Env } from "./helpers.ts";
 
 let env: Env;
 let workerd: WorkerdServer;
 
 before(async () => {
-  if (!existsSync(`${ROOT}/dist/registry-peer.js`)) {
-    const r = spawnSync(process.platform === "win32" ? "npm.cmd" : "npm", ["run", "-s", "build"], { cwd: ROOT, stdio: "inherit" });
-    if (r.status !== 0) throw new Error("npm run build failed");
-  }
-  const { ensureChromium, CHROMIUM_ARGS } = (await import("../../scripts/chromium.mjs" as string)) as ChromiumModule;
   // The shipped defaults: no overrides at all.
-  workerd = await startWorkerd({});
-  let web: Awaited<ReturnType<typeof startStatic>> | undefined;
-  let browser: Awaited<ReturnType<typeof chromium.launch>>;
-  try {
-    web = await startStatic({ registryUrl: workerd.url });
-    browser = await chromium.launch({ executablePath: ensureChromium(), headless: true, args: CHROMIUM_ARGS });
-  } catch (e) {
-    // Leave no workerd or static server behind when the browser cannot start.
-    await web?.close();
-    await workerd.close();
-    throw e;
-  }
-  env = {
-    registry: { url: workerd.url, port: Number(new URL(workerd.url).port), close: () => workerd.close() },
-    web,
-    browser,
-    contexts: [],
-    async close() {
-      await browser.close().catch(() => {});
-      await web.close();
-      await workerd.close();
-    },
-  };
+  env = await setup({}, async () => {
+    workerd = await startWorkerd({});
+    return { url: workerd.url, port: Number(new URL(workerd.url).port), close: () => workerd.close() };
+  });
 });
 
 after(async () => {
