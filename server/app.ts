@@ -256,7 +256,7 @@ export function createApp(deps: AppDeps) {
       wait: c.req.query("wait"),
       ifNoneMatch: c.req.header("if-none-match"),
     };
-    return reply(c, await rooms.call(code, req, c.req.raw.signal));
+    return reply(c, await rooms.call(code, req, () => c.req.raw.signal));
   });
 
   app.get("/rooms/:code/candidates", async (c) => {
@@ -264,7 +264,7 @@ export function createApp(deps: AppDeps) {
     const code = codeOf(c);
     if (!code) return notFound(c);
     const req: RoomRequest = { op: "candidates", tokenHash: await tokenHash(c), since: c.req.query("since"), wait: c.req.query("wait") };
-    return reply(c, await rooms.call(code, req, c.req.raw.signal));
+    return reply(c, await rooms.call(code, req, () => c.req.raw.signal));
   });
 
   for (const op of ["offer", "answer", "candidate", "close"] as const) {

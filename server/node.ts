@@ -13,7 +13,7 @@
 import { createAdaptorServer } from "@hono/node-server";
 import type { Server, IncomingMessage } from "node:http";
 import type { Context } from "hono";
-import { createHash } from "node:crypto";
+import { createHash, randomFillSync } from "node:crypto";
 import { pathToFileURL } from "node:url";
 import { createApp } from "./app.ts";
 import { parseConfig, type EnvLike } from "./config.ts";
@@ -41,6 +41,26 @@ export interface RunningRegistry {
  */
 const sha256HexSync = (s: string): string => createHash("sha256").update(s, "utf8").digest("hex");
 
+/**
+ * CSPRNG bytes drawn from a 4 KiB pool refilled by node:crypto (as Node's own randomUUID
+ * does): one call into the CSPRNG per ~100 secrets instead of one each. Every byte is handed
+ * out once, as a copy, and wiped from the pool.
+ */
+const POOL_BYTES = 4096;
+const pool = new Uint8Array(POOL_BYTES);
+let poolOffset = POOL_BYTES;
+const pooledRandomBytes = (n: number): Uint8Array => {
+  if (n > POOL_BYTES) return randomFillSync(new Uint8Array(n));
+  if (poolOffset + n > POOL_BYTES) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const out = pool.slice(poolOffset, poolOffset + n);
+  pool.fill(0, poolOffset, poolOffset + n);
+  poolOffset += n;
+  return out;
+};
+
 export async function startRegistry(opts: StartOptions = {}): Promise<RunningRegistry> {
   const config = parseConfig(opts.env ?? {});
   const port = opts.port ?? config.port;
@@ -59,7 +79,7 @@ export async function startRegistry(opts: StartOptions = {}): Promise<RunningReg
     return incoming?.socket.remoteAddress;
   };
 
-  const app = createApp({ config, rooms, limiter, clientIp, sha256: sha256HexSync, log: opts.log ?? ((line) => console.log(line)) });
+  const app = createApp({ config, rooms, limiter, clientIp, sha256: sha256HexSync, randomBytes: pooledRandomBytes, log: opts.log ?? ((line) => console.log(line)) });
   const server = createAdaptorServer({ fetch: app.fetch, hostname: host, port }) as Server;
 
   await new Promise<void>((resolve, reject) => {

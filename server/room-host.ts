@@ -8,12 +8,19 @@
  *   its room) and reuse this class unchanged: the per-room queue, the waiters and their
  *   deadlines (setTimeout, available in workerd) all live here, not in the room rules.
  * - `RoomDirectory` is what server/app.ts talks to: `call(code, request, signal)` → reply.
+ *   The signal (the client went away) may be given as a getter: it is only looked at when a
+ *   request is about to be held, so most requests never make one (on Node, an AbortController
+ *   per request).
  *   Node: a `RoomHost` over all rooms. Workers: a stub that forwards to the room's DO.
  * - `sweep()` applies TTL expiry to every stored room (waking waiters of rooms that closed
  *   or went away) and deletes gone tombstones. Node schedules it with an unref'd interval
  *   (server/node.ts); a DO would call it from an alarm at the room's `expiresAt`.
  * - `close()` answers every pending long-poll at once with what there is (200 snapshot or
  *   delta) and refuses to hold new ones, for a graceful shutdown.
+ * - A storage that can also answer synchronously (`SyncRoomStorage`, the in-memory one) lets
+ *   an op on a room with nothing queued run at once, in one turn: nothing can interleave
+ *   with it, so it needs no queue entry and none of the queue's Promise hops. Async storage
+ *   (a Durable Object's) always goes through the queue.
  */
 import { applyOp, type OpResult, type RoomConfig, type RoomRecord, type RoomReply, type RoomRequest, type Side } from "./room.ts";
 
@@ -25,12 +32,34 @@ export interface RoomStorage {
   codes(): Promise<string[]>;
 }
 
-export interface RoomDirectory {
-  call(code: string, req: RoomRequest, signal?: AbortSignal): Promise<RoomReply>;
+/** Storage that can also be read and written synchronously (in memory). */
+export interface SyncRoomStorage extends RoomStorage {
+  getSync(code: string): RoomRecord | undefined;
+  putSync(code: string, record: RoomRecord): void;
+  deleteSync(code: string): void;
 }
 
-export class MemoryRoomStorage implements RoomStorage {
+function isSync(s: RoomStorage): s is SyncRoomStorage {
+  return typeof (s as Partial<SyncRoomStorage>).getSync === "function";
+}
+
+export type SignalSource = AbortSignal | (() => AbortSignal);
+
+export interface RoomDirectory {
+  call(code: string, req: RoomRequest, signal?: SignalSource): Promise<RoomReply>;
+}
+
+export class MemoryRoomStorage implements SyncRoomStorage {
   readonly #rooms = new Map<string, RoomRecord>();
+  getSync(code: string) {
+    return this.#rooms.get(code);
+  }
+  putSync(code: string, record: RoomRecord) {
+    this.#rooms.set(code, record);
+  }
+  deleteSync(code: string) {
+    this.#rooms.delete(code);
+  }
   async get(code: string) {
     return this.#rooms.get(code);
   }
@@ -55,6 +84,15 @@ interface Waiter {
   wake(reason: WakeReason): void;
 }
 
+interface CallState {
+  /** When a held request must be answered anyway (set at its first hold). */
+  deadline: number | undefined;
+  held: Promise<WakeReason> | undefined;
+  signalSource: SignalSource | undefined;
+  /** The signal, once a hold needed it. */
+  signal: AbortSignal | undefined;
+}
+
 export interface RoomHostOptions {
   storage: RoomStorage;
   config: RoomConfig;
@@ -63,6 +101,7 @@ export interface RoomHostOptions {
 
 export class RoomHost implements RoomDirectory {
   readonly #storage: RoomStorage;
+  readonly #sync: SyncRoomStorage | null;
   readonly #config: RoomConfig;
   readonly #now: () => number;
   /** Tail of each room's queue of operations: one op at a time per room. */
@@ -72,6 +111,7 @@ export class RoomHost implements RoomDirectory {
 
   constructor(opts: RoomHostOptions) {
     this.#storage = opts.storage;
+    this.#sync = isSync(opts.storage) ? opts.storage : null;
     this.#config = opts.config;
     this.#now = opts.now ?? Date.now;
   }
@@ -83,26 +123,22 @@ export class RoomHost implements RoomDirectory {
     return n;
   }
 
-  async call(code: string, req: RoomRequest, signal?: AbortSignal): Promise<RoomReply> {
-    let deadline: number | undefined;
+  async call(code: string, req: RoomRequest, signalSource?: SignalSource): Promise<RoomReply> {
+    const st: CallState = { deadline: undefined, held: undefined, signalSource, signal: undefined };
     let resume = false;
     let final = false;
     for (;;) {
       // The waiter is registered inside the room's queue, in the same turn as the decision
       // to wait, so no change can slip between "nothing new" and "listening".
-      let held: Promise<WakeReason> | undefined;
-      const out = await this.#serial(code, async () => {
-        const r = await this.#apply(code, req, { resume, final });
-        if (!r.reply && r.wait) {
-          deadline ??= this.#now() + r.wait.ms;
-          const remaining = deadline - this.#now();
-          if (remaining > 0 && !this.#closing && !signal?.aborted) held = this.#hold(code, r.wait.on, remaining, signal);
-        }
-        return r;
-      });
+      st.held = undefined;
+      const sync = this.#sync;
+      const out =
+        sync && !this.#queues.has(code)
+          ? this.#decide(code, this.#applySync(sync, code, req, { resume, final }), st)
+          : await this.#serial(code, async () => this.#decide(code, await this.#apply(code, req, { resume, final }), st));
       if (out.reply) return out.reply;
-      if (held) {
-        const why = await held;
+      if (st.held) {
+        const why = await st.held;
         if (why === "abort") return { status: 499, error: "bad_request", message: "Client went away." };
         if (why !== "wake") final = true;
       } else {
@@ -112,10 +148,24 @@ export class RoomHost implements RoomDirectory {
     }
   }
 
+  /** A request the room wants held: register its waiter now (same turn), until its deadline. */
+  #decide(code: string, r: OpResult, st: CallState): OpResult {
+    if (!r.reply && r.wait) {
+      const src = st.signalSource;
+      const signal = (st.signal ??= typeof src === "function" ? src() : src);
+      st.deadline ??= this.#now() + r.wait.ms;
+      const remaining = st.deadline - this.#now();
+      if (remaining > 0 && !this.#closing && !signal?.aborted) st.held = this.#hold(code, r.wait.on, remaining, signal);
+    }
+    return r;
+  }
+
   /** TTL expiry for every room; wakes waiters of rooms that changed. */
   async sweep(): Promise<void> {
+    const sync = this.#sync;
     for (const code of await this.#storage.codes()) {
-      await this.#serial(code, () => this.#apply(code, { op: "tick" }, {}));
+      if (sync && !this.#queues.has(code)) this.#applySync(sync, code, { op: "tick" }, {});
+      else await this.#serial(code, () => this.#apply(code, { op: "tick" }, {}));
     }
   }
 
@@ -126,6 +176,17 @@ export class RoomHost implements RoomDirectory {
     // Let the woken requests run their final pass.
     const tails = [...this.#queues.values()];
     await Promise.allSettled(tails);
+  }
+
+  /** `#apply` in one turn, for a room with nothing queued on synchronous storage. */
+  #applySync(storage: SyncRoomStorage, code: string, req: RoomRequest, flags: { resume?: boolean; final?: boolean }): OpResult {
+    const out = applyOp(storage.getSync(code) ?? null, req, { now: this.#now(), config: this.#config, ...flags });
+    if (out.write) {
+      if (out.record) storage.putSync(code, out.record);
+      else storage.deleteSync(code);
+    }
+    this.#notify(code, out);
+    return out;
   }
 
   async #apply(code: string, req: RoomRequest, flags: { resume?: boolean; final?: boolean }): Promise<OpResult> {
