@@ -1,14 +1,11 @@
-// web-test-runner config for every browser suite: the client (test/client, owned by the client
-// engineer) and the element (test/element, owned by the element engineer). Shared file: keep it
-// readable; each side adds its own plugins/files in its own clearly marked block below.
+// web-test-runner config for every browser suite: the client (test/client) and the element
+// (test/element), in Debian's Chromium, with real Node Registries started on demand.
 import { spawn } from "node:child_process";
 import { esbuildPlugin } from "@web/dev-server-esbuild";
 import { playwrightLauncher } from "@web/test-runner-playwright";
 import { ensureChromium, CHROMIUM_ARGS } from "./scripts/chromium.mjs";
 
-// ---- client: real Registries for test/client/integration.test.ts -----------------------------
-// Started lazily (first GET /__registry.json), so runs without the integration test start nothing.
-// Two processes: one with every feature, one with REGISTRY_FEATURES=none (MVP path). Port 0 only.
+/** `node server/node.ts` on port 0; resolves with its URL (parsed from its first line). */
 function startRegistryProcess(extraEnv) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", "server/node.ts"], {
@@ -28,50 +25,51 @@ function startRegistryProcess(extraEnv) {
   });
 }
 
-function registryPlugin() {
-  let started = null;
+/**
+ * Real Registries for the browser suites, each started lazily on the first GET of its JSON
+ * path (runs that don't need one start nothing) and killed when the test server stops.
+ * Each suite names the configurations it needs here; port 0 only.
+ */
+const LIMITS_OFF = {
+  LIMIT_CREATE_PER_MIN: "0", LIMIT_PUBLIC_PER_MIN: "0", LIMIT_JOIN_PER_MIN: "0",
+  LIMIT_WRONG_JOIN_PER_ROOM_PER_MIN: "0", LIMIT_TOKEN_PER_MIN: "0",
+};
+const REGISTRIES = {
+  // client: test/client/integration.test.ts, once with every feature, once as the MVP server.
+  "/__registry.json": { full: {}, none: { REGISTRY_FEATURES: "none" } },
+  // element: test/element, rate limits off so many rooms per minute are fine.
+  "/__element-registry.json": { url: LIMITS_OFF },
+};
+
+function registriesPlugin() {
+  const started = new Map(); // path → Promise<{ [name]: { url, child } } | { error }>
   return {
-    name: "client-registries",
+    name: "registries",
     async serve(context) {
-      if (context.path !== "/__registry.json") return;
-      started ??= Promise.all([startRegistryProcess({}), startRegistryProcess({ REGISTRY_FEATURES: "none" })]).then(
-        ([full, none]) => ({ full, none }),
-        (err) => ({ error: String(err && err.message || err) }),
-      );
-      const r = await started;
-      const body = r.error ? { error: r.error } : { full: r.full.url, none: r.none.url };
+      const spec = REGISTRIES[context.path];
+      if (!spec) return;
+      if (!started.has(context.path)) {
+        const names = Object.keys(spec);
+        started.set(
+          context.path,
+          Promise.all(names.map((n) => startRegistryProcess(spec[n]))).then(
+            (procs) => Object.fromEntries(names.map((n, i) => [n, procs[i]])),
+            (err) => ({ error: String((err && err.message) || err) }),
+          ),
+        );
+      }
+      const r = await started.get(context.path);
+      const body = r.error ? { error: r.error } : Object.fromEntries(Object.entries(r).map(([n, p]) => [n, p.url]));
       return { body: JSON.stringify(body), type: "application/json" };
     },
     async serverStop() {
-      const r = started && (await started);
-      if (r && !r.error) for (const { child } of [r.full, r.none]) child.kill();
+      for (const p of started.values()) {
+        const r = await p;
+        if (!r.error) for (const { child } of Object.values(r)) child.kill();
+      }
     },
   };
 }
-// ---- end client block --------------------------------------------------------------------------
-
-// ---- element: one real Registry for test/element (GET /__element-registry.json) ---------------
-// Rate limits off (0) so many rooms per minute are fine; started lazily like the client's.
-function elementRegistryPlugin() {
-  let started = null;
-  return {
-    name: "element-registry",
-    async serve(context) {
-      if (context.path !== "/__element-registry.json") return;
-      started ??= startRegistryProcess({
-        LIMIT_CREATE_PER_MIN: "0", LIMIT_PUBLIC_PER_MIN: "0", LIMIT_JOIN_PER_MIN: "0",
-        LIMIT_WRONG_JOIN_PER_ROOM_PER_MIN: "0", LIMIT_TOKEN_PER_MIN: "0",
-      }).catch((err) => ({ error: String(err && err.message || err) }));
-      const r = await started;
-      return { body: JSON.stringify(r.error ? { error: r.error } : { url: r.url }), type: "application/json" };
-    },
-    async serverStop() {
-      const r = started && (await started);
-      if (r && !r.error) r.child.kill();
-    },
-  };
-}
-// ---- end element block ---------------------------------------------------------------------------
 
 // Only the client's orchestration files carry the 100% branch bar (client-spec §14); the
 // threshold is enforced by test/client/check-coverage.mjs after `wtr --coverage` (npm run test:browser).
@@ -88,8 +86,7 @@ export default {
   ],
   plugins: [
     esbuildPlugin({ ts: true, target: "es2022", tsconfig: "tsconfig.json" }),
-    registryPlugin(),
-    elementRegistryPlugin(),
+    registriesPlugin(),
   ],
   coverageConfig: {
     include: ["src/**/*.ts"],
