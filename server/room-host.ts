@@ -22,7 +22,7 @@
  *   with it, so it needs no queue entry and none of the queue's Promise hops. Async storage
  *   (a Durable Object's) always goes through the queue.
  */
-import { applyOp, type OpResult, type RoomConfig, type RoomRecord, type RoomReply, type RoomRequest, type Side } from "./room.ts";
+import { applyOp, unnamed, type OpResult, type RoomConfig, type RoomRecord, type RoomReply, type RoomRequest, type Side } from "./room.ts";
 
 export interface RoomStorage {
   get(code: string): Promise<RoomRecord | undefined>;
@@ -215,7 +215,8 @@ export class RoomHost implements RoomDirectory {
       if (!set) this.#waiters.set(code, (set = new Set()));
       const waiter: Waiter = {
         on,
-        wake: (reason) => {
+        // Unnamed closures (see room.ts applyOp): no __name() per held request under tsx.
+        wake: unnamed((reason: WakeReason) => {
           clearTimeout(timer);
           signal?.removeEventListener("abort", onAbort);
           const s = this.#waiters.get(code);
@@ -224,9 +225,9 @@ export class RoomHost implements RoomDirectory {
             if (s.size === 0) this.#waiters.delete(code);
           }
           resolve(reason);
-        },
+        }),
       };
-      const onAbort = () => waiter.wake("abort");
+      const onAbort = unnamed(() => waiter.wake("abort"));
       const timer = setTimeout(() => waiter.wake("timeout"), ms);
       signal?.addEventListener("abort", onAbort, { once: true });
       set.add(waiter);

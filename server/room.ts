@@ -304,6 +304,9 @@ function toStored(c: Candidate, seq: number): StoredCandidate {
 
 const publicCandidate = (c: StoredCandidate) => ({ candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex });
 
+/** Identity: a function given as an argument gets no inferred name (see applyOp's `done`). */
+export const unnamed = <F>(f: F): F => f;
+
 /** Applies one request to one room. See the file header for the contract. */
 export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpContext): OpResult {
   const { now, config } = ctx;
@@ -319,10 +322,12 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
     }
     rec = t.rec;
   }
-  const done = (reply: RoomReply, extra: Partial<Changed> | null = null, dirty = false): OpResult => {
+  // Passed through unnamed(): tsx (esbuild keepNames) would wrap a closure assigned to a
+  // name in __name(), an Object.defineProperty on every op.
+  const done = unnamed((reply: RoomReply, extra: Partial<Changed> | null = null, dirty = false): OpResult => {
     if (extra) changed = { version: changed.version || !!extra.version, host: changed.host || !!extra.host, guest: changed.guest || !!extra.guest };
     return { record: rec, write: write || dirty, reply, changed };
-  };
+  });
 
   if (req.op === "tick") return done({ status: 204 });
 
