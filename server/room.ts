@@ -413,13 +413,14 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
         clearSide(rec.candidates.host);
         clearSide(rec.candidates.guest);
         enter(rec, "joined", now, config);
-        return done({ status: 204 }, { version: true, host: true, guest: true }, true);
+        return done({ status: 204, etag: etagOf(rec) }, { version: true, host: true, guest: true }, true);
       }
       // open or joined: replace the offer; the host's candidates and end mark go with it.
       rec.offer = offer;
       clearSide(rec.candidates.host);
       bump(rec, now);
-      return done({ status: 204 }, { version: true, host: true }, true);
+      // (ext) ETag: the version after this change, so the host long-polls from it without a read first.
+      return done({ status: 204, etag: etagOf(rec) }, { version: true, host: true }, true);
     }
 
     case "answer": {
@@ -433,7 +434,7 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
       if (!rec.offer) return done(err(409, "no_offer"));
       rec.answer = { type: "answer", sdp: shape.output.sdp as string };
       enter(rec, "paired", now, config);
-      return done({ status: 204 }, { version: true }, true);
+      return done({ status: 204, etag: etagOf(rec) }, { version: true }, true);
     }
 
     case "candidate":
@@ -498,7 +499,7 @@ function join(rec: RoomRecord, req: Extract<RoomRequest, { op: "join" }>, ctx: O
   rec.guestTokenHash = req.guestTokenHash;
   rec.guestUserName = guestUserName;
   enter(rec, "joined", now, config);
-  return done({ status: 200, body: { guestToken: req.guestToken, expiresAt: rec.expiresAt } }, { version: true }, true);
+  return done({ status: 200, body: { guestToken: req.guestToken, expiresAt: rec.expiresAt }, etag: etagOf(rec) }, { version: true }, true);
 }
 
 function postCandidates(rec: RoomRecord, side: Side, body: BodyInput, ctx: OpContext, done: Done): OpResult {

@@ -117,6 +117,36 @@ test("ETag and If-None-Match: 304 with the §1 headers when unchanged and no wai
   assert.equal(r.body.version, first.body.version + 1);
 });
 
+test("(ext) join, offer and answer answer with ETag: the room's version after the change, a long-poll cursor without a read", async () => {
+  const room = await createRoom(s.url);
+  const host = tok(room.ownerToken);
+  const j = await post(s.url, `/rooms/${room.code}/join`, { joinCode: room.joinCode, guestUserName: "Bob" });
+  expectStatus(j, 200);
+  const guest = tok(j.body.guestToken);
+  const afterJoin = (await get(s.url, `/rooms/${room.code}`, host)).body.version as number;
+  assert.equal(j.headers.get("etag"), `"${afterJoin}"`);
+  const o = await post(s.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER }, host);
+  expectStatus(o, 204);
+  assert.equal(o.headers.get("etag"), `"${afterJoin + 1}"`);
+  // The offer's ETag as the cursor: held (nothing moved since), then woken by the answer.
+  const poll = track(get(s.url, `/rooms/${room.code}?wait=20`, { ...host, "if-none-match": o.headers.get("etag")! }));
+  await sleep(200);
+  assert.ok(poll.pending());
+  const a = await post(s.url, `/rooms/${room.code}/answer`, { type: "answer", sdp: SDP_ANSWER }, guest);
+  expectStatus(a, 204);
+  const r = await poll.done;
+  expectStatus(r, 200);
+  assert.equal(r.body.answer.sdp, SDP_ANSWER);
+  assert.equal(a.headers.get("etag"), `"${r.body.version}"`);
+  // A restart offer's 204 carries the new version too; a refused one carries none.
+  const re = await post(s.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER, restart: true }, host);
+  expectStatus(re, 204);
+  assert.equal(re.headers.get("etag"), `"${r.body.version + 1}"`);
+  const refused = await post(s.url, `/rooms/${room.code}/join`, { joinCode: room.joinCode, guestUserName: "Eve" });
+  assert.equal(refused.status, 409);
+  assert.equal(refused.headers.get("etag"), null);
+});
+
 test("bad since / wait on snapshots are 400", async () => {
   const { code, host } = await joined();
   for (const q of ["?since=x", "?since=-1", "?wait=1.5", "?wait=abc", "?since=1e3"]) expectError(await get(s.url, `/rooms/${code}${q}`, host), 400, "bad_request");
