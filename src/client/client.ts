@@ -17,7 +17,7 @@ import { LocalCandidates, RemoteCandidates } from "./ice.ts";
 import { RtcSession, channelSpecs } from "./rtc.ts";
 import { TERMINAL, canApply, initialState, reduce, type Action } from "./state.ts";
 import { TimerScope, isAbortError } from "./timers.ts";
-import { Transport } from "./transport.ts";
+import { Transport, type HttpResult } from "./transport.ts";
 import type {
   CandidateBody, ClientState, ConnectOptions, CreateRoomInput, CreateRoomResult, JoinRoomInput, JoinRoomResult,
   PublicRoomInfo, RegistryClientEvents, RegistryClientOptions, RoomSnapshot, SendPacketOptions, TelemetryEvent,
@@ -246,11 +246,17 @@ export class RegistryClient {
   /** Host: offer (an ICE restart when `restart`), publish/drain, wait for the answer, apply it. */
   async #offerAndWait(restart: boolean): Promise<void> {
     const sdp = this.#checkedSdp(await this.#rtc!.createOffer(restart), "offer");
-    await this.#post("/offer", restart ? { type: "offer", sdp, restart: true } : { type: "offer", sdp });
+    const { headers } = await this.#post("/offer", restart ? { type: "offer", sdp, restart: true } : { type: "offer", sdp });
     this.#dispatch({ type: "offer_posted" });
     this.#startPublishing();
-    // The drain starts once a guest is in (waitForRoom): nothing to drain before, no requests wasted.
-    const answer = await this.#waitForRoom((s) => s.answer?.sdp, this.#ctl.signal);
+    // (ext) A server that sends the room's version with the 204 (ETag) spares the first read: the
+    // long-poll starts from it. Without one, the first read learns it. The drain starts once a
+    // guest is in (waitForRoom): nothing to drain before, no requests wasted. A guest that joined
+    // before the offer is only seen when that first hold ends, so it is no longer than the answer
+    // bound (which starts then): a guest that never answers is noticed within 2 × that bound.
+    const etag = /^"(\d+)"$/.exec(headers.get("ETag") ?? "");
+    const bound = Math.min(WAIT_SEC, Math.max(1, Math.ceil((this.#o.answerTimeoutMs ?? CLIENT_DEFAULTS.answerTimeoutMs) / 1000)));
+    const answer = await this.#waitForRoom((s) => s.answer?.sdp, this.#ctl.signal, etag ? { version: Number(etag[1]), waitSec: bound } : undefined);
     this.#timers.cancel(this.#answerTimer);
     this.#answerTimer = undefined;
     await this.#rtc!.acceptAnswer(answer);
@@ -322,7 +328,7 @@ export class RegistryClient {
     return sdp;
   }
 
-  #post(suffix: string, body: unknown, signal: AbortSignal = this.#ctl.signal, maxRetries?: number): Promise<unknown> {
+  #post(suffix: string, body: unknown, signal: AbortSignal = this.#ctl.signal, maxRetries?: number): Promise<HttpResult<unknown>> {
     return this.transport.request({
       method: "POST", path: `/rooms/${this.#state.code}${suffix}`, route: `/rooms/:code${suffix}`,
       // Only /close passes maxRetries (0); keepalive lets it outlive the page (pagehide).
@@ -360,8 +366,9 @@ export class RegistryClient {
    * Reads the room until `pick` finds what we wait for. First read at once; then long-poll on the
    * version when advertised, else every roomPollIntervalMs. A closed room ends the session.
    */
-  async #waitForRoom(pick: (s: WireSnapshot) => string | undefined, signal: AbortSignal): Promise<string> {
-    let version: number | undefined;
+  async #waitForRoom(pick: (s: WireSnapshot) => string | undefined, signal: AbortSignal, from?: { version: number; waitSec: number }): Promise<string> {
+    let version = from?.version;
+    let wait = from?.waitSec ?? WAIT_SEC;
     let unchanged = false;
     for (;;) {
       // Long-poll: one URL for every read, the version cursor in If-None-Match (registry-api §8),
@@ -371,7 +378,8 @@ export class RegistryClient {
       const longpoll = this.transport.has("longpoll");
       const cursor = longpoll && version !== undefined;
       const inUrl = cursor && unchanged;
-      const { body } = await this.#get("", longpoll ? `?${inUrl ? `since=${version}&` : ""}wait=${WAIT_SEC}` : "", signal, cursor && !inUrl ? `"${version}"` : undefined);
+      const { body } = await this.#get("", longpoll ? `?${inUrl ? `since=${version}&` : ""}wait=${wait}` : "", signal, cursor && !inUrl ? `"${version}"` : undefined);
+      wait = WAIT_SEC;
       const snap = parseSnapshot(body);
       const v = snap.version ?? 0;
       unchanged = cursor && v <= version!;
@@ -422,8 +430,13 @@ export class RegistryClient {
     if (!this.#publishReady || this.#publishing || this.#ended) return;
     const batch = this.transport.has("batch");
     const items = batch ? this.#pending.splice(0) : this.#pending.splice(0, 1);
-    // Without batch, a pending item goes first and the end mark alone after it.
-    const end = this.#pendingEnd && this.#pending.length === 0 && this.transport.has("end") && (batch || items.length === 0);
+    // Without batch, a pending item goes first and the end mark alone after it. With batch and
+    // delta the end mark only rides along with candidates: the other side's drain is a held
+    // long-poll either way (stopped ~2 cycles after open), so a post of the end mark alone would
+    // cost a request and save none. Gathering ends ~100 ms after it starts, usually after the
+    // first batch has gone: one post fewer per side.
+    const alone = items.length === 0;
+    const end = this.#pendingEnd && this.#pending.length === 0 && this.transport.has("end") && (batch ? !alone || !this.transport.has("delta") : alone);
     if (items.length === 0 && !end) return;
     if (end) this.#pendingEnd = false;
     const body = batch ? { items, ...(end ? { end: true } : {}) } : items.length ? items[0] : { end: true };

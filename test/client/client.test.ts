@@ -227,6 +227,61 @@ describe("RegistryClient: host session", () => {
     h.client.close();
   });
 
+  it("(ext) an offer answered with ETag: the host long-polls from that version at once, no read first; a join wakes it", async () => {
+    const mf = new MockFetch();
+    const reg = new FakeRegistry(mf, "all");
+    reg.writeEtags = true;
+    const h = harness({ mf, options: { answerTimeoutMs: 5000 } });
+    const done = swallow(h.client.connect({ role: "host", code: reg.code, accessToken: reg.ownerToken }));
+    await h.timers.advance(0);
+    const pc = h.rtc.pcs[0]!;
+    expect(mf.calls.map((c) => `${c.method} ${c.route}`)).to.deep.equal(["POST /rooms/:code/offer", "GET /rooms/:code"]);
+    const first = mf.callsTo("GET /rooms/:code")[0]!;
+    // the first hold is no longer than the answer bound (5 s): a guest that joined before the offer is seen by then
+    expect([first.query.toString(), first.headers["if-none-match"], first.cache]).to.deep.equal(["wait=5", '"2"', "force-cache"]);
+    expect(reg.held).to.equal(1);
+    expect(h.timers.pending).to.equal(0);
+    // A guest joins: the long-poll wakes; the drain and the answer bound start, the long-poll goes on.
+    reg.status = "joined";
+    reg.version++;
+    reg.wake();
+    await h.timers.advance(0);
+    expect(mf.callsTo("GET /rooms/:code/candidates").length).to.equal(1);
+    expect(mf.callsTo("GET /rooms/:code").map((c) => [c.query.toString(), c.headers["if-none-match"]])).to.deep.equal([["wait=5", '"2"'], ["wait=25", '"3"']]);
+    expect(h.timers.delays).to.deep.equal([5000]);
+    reg.answer = { type: "answer", sdp: "v=0\r\nanswer" };
+    reg.status = "paired";
+    reg.version++;
+    reg.wake();
+    await h.timers.advance(0);
+    expect(pc.remoteDescription?.type).to.equal("answer");
+    openHost(pc);
+    expect(await done).to.equal(undefined);
+    expect(mf.callsTo("GET /rooms/:code").length).to.equal(2);
+    h.client.close();
+  });
+
+  it("an ETag on the offer: not used without longpoll (MVP polls as before) or when not a plain version; first hold ≤ the answer bound", async () => {
+    const cases = [
+      ["none", undefined, undefined, "", undefined],
+      ["all", 'W/"2"', undefined, "wait=25", undefined],
+      ["all", undefined, undefined, "wait=25", '"2"'],
+      ["all", undefined, 300, "wait=1", '"2"'],
+    ] as const;
+    for (const [features, etag, answerTimeoutMs, query, inm] of cases) {
+      const mf = new MockFetch();
+      const reg = new FakeRegistry(mf, features);
+      reg.writeEtags = true;
+      if (etag) mf.script("POST /rooms/:code/offer", { status: 204, headers: { ETag: etag } });
+      const h = harness({ mf, options: answerTimeoutMs === undefined ? {} : { answerTimeoutMs } });
+      void swallow(h.client.connect({ role: "host", code: reg.code, accessToken: reg.ownerToken }));
+      await h.timers.advance(0);
+      const read = mf.callsTo("GET /rooms/:code")[0]!;
+      expect([read.query.toString(), read.headers["if-none-match"]]).to.deep.equal([query, inm]);
+      h.client.close();
+    }
+  });
+
   it("room closed while waiting: closed, timers and listeners released, one onClose", async () => {
     const { reg, h, pc, done } = await hostWaiting("none");
     reg.close();
@@ -351,6 +406,28 @@ describe("RegistryClient: host session", () => {
       { items: [{ candidate: C(2), sdpMid: "0", sdpMLineIndex: 0 }, { candidate: C(3), sdpMid: "0", sdpMLineIndex: 0 }], end: true },
     ]);
     h.client.close();
+  });
+
+  it("batch + delta: the end mark is never posted alone (the other side's drain is held either way), it rides with candidates; without delta it goes alone", async () => {
+    const item = (n: number) => ({ candidate: C(n), sdpMid: "0", sdpMLineIndex: 0 });
+    const a = await hostWaiting("all");
+    a.pc.emitCandidate(C(1));
+    await a.h.timers.advance(0);
+    a.pc.emitCandidate(null);
+    await a.h.timers.advance(0);
+    expect(a.mf.callsTo("POST /rooms/:code/candidate").map((c) => c.body)).to.deep.equal([{ items: [item(1)] }]);
+    a.pc.emitCandidate(C(2));
+    await a.h.timers.advance(0);
+    expect(a.mf.callsTo("POST /rooms/:code/candidate").map((c) => c.body)).to.deep.equal([{ items: [item(1)] }, { items: [item(2)], end: true }]);
+    a.h.client.close();
+    // Full-set polling: the end mark lets the other side stop polling, so it goes alone.
+    const b = await hostWaiting("batch, end");
+    b.pc.emitCandidate(C(1));
+    await b.h.timers.advance(0);
+    b.pc.emitCandidate(null);
+    await b.h.timers.advance(0);
+    expect(b.mf.callsTo("POST /rooms/:code/candidate").map((c) => c.body)).to.deep.equal([{ items: [item(1)] }, { items: [], end: true }]);
+    b.h.client.close();
   });
 
   it("end without batch: items one by one, then {end:true} alone; no end mark when not advertised", async () => {
