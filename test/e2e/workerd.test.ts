@@ -5,7 +5,7 @@
  * bindings, SQLite-backed Durable Objects, default §10 limits). The host creates a room,
  * the guest opens the share link, both DataChannels open and carry packets both ways, and a
  * close reaches the other side. The Worker's request log then gives what one handshake
- * cost in requests (server/DEPLOY.md quotes it).
+ * cost in requests (README.md, "What one handshake costs", quotes it).
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";

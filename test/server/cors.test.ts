@@ -51,7 +51,7 @@ test("preflight from an allowed origin: 204, methods, headers, §1 headers", asy
     const methods = r.headers.get("access-control-allow-methods")!.split(",").map((x) => x.trim());
     assert.deepEqual(methods.sort(), ["GET", "OPTIONS", "POST"]);
     const headers = r.headers.get("access-control-allow-headers")!.split(",").map((x) => x.trim().toLowerCase());
-    // §7's list, plus If-None-Match (server/README.md, decisions): the room long-poll's cursor header
+    // §7's list, plus If-None-Match (README.md, "Decisions"): the room long-poll's cursor header
     for (const h of ["content-type", "x-access-token", "x-registry-version", "if-none-match"]) assert.ok(headers.includes(h), h);
     expectFeatureHeaders(r);
   }
