@@ -12,10 +12,10 @@ function setAnswer(reg: Reg, sdp: string) {
   reg.wake();
 }
 
-async function openHost(features = "all") {
+async function openHost(features = "all", options?: { disconnectGraceMs: number }) {
   const mf = new MockFetch();
   const reg = new FakeRegistry(mf, features);
-  const h = harness({ mf });
+  const h = harness(options ? { mf, options } : { mf });
   const done = swallow(h.client.connect({ role: "host", code: reg.code, accessToken: reg.ownerToken }));
   await h.timers.advance(0);
   const pc = h.rtc.pcs[0]!;
@@ -135,17 +135,7 @@ describe("ICE restart (registry-api §8 restart)", () => {
     expect(a.h.client.getState().phase).to.equal("closed");
 
     // answered, but ICE never connects; the bound follows disconnectGraceMs
-    const mf = new MockFetch();
-    const reg = new FakeRegistry(mf, "all");
-    const h = harness({ mf, options: { disconnectGraceMs: 2000 } });
-    const done = swallow(h.client.connect({ role: "host", code: reg.code, accessToken: reg.ownerToken }));
-    await h.timers.advance(0);
-    const pc = h.rtc.pcs[0]!;
-    setAnswer(reg, "v=0\r\nanswer1");
-    await h.timers.advance(0);
-    pc.setConnectionState("connected");
-    pc.channels[0]!.open();
-    await done;
+    const { reg, h, pc } = await openHost("all", { disconnectGraceMs: 2000 });
     pc.setConnectionState("disconnected");
     await h.timers.advance(2000);
     setAnswer(reg, "v=0\r\nanswer2");
