@@ -597,6 +597,10 @@ export class RegistryClient {
     const e = err instanceof RegistryError ? err : new RegistryError("unknown", `WebRTC or internal failure (${err instanceof Error ? err.name : typeof err}).`);
     if (notifyServer) this.#postClose(e.code);
     const closed = e instanceof ClosedError || e instanceof AlreadyPairedError;
+    // Once the channels have opened, a room that turns closed (a late drain or candidate post
+    // getting 410 after the other side's /close) is the other side leaving, not an error: the
+    // same single onClose, without an onError racing the DataChannel's own close.
+    if (closed && this.#openedOnce) return this.#teardown({ type: "closed" }, "closed");
     this.#teardown(closed ? { type: "closed", error: e } : { type: "failed", error: e }, e.code, e);
   }
 

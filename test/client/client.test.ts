@@ -745,6 +745,19 @@ describe("RegistryClient: guest session", () => {
     expect(h.client.getState().phase).to.equal("closed");
     expectReleased(h, pc);
   });
+
+  it("410 on the drain after open (the other side closed the room) is one onClose, no onError", async () => {
+    const { reg, h, pc } = await guestDraining("none");
+    pc.setConnectionState("connected");
+    pc.announceChannel("data").open();
+    expect(h.client.getState().phase).to.equal("open");
+    reg.close(); // the drain still runs for its grace cycles after open
+    await h.timers.advance(1500);
+    expect(h.client.getState().phase).to.equal("closed");
+    expect(h.closes).to.deep.equal(["closed"]);
+    expect(h.named("onError")).to.deep.equal([]);
+    expectReleased(h, pc);
+  });
 });
 
 describe("RegistryClient: open session", () => {

@@ -54,8 +54,8 @@ describe("plain HTML page with only the drop-in script", () => {
       const t0 = Date.now();
       await guest.evaluate(() => document.querySelector("registry-peer")!.close("bye"));
       await waitForEvent(host, "peer-close", 2000, t0 - 5);
-      assert.equal((await events(host, "peer-error")).length, 0);
-      assert.equal((await events(guest, "peer-error")).length, 0);
+      assert.deepEqual((await events(host, "peer-error")).map((e) => e.detail), [], "host peer-error");
+      assert.deepEqual((await events(guest, "peer-error")).map((e) => e.detail), [], "guest peer-error");
     });
   }
 
