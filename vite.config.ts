@@ -7,7 +7,7 @@
 import { defineConfig } from "vite";
 
 export default defineConfig({
-  // Only the library is built; index.html is served as is by server/start.ts.
+  // Only the library is built; index.html is served as is by server/dev/start.ts.
   publicDir: false,
   build: {
     outDir: "dist",

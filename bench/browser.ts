@@ -9,7 +9,7 @@
  * and the ratio or difference is taken per run before the median.
  */
 import { chromium, type Browser, type Page } from "playwright-core";
-import { startRegistry, type RunningRegistry } from "../server/node.ts";
+import { startRegistry, type RunningRegistry } from "../server/node/registry.ts";
 import { startBenchStatic } from "./lib/static.ts";
 import { NO_LIMITS } from "./lib/limits.ts";
 import { median, percentile, round, roundSummary, summarize, type Figure } from "./lib/stats.ts";

@@ -204,7 +204,7 @@ export async function registryFigures(o: RegistryBenchOptions): Promise<{ figure
     ...roundSummary(ms, 0),
     target: "≤ 4 KB (4000 bytes)",
     met: ms.median <= 4000,
-    note: "V8 heapUsed + external after full GCs, (with rooms − before) / rooms; rooms created with POST /rooms through the app (server/node.ts wiring, no sockets) and left open. One run = a fresh store of that many rooms.",
+    note: "V8 heapUsed + external after full GCs, (with rooms − before) / rooms; rooms created with POST /rooms through the app (server/node/registry.ts wiring, no sockets) and left open. One run = a fresh store of that many rooms.",
   });
 
   // ---- 7: workerd (Miniflare), where the local runtime allows ---------------------------------

@@ -13,7 +13,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadavg } from "node:os";
 import { spawnSync } from "node:child_process";
-import { buildIfNeeded } from "../server/start.ts";
+import { buildIfNeeded } from "../server/dev/start.ts";
 import { browserFigures } from "./browser.ts";
 import { registryFigures } from "./registry.ts";
 import { sizeFigures } from "./size.ts";

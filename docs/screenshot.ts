@@ -6,8 +6,8 @@
  */
 import { chromium } from "playwright-core";
 import { fileURLToPath } from "node:url";
-import { startRegistry } from "../server/node.ts";
-import { buildIfNeeded, startStatic } from "../server/start.ts";
+import { startRegistry } from "../server/node/registry.ts";
+import { buildIfNeeded, startStatic } from "../server/dev/start.ts";
 
 const { ensureChromium, CHROMIUM_ARGS } = (await import("../scripts/chromium.mjs" as string)) as { ensureChromium(): string; CHROMIUM_ARGS: string[] };
 const out = (name: string) => fileURLToPath(new URL(name, import.meta.url));

@@ -1,15 +1,15 @@
 /**
- * Figure 6's memory per room: the Node runtime's room store wired as server/node.ts wires it
+ * Figure 6's memory per room: the Node runtime's room store wired as server/node/registry.ts wires it
  * (createApp over a RoomHost on MemoryRoomStorage), driven through app.fetch in this process
  * (no sockets: an idle room holds none). Run with --expose-gc. Each run builds a fresh app,
  * creates `rooms` rooms with POST /rooms and leaves them open (idle, waiting for a guest);
  * per room = (heapUsed + external after − before) / rooms, both after full GCs.
  * Usage: node --expose-gc --import tsx bench/lib/memory.ts <rooms> <runs>  → one JSON line.
  */
-import { createApp } from "../../server/app.ts";
-import { parseConfig } from "../../server/config.ts";
-import { MemoryRateLimiter } from "../../server/ratelimit.ts";
-import { MemoryRoomStorage, RoomHost } from "../../server/room-host.ts";
+import { createApp } from "../../server/core/app.ts";
+import { parseConfig } from "../../server/core/config.ts";
+import { MemoryRateLimiter } from "../../server/core/ratelimit.ts";
+import { MemoryRoomStorage, RoomHost } from "../../server/core/room-host.ts";
 import { NO_LIMITS } from "./limits.ts";
 
 const rooms = Number(process.argv[2]);

@@ -3,7 +3,7 @@
  * an IPC channel), every rate limit off, its normal one-line-per-request log on stdout (which
  * the parent discards: the log's cost is part of the server's cost).
  */
-import { startRegistry } from "../../server/node.ts";
+import { startRegistry } from "../../server/node/registry.ts";
 import { NO_LIMITS } from "./limits.ts";
 
 const reg = await startRegistry({ port: 0, host: "127.0.0.1", env: { ...NO_LIMITS } });

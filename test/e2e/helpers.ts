@@ -7,8 +7,8 @@ import { chromium, type Browser, type BrowserContext, type Page } from "playwrig
 import { existsSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { startRegistry, type RunningRegistry } from "../../server/node.ts";
-import { startStatic, type StaticServer } from "../../server/start.ts";
+import { startRegistry, type RunningRegistry } from "../../server/node/registry.ts";
+import { startStatic, type StaticServer } from "../../server/dev/start.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 

@@ -1,7 +1,7 @@
 /**
  * Two browsers through the Workers Registry: two Chromium contexts (real RTCPeerConnections)
  * load the drop-in page (demo/plain.html: only <script src="dist/registry-peer.js"> and the
- * element) whose base-url is server/worker.ts running under workerd (Miniflare, wrangler.jsonc's
+ * element) whose base-url is server/worker/worker.ts running under workerd (Miniflare, wrangler.jsonc's
  * bindings, SQLite-backed Durable Objects, default §10 limits). The host creates a room,
  * the guest opens the share link, both DataChannels open and carry packets both ways, and a
  * close reaches the other side. The Worker's request log then gives what one handshake

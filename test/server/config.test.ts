@@ -1,7 +1,7 @@
 /** §10 configuration parsing (pure; the same parser serves both runtimes) and the origin rule. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { isOriginAllowed, parseConfig } from "../../server/config.ts";
+import { isOriginAllowed, parseConfig } from "../../server/core/config.ts";
 import { CONFIG_DEFAULTS, FEATURES } from "../../src/protocol/index.ts";
 
 test("defaults", () => {

@@ -4,7 +4,7 @@
  * runtime-specific thing they may read is `logs()` (the §9 log lines), and they must skip
  * log assertions when `canCaptureLogs` is false.
  */
-import { startRegistry } from "../../server/node.ts";
+import { startRegistry } from "../../server/node/registry.ts";
 
 export type Runtime = "node" | "workerd";
 
@@ -49,7 +49,7 @@ export async function startServer(env: Record<string, string> = {}): Promise<Tes
     return { url: r.url, runtime: "node", canCaptureLogs: true, logs: () => [...lines], close: () => r.close() };
   }
   // ---- workerd ------------------------------------------------------------------------
-  // Owned by the Workers engineer: server/worker.ts under Miniflare, via workerd-harness.ts.
+  // Owned by the Workers engineer: server/worker/worker.ts under Miniflare, via workerd-harness.ts.
   // Its logs are whatever the Worker writes to stdout/stderr.
   const { startWorkerd } = await import("./workerd-harness.ts");
   const w = await startWorkerd(merged);

@@ -1,12 +1,12 @@
 /**
- * toJsonText (server/worker-json.ts), the Worker's serialiser for Worker → Durable Object
+ * toJsonText (server/worker/worker-json.ts), the Worker's serialiser for Worker → Durable Object
  * messages: identical to JSON.stringify for every JSON value, and still correct for values
  * nested too deep for the native serialiser. Pure: runs the same on both runtimes' CI legs.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { toJsonText } from "../../server/worker-json.ts";
+import { toJsonText } from "../../server/worker/worker-json.ts";
 
 test("toJsonText equals JSON.stringify on JSON values and on messages with undefined members", () => {
   fc.assert(

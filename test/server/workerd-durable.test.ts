@@ -1,5 +1,5 @@
 /**
- * What only the Workers runtime has to prove (server/worker.ts): rooms live in Durable
+ * What only the Workers runtime has to prove (server/worker/worker.ts): rooms live in Durable
  * Object storage, not in memory (they survive the runtime restarting between two
  * requests), TTLs run on Durable Object alarms (no request needed), room creation retries
  * on a taken code, and the storage holds tokens and join codes only as SHA-256 digests.

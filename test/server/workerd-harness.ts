@@ -1,5 +1,5 @@
 /**
- * The workerd half of harness.ts: runs server/worker.ts under workerd through Miniflare,
+ * The workerd half of harness.ts: runs server/worker/worker.ts under workerd through Miniflare,
  * with the bindings, Durable Object classes (SQLite-backed) and vars that wrangler.jsonc
  * declares — wrangler's own converter reads the config, so tests exercise what
  * `wrangler deploy` / `wrangler dev` would run. A Miniflare instance starts in ~0.2 s

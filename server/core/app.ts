@@ -36,7 +36,7 @@ import {
   ROOM_CODE_LENGTH,
   JOIN_CODE_LENGTH,
   type ErrorCode,
-} from "../src/protocol/index.ts";
+} from "../../src/protocol/index.ts";
 import { isOriginAllowed, type RegistryConfig } from "./config.ts";
 import { newToken, randomBytes as cryptoRandomBytes, sha256Hex, type RandomBytes, type Sha256Hex } from "./crypto.ts";
 import type { RateLimiter, IpBucket } from "./ratelimit.ts";

@@ -6,7 +6,7 @@
  *
  * A rate limit of 0 switches that limit off (tests and benchmarks only, §10).
  */
-import { CONFIG_DEFAULTS, FEATURES, type Feature } from "../src/protocol/index.ts";
+import { CONFIG_DEFAULTS, FEATURES, type Feature } from "../../src/protocol/index.ts";
 
 export type EnvLike = Record<string, string | undefined>;
 

@@ -13,9 +13,9 @@ import { existsSync } from "node:fs";
 import { extname, join, normalize, resolve, sep } from "node:path";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { startRegistry } from "./node.ts";
+import { startRegistry } from "../node/registry.ts";
 
-const ROOT = resolve(fileURLToPath(new URL("..", import.meta.url)));
+const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 
 const TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",

@@ -27,14 +27,14 @@
 import { DurableObject } from "cloudflare:workers";
 import type { DurableObjectNamespace, DurableObjectState } from "@cloudflare/workers-types/index.ts";
 import type { Context } from "hono";
-import { createApp } from "./app.ts";
-import { parseConfig, type EnvLike, type RegistryConfig } from "./config.ts";
-import { sha256Hex } from "./crypto.ts";
-import { slidingWindowHit, WINDOW_MS, type IpBucket, type LimitResult, type RateLimiter } from "./ratelimit.ts";
-import { RoomHost, type RoomDirectory, type RoomStorage } from "./room-host.ts";
-import type { RoomRecord, RoomReply, RoomRequest } from "./room.ts";
+import { createApp } from "../core/app.ts";
+import { parseConfig, type EnvLike, type RegistryConfig } from "../core/config.ts";
+import { sha256Hex } from "../core/crypto.ts";
+import { slidingWindowHit, WINDOW_MS, type IpBucket, type LimitResult, type RateLimiter } from "../core/ratelimit.ts";
+import { RoomHost, type RoomDirectory, type RoomStorage } from "../core/room-host.ts";
+import type { RoomRecord, RoomReply, RoomRequest } from "../core/room.ts";
 import { toJsonText } from "./worker-json.ts";
-import { errorEnvelope, ERROR_STATUS, HEADERS, FEATURES } from "../src/protocol/index.ts";
+import { errorEnvelope, ERROR_STATUS, HEADERS, FEATURES } from "../../src/protocol/index.ts";
 
 export interface Env {
   ROOMS: DurableObjectNamespace<Room>;

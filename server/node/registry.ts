@@ -15,10 +15,10 @@ import type { Server, IncomingMessage } from "node:http";
 import type { Context } from "hono";
 import { createHash, randomFillSync } from "node:crypto";
 import { pathToFileURL } from "node:url";
-import { createApp } from "./app.ts";
-import { parseConfig, type EnvLike } from "./config.ts";
-import { MemoryRateLimiter } from "./ratelimit.ts";
-import { MemoryRoomStorage, RoomHost } from "./room-host.ts";
+import { createApp } from "../core/app.ts";
+import { parseConfig, type EnvLike } from "../core/config.ts";
+import { MemoryRateLimiter } from "../core/ratelimit.ts";
+import { MemoryRoomStorage, RoomHost } from "../core/room-host.ts";
 
 export interface StartOptions {
   port?: number;

@@ -31,7 +31,7 @@ import {
   type Candidate,
   type ErrorCode,
   type Feature,
-} from "../src/protocol/index.ts";
+} from "../../src/protocol/index.ts";
 import * as v from "valibot";
 import { slidingWindowHit, WINDOW_MS } from "./ratelimit.ts";
 import { timingSafeEqualHex } from "./crypto.ts";
