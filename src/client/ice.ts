@@ -94,3 +94,6 @@ export class RemoteCandidates {
     this.#ready = false;
   }
 }
+
+/** Marker for the remote end-of-candidates in the apply queue. */
+export const END: CandidateBody = { candidate: "" };
