@@ -4,13 +4,13 @@
  * and listener belongs to the session and is released on close().
  *
  * The handshake is in parts that own their state: negotiation.ts (offer/answer/restart),
- * room-watch.ts (reading the room), publisher.ts (our candidates), drain.ts (theirs). This class
- * wires them, owns the phase (through the reducer in state.ts) and the session's lifecycle:
- * open, ICE recovery, close.
+ * room-watch.ts (reading the room), publisher.ts (our candidates), drain.ts (theirs),
+ * recovery.ts (ICE "disconnected"). This class wires them and owns the phase (through the
+ * reducer in state.ts) and the session's lifecycle: open and close.
  */
 import { HEADERS, LIMITS, checkUserName, normalizeJoinCode, normalizeRoomCode, parseCreateResult, parseJoinResult, parsePublicInfo, type RoomStatus } from "../protocol/index.ts";
 import { randomFromBytes } from "./backoff.ts";
-import type { Ctx, Emit } from "./ctx.ts";
+import { roomCall, type Ctx, type Emit } from "./ctx.ts";
 import { CLIENT_DEFAULTS } from "./defaults.ts";
 import { Drain, drainDue } from "./drain.ts";
 import {
@@ -19,9 +19,10 @@ import {
 import { END, LocalCandidates, RemoteCandidates } from "./ice.ts";
 import { Negotiation } from "./negotiation.ts";
 import { Publisher } from "./publisher.ts";
+import { Recovery } from "./recovery.ts";
 import { RtcSession, channelSpecs } from "./rtc.ts";
 import { TERMINAL, canApply, initialState, reduce, type Action } from "./state.ts";
-import { TimerScope, isAbortError } from "./timers.ts";
+import { TimerScope } from "./timers.ts";
 import { Transport } from "./transport.ts";
 import type {
   CandidateBody, ClientState, ConnectOptions, CreateRoomInput, CreateRoomResult, JoinRoomInput, JoinRoomResult,
@@ -40,7 +41,7 @@ export class RegistryClient {
   private readonly transport: Transport;
   /** Aborted on teardown: cancels every in-flight request and sleep; `aborted` = ended. */
   readonly #ctl = new AbortController();
-  readonly #ctx: Ctx;
+  readonly #call: ReturnType<typeof roomCall>;
   #rtc: RtcSession | undefined;
   readonly #remote = new RemoteCandidates();
   readonly #pub: Publisher;
@@ -48,10 +49,8 @@ export class RegistryClient {
   readonly #neg: Negotiation;
   #snapshot: RoomSnapshot | null = null;
   #settle: { resolve: () => void; reject: (e: Error) => void } | undefined;
-  // recovery (ICE "disconnected")
+  readonly #rec: Recovery;
   #openedOnce = false;
-  #graceTimer: number | undefined;
-  #watchCtl: AbortController | undefined;
 
   constructor(opts: RegistryClientOptions, ev: RegistryClientEvents = {}) {
     this.#o = opts;
@@ -60,29 +59,19 @@ export class RegistryClient {
     this.#state = initialState(opts.nowMs());
     const timers = (this.#timers = new TimerScope(opts.setTimeoutImpl, opts.clearTimeoutImpl, (err) => this.fail(err)));
     const t = (this.transport = new Transport({
-      baseUrl: opts.baseUrl.replace(/\/+$/, ""),
-      fetchImpl: opts.fetchImpl,
-      nowMs: opts.nowMs,
-      random,
-      timers,
-      csrfHeaderName: opts.csrfHeaderName ?? HEADERS.version,
-      csrfHeaderValue: opts.csrfHeaderValue ?? "1",
-      telemetry: (e) => this.#telemetry(e),
-      onRetry: (err) => this.#dispatch({ type: "error_noted", error: err }),
+      baseUrl: opts.baseUrl.replace(/\/+$/, ""), fetchImpl: opts.fetchImpl, nowMs: opts.nowMs, random, timers,
+      csrfHeaderName: opts.csrfHeaderName ?? HEADERS.version, csrfHeaderValue: opts.csrfHeaderValue ?? "1",
+      telemetry: (e) => this.#telemetry(e), onRetry: (err) => this.#dispatch({ type: "error_noted", error: err }),
     }));
-    const room = (suffix: string) => ({ path: `/rooms/${this.#state.code}${suffix}`, route: `/rooms/:code${suffix}`, token: this.#state.accessToken });
-    const ctx: Ctx = (this.#ctx = {
-      o: opts, timers, random, signal: this.#ctl.signal,
-      has: (f) => t.has(f),
-      get: (suffix, query, signal, ifNoneMatch) => {
-        const r = room(suffix);
-        return t.request({ ...r, method: "GET", path: r.path + query, signal, idempotent: true, ...(ifNoneMatch === undefined ? {} : { ifNoneMatch }) });
-      },
-      post: (suffix, body) => t.request({ ...room(suffix), method: "POST", body, signal: this.#ctl.signal, idempotent: true }),
+    const call = (this.#call = roomCall(t, () => this.#state));
+    const ctx: Ctx = {
+      o: opts, timers, random, signal: this.#ctl.signal, has: (f) => t.has(f),
+      get: (suffix, query, signal, ifNoneMatch) => call(suffix, query, { method: "GET", signal, ...(ifNoneMatch === undefined ? {} : { ifNoneMatch }) }),
+      post: (suffix, body) => call(suffix, "", { method: "POST", body, signal: this.#ctl.signal }),
       fail: (err, notify) => this.fail(err, notify),
       emit: ((name, ...args) => this.#emit(name, ...args)) as Emit,
       dispatch: (a) => this.#dispatch(a),
-    });
+    };
     this.#pub = new Publisher(ctx, new LocalCandidates(opts.maxCandidatesPerPeer ?? LIMITS.candidatesPerSide));
     this.#drain = new Drain(ctx, this.#remote, (cs) => this.#applyRemote(cs));
     this.#neg = new Negotiation(ctx, {
@@ -104,9 +93,14 @@ export class RegistryClient {
         if (this.#rtc!.open && !this.#openedOnce) this.#onChannelsOpen();
       },
     });
+    this.#rec = new Recovery(ctx, this.#neg, {
+      role: () => this.#state.role!,
+      opened: () => this.#openedOnce,
+      can: (type) => canApply(this.#state, type),
+      resetIce: () => (this.#drain.reset(), this.#pub.reset(), this.#remote.reset()),
+      peerLeft: (why) => this.#peerLeft(why),
+    });
   }
-
-  // ---------------------------------------------------------------- introspection
 
   getState(): ClientState { return this.#state; }
   getBufferedAmount(): number { return this.#rtc?.bufferedAmount() ?? 0; }
@@ -121,9 +115,7 @@ export class RegistryClient {
     if (checkUserName(input.hostUserName) !== null) throw new BadRequestError("hostUserName must be 1-32 characters without control characters.");
     this.#dispatch({ type: "create" });
     try {
-      const { body } = await this.transport.request({
-        method: "POST", path: "/rooms", route: "/rooms", body: { hostUserName: input.hostUserName }, signal: this.#ctl.signal,
-      });
+      const { body } = await this.transport.request({ method: "POST", path: "/rooms", route: "/rooms", body: { hostUserName: input.hostUserName }, signal: this.#ctl.signal });
       const r = parseCreateResult(body);
       this.#dispatch({ type: "created", code: r.code, token: r.ownerToken });
       return r;
@@ -137,9 +129,7 @@ export class RegistryClient {
     const c = normalizeRoomCode(code);
     if (c === null) return null; // cannot exist: no request
     try {
-      const { body } = await this.transport.request({
-        method: "GET", path: `/rooms/${c}/public`, route: "/rooms/:code/public", signal: this.#ctl.signal, idempotent: true,
-      });
+      const { body } = await this.transport.request({ method: "GET", path: `/rooms/${c}/public`, route: "/rooms/:code/public", signal: this.#ctl.signal, idempotent: true });
       return parsePublicInfo(body);
     } catch (err) {
       if (err instanceof NotFoundError) return null;
@@ -169,10 +159,7 @@ export class RegistryClient {
     }
   }
 
-  /**
-   * createRoom/joinRoom failed. A room that is closed or already paired is over for this client
-   * (retry from scratch with a new client); anything else returns to idle.
-   */
+  /** createRoom/joinRoom failed: a closed or paired room ends this client; else back to idle. */
   #requestFailed(err: unknown): unknown {
     if (this.#ctl.signal.aborted) return new TransitionError("the client was closed");
     if (err instanceof ClosedError || err instanceof AlreadyPairedError) this.fail(err);
@@ -232,13 +219,6 @@ export class RegistryClient {
     if (drainDue(this.#state.role!, moment, this.transport.has("delta"))) this.#drain.start();
   }
 
-  /** ICE restart: both sides forget the old candidates, as the server does. */
-  #resetIce(): void {
-    this.#drain.reset();
-    this.#pub.reset();
-    this.#remote.reset();
-  }
-
   #applyRemote(cs: CandidateBody[]): void {
     for (const c of cs) {
       const isEnd = c === END;
@@ -271,59 +251,15 @@ export class RegistryClient {
     this.#telemetry({ type: "pc_state", state: s });
     this.#emit("onIceConnectionStateChange", s);
     if (s === "connected") {
-      this.#timers.cancel(this.#graceTimer);
-      this.#graceTimer = undefined;
-      this.#watchCtl?.abort();
+      this.#rec.connected();
       if (canApply(this.#state, "ice_connected")) this.#dispatch({ type: "ice_connected" });
       // Back after an ICE restart: the channels never closed, so this is open again (no second onOpen).
       if (this.#openedOnce && canApply(this.#state, "dc_open")) this.#dispatch({ type: "dc_open" });
     } else if (s === "disconnected") {
-      // Not terminal: ICE often recovers by itself within seconds; else the host restarts ICE.
-      if (this.#graceTimer !== undefined) return;
-      const restartable = this.#openedOnce && this.transport.has("restart");
-      let ms = this.#o.disconnectGraceMs ?? CLIENT_DEFAULTS.disconnectGraceMs;
-      if (restartable && this.#state.role === "guest") {
-        // The guest waits for the host's restart offer: longer than the host's own grace.
-        ms += CLIENT_DEFAULTS.restartWaitMs;
-        this.#watchCtl = new AbortController();
-        void this.#answerRestart(this.#watchCtl.signal).catch((err) => {
-          if (!isAbortError(err)) this.fail(err);
-        });
-      }
-      this.#graceTimer = this.#timers.set(() => {
-        this.#graceTimer = undefined;
-        // Mid-restart (no longer restartable from this phase) or out of restarts: give up.
-        if (restartable && this.#state.role === "host" && this.#neg.restarts < CLIENT_DEFAULTS.maxRestarts && canApply(this.#state, "restart")) {
-          void this.#restartIce().catch((err) => this.fail(err));
-        } else {
-          this.#peerLeft("disconnected");
-        }
-      }, ms);
+      this.#rec.disconnected();
     } else if (s === "failed" || s === "closed") {
       this.#peerLeft(s === "failed" ? "connection_failed" : "connection_closed");
     }
-  }
-
-  /**
-   * Host, after the disconnect grace: a new offer with fresh ICE credentials. A peer that is gone
-   * (e.g. its page crashed) never answers: after another disconnectGraceMs without "connected" the
-   * session closes with `restart_timeout` instead of waiting ~25 s for ICE "failed".
-   */
-  async #restartIce(): Promise<void> {
-    this.#dispatch({ type: "restart" });
-    this.#resetIce();
-    this.#graceTimer = this.#timers.set(() => this.#peerLeft("restart_timeout"), this.#o.disconnectGraceMs ?? CLIENT_DEFAULTS.disconnectGraceMs);
-    await this.#neg.offer(true);
-  }
-
-  /** Guest, while disconnected: answer the host's restart offer when it comes. */
-  async #answerRestart(signal: AbortSignal): Promise<void> {
-    const offer = await this.#neg.awaitRestart(signal);
-    this.#timers.cancel(this.#graceTimer);
-    this.#graceTimer = undefined;
-    this.#dispatch({ type: "reoffer" });
-    this.#resetIce();
-    await this.#neg.answer(offer);
   }
 
   /** The other side is gone (or unreachable): one onClose, and tell the Registry (best effort). */
@@ -350,16 +286,12 @@ export class RegistryClient {
   }
 
   #postClose(reason: string | undefined): void {
-    const { code, accessToken } = this.#state;
-    if (code === undefined || accessToken === undefined) return;
+    if (this.#state.code === undefined || this.#state.accessToken === undefined) return;
     // String(): close() never throws, even for a non-string reason from plain JS.
     const body = reason === undefined ? {} : { reason: String(reason).slice(0, LIMITS.closeReasonChars) };
     // Own controller: the session's is aborted right after. No retries, so no timer outlives
     // close(); keepalive lets it outlive the page (pagehide).
-    this.transport.request({
-      method: "POST", path: `/rooms/${code}/close`, route: "/rooms/:code/close", token: accessToken, body,
-      signal: new AbortController().signal, idempotent: true, maxRetries: 0, keepalive: true,
-    }).catch(() => {});
+    this.#call("/close", "", { method: "POST", body, signal: new AbortController().signal, maxRetries: 0, keepalive: true }).catch(() => {});
   }
 
   /** Classifies a failure: a closed room / lost pairing is a close; anything else an error. */
@@ -379,7 +311,7 @@ export class RegistryClient {
   #teardown(action: Extract<Action, { type: "closed" | "failed" }>, why: string, error?: RegistryError): void {
     this.#ctl.abort();
     this.#drain.stop();
-    this.#watchCtl?.abort();
+    this.#rec.stop();
     this.#timers.clear();
     this.#rtc?.dispose();
     this.#dispatch(action);
@@ -388,8 +320,6 @@ export class RegistryClient {
     this.#emit("onClose", why);
     this.#settle?.reject(error ?? new ClosedError(`Closed before the DataChannel opened (${why}).`));
   }
-
-  // ---------------------------------------------------------------- plumbing
 
   #guard(type: Action["type"]): void {
     if (!canApply(this.#state, type)) throw new TransitionError(`${type} is not allowed in phase "${this.#state.phase}"`);
@@ -405,19 +335,12 @@ export class RegistryClient {
   /** App callbacks never break the client: a throw goes to onError (and one from onError is dropped). */
   #emit<K extends keyof RegistryClientEvents>(name: K, ...args: Parameters<NonNullable<RegistryClientEvents[K]>>): void {
     const fn = this.#ev[name] as ((...a: unknown[]) => void) | undefined;
-    try {
-      fn?.apply(this.#ev, args);
-    } catch (err) {
-      if (name !== "onError") this.#emit("onError", err as Error);
-    }
+    try { fn?.apply(this.#ev, args); } catch (err) { if (name !== "onError") this.#emit("onError", err as Error); }
   }
 
+  /** Telemetry is opt-in and best effort: a throwing sink is ignored. */
   #telemetry(e: Omit<TelemetryEvent, "at">): void {
-    try {
-      this.#o.telemetry?.({ ...e, at: this.#o.nowMs() });
-    } catch {
-      // Telemetry is opt-in and best effort.
-    }
+    try { this.#o.telemetry?.({ ...e, at: this.#o.nowMs() }); } catch { /* ignored */ }
   }
 }
 

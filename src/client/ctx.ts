@@ -6,8 +6,8 @@
 import type { Feature } from "../protocol/index.ts";
 import type { Action } from "./state.ts";
 import type { TimerScope } from "./timers.ts";
-import type { HttpResult } from "./transport.ts";
-import type { RegistryClientEvents, RegistryClientOptions } from "./types.ts";
+import type { HttpResult, RequestSpec, Transport } from "./transport.ts";
+import type { ClientState, RegistryClientEvents, RegistryClientOptions } from "./types.ts";
 
 export type Emit = <K extends keyof RegistryClientEvents>(name: K, ...args: Parameters<NonNullable<RegistryClientEvents[K]>>) => void;
 
@@ -25,4 +25,12 @@ export interface Ctx {
   fail(err: unknown, notifyServer?: boolean): void;
   emit: Emit;
   dispatch(a: Action): void;
+}
+
+/** Requests on the session's room, `/rooms/:code{suffix}{query}` with its token; all safe to repeat. */
+export function roomCall(t: Transport, state: () => ClientState) {
+  return (suffix: string, query: string, spec: Pick<RequestSpec, "method" | "signal"> & Partial<RequestSpec>): Promise<HttpResult<unknown>> => {
+    const { code, accessToken } = state();
+    return t.request({ path: `/rooms/${code}${suffix}${query}`, route: `/rooms/:code${suffix}`, token: accessToken, idempotent: true, ...spec });
+  };
 }

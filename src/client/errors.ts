@@ -3,7 +3,7 @@
  * transition errors. Every error has `code`, `retryable` and (for 429) `retryAfterSec`.
  * Messages never contain tokens, join codes, SDP or candidate strings.
  */
-import { ERROR_MESSAGES, parseErrorEnvelope, retryOf, type ErrorCode } from "../protocol/index.ts";
+import { ERRORS, parseErrorEnvelope, retryOf, type ErrorCode } from "../protocol/index.ts";
 
 export type ClientErrorCode =
   | ErrorCode
@@ -36,9 +36,11 @@ export class RegistryError extends Error {
 type Opts = { retryable?: boolean; retryAfterSec?: number; status?: number };
 const make = (code: ErrorCode) =>
   class extends RegistryError {
-    constructor(message: string = ERROR_MESSAGES[code], opts: Opts = {}) {
+    /** The server code this class stands for (errorFromResponse finds the class by it). */
+    static readonly code = code;
+    constructor(message: string = ERRORS[code][2], opts: Opts = {}) {
       // Retryability comes from the protocol's one table.
-      super(code, message, { retryable: retryOf(code, 0) > 0, ...opts });
+      super(code, message, { retryable: ERRORS[code][1] > 0, ...opts });
     }
   };
 
@@ -91,25 +93,12 @@ export class ChannelMismatchError extends RegistryError {
   }
 }
 
-const BY_CODE: Record<ErrorCode, new (message?: string, opts?: Opts) => RegistryError> = {
-  bad_request: BadRequestError,
-  bad_sdp: BadSdpError,
-  bad_candidate: BadCandidateError,
-  forbidden: ForbiddenError,
-  bad_join_code: BadJoinCodeError,
-  not_found: NotFoundError,
-  method_not_allowed: MethodNotAllowedError,
-  not_open: NotOpenError,
-  already_paired: AlreadyPairedError,
-  no_offer: NoOfferError,
-  too_many_candidates: TooManyCandidatesError,
-  too_many_restarts: TooManyRestartsError,
-  closed: ClosedError,
-  body_too_large: BodyTooLargeError,
-  rate_limited: RateLimitedError,
-  internal: InternalError,
-  unavailable: UnavailableError,
-};
+/** Every server code's class (each one's static `code` says which). */
+const BY_CODE = [
+  BadRequestError, BadSdpError, BadCandidateError, ForbiddenError, BadJoinCodeError, NotFoundError, MethodNotAllowedError, NotOpenError,
+  AlreadyPairedError, NoOfferError, TooManyCandidatesError, TooManyRestartsError, ClosedError, BodyTooLargeError, RateLimitedError,
+  InternalError, UnavailableError,
+];
 
 /**
  * Maps a non-2xx response to a typed error. `json` is the parsed body (or null);
@@ -126,8 +115,8 @@ export function errorFromResponse(status: number, json: unknown, retryAfterHeade
   const opts: Opts = { status };
   if (retryAfterSec !== undefined) opts.retryAfterSec = retryAfterSec;
   // The server's message is safe by contract (docs/protocol.md, Errors), but we use our own: nothing from the wire is echoed.
-  // BY_CODE has exactly the ErrorCode keys (typed Record), so it answers isErrorCode without ERROR_STATUS.
-  if (env && Object.hasOwn(BY_CODE, env.code)) return new BY_CODE[env.code](undefined, opts);
+  const Known = BY_CODE.find((c) => c.code === env?.code);
+  if (Known) return new Known(undefined, opts);
   if (status === 429) return new RateLimitedError(undefined, opts);
   const retryable = retryOf("", status) > 0;
   return new RegistryError("unknown", retryable ? `Server error (${status}).` : `Unexpected response (${status}).`, { ...opts, retryable });
