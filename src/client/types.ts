@@ -24,15 +24,15 @@ export interface RegistryClientOptions {
   backpressureThreshold?: number;
   // (ext) the "drained" notification (onDrain) fires when bufferedAmount falls to this; default threshold / 4
   bufferedAmountLowThreshold?: number;
-  // (ext) opt-in redacted telemetry (§11): sizes and latencies only, never tokens, SDP or candidates
+  // (ext) opt-in redacted telemetry: sizes and latencies only, never tokens, SDP or candidates
   telemetry?: (ev: TelemetryEvent) => void;
-  // (ext) client-side bound for the offer→answer wait, default 60000 ms (§9)
+  // (ext) client-side bound for the offer→answer wait, default 60000 ms
   answerTimeoutMs?: number;
   // (ext) grace after ICE "disconnected" before restarting ICE (host) / giving up; default 5000 ms
   disconnectGraceMs?: number;
 }
 
-/** (ext) §11 telemetry event: redacted, sizes and latencies only. */
+/** (ext) Telemetry event: redacted, sizes and latencies only. */
 export interface TelemetryEvent {
   type: "phase_change" | "request" | "response" | "retry" | "pc_state" | "dc_open" | "dc_close";
   at: number;
