@@ -32,14 +32,19 @@ import {
   ERROR_STATUS,
   type ErrorCode,
   type Feature,
+  type CandidatePage,
+  type CreateRoomResult,
+  type JoinRoomResult,
+  type PublicRoomInfo,
   type RoomSnapshot,
+  type RoomStatus,
 } from "../../src/protocol/index.ts";
 import * as v from "valibot";
 import { slidingWindowHit, WINDOW_MS } from "./ratelimit.ts";
 import { timingSafeEqualHex } from "./crypto.ts";
 
 export type Side = "host" | "guest";
-export type RoomStatus = "open" | "joined" | "paired" | "closed";
+export type { RoomStatus };
 
 export interface StoredCandidate {
   candidate: string;
@@ -337,14 +342,14 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
   if (req.op === "create") {
     if (rec) return done({ status: 409, error: "internal", exists: true });
     rec = newRoomRecord(req, ctx);
-    return done({ status: 201, body: { code: req.code, ownerToken: req.ownerToken, joinCode: req.joinCode, expiresAt: rec.expiresAt } }, { version: true }, true);
+    return done({ status: 201, body: { code: req.code, ownerToken: req.ownerToken, joinCode: req.joinCode, expiresAt: rec.expiresAt } satisfies CreateRoomResult }, { version: true }, true);
   }
 
   if (!rec) return done(err("not_found"));
 
   if (req.op === "public") {
     if (rec.status !== "open") return done(err("not_found"));
-    return done({ status: 200, body: { status: "open", hostUserName: rec.hostUserName, expiresAt: rec.expiresAt } });
+    return done({ status: 200, body: { status: "open", hostUserName: rec.hostUserName, expiresAt: rec.expiresAt } satisfies PublicRoomInfo });
   }
 
   if (req.op === "join") return join(rec, req, ctx, done);
@@ -386,7 +391,7 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
       const wait = has(config, "delta") ? parseQueryInt(req.wait) : undefined;
       if (since === "bad" || wait === "bad") return done(err("bad_request", { message: "since and wait must be non-negative integers." }));
       if (since === undefined) {
-        return done({ status: 200, body: { items: theirs.items.map(publicCandidate), mode: "full", lastSeq: theirs.lastSeq, complete } });
+        return done({ status: 200, body: { items: theirs.items.map(publicCandidate), mode: "full", lastSeq: theirs.lastSeq, complete } satisfies CandidatePage });
       }
       const items = theirs.items.filter((c) => c.seq > since);
       const holdMs = Math.min((wait ?? 0) * 1000, config.longpollMaxMs);
@@ -394,7 +399,7 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
       if (items.length === 0 && !complete && holdMs > 0 && !ctx.final) {
         return { record: rec, write, reply: null, wait: { on: other, ms: holdMs }, changed };
       }
-      return done({ status: 200, body: { items: items.map(publicCandidate), mode: "delta", lastSeq: theirs.lastSeq, complete } });
+      return done({ status: 200, body: { items: items.map(publicCandidate), mode: "delta", lastSeq: theirs.lastSeq, complete } satisfies CandidatePage });
     }
 
     case "offer": {
@@ -502,7 +507,7 @@ function join(rec: RoomRecord, req: Extract<RoomRequest, { op: "join" }>, ctx: O
   rec.guestTokenHash = req.guestTokenHash;
   rec.guestUserName = guestUserName;
   enter(rec, "joined", now, config);
-  return done({ status: 200, body: { guestToken: req.guestToken, expiresAt: rec.expiresAt }, etag: etagOf(rec) }, { version: true }, true);
+  return done({ status: 200, body: { guestToken: req.guestToken, expiresAt: rec.expiresAt } satisfies JoinRoomResult, etag: etagOf(rec) }, { version: true }, true);
 }
 
 function postCandidates(rec: RoomRecord, side: Side, body: BodyInput, ctx: OpContext, done: Done): OpResult {
