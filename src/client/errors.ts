@@ -88,7 +88,7 @@ export class TimeoutError extends RegistryError {
  * DataChannels): the two pages cannot talk, so say so instead of waiting forever.
  */
 export class ChannelMismatchError extends RegistryError {
-  constructor(message = "The other side opened its data channel under a different name; the two pages cannot talk.") {
+  constructor(message = "The other side's data channel has another name: the pages cannot talk.") {
     super("channel_mismatch", message);
   }
 }

@@ -38,9 +38,6 @@ export class Negotiation {
     this.#h = hooks;
   }
 
-  /** Guest: whether an offer was ever seen. */
-  get offered(): boolean { return this.#offerSeen !== undefined; }
-
   /** Host: offer (an ICE restart when `restart`), wait for the answer, apply it. */
   async offer(restart: boolean): Promise<void> {
     const ctx = this.#ctx;

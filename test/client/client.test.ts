@@ -692,7 +692,7 @@ describe("RegistryClient: guest session", () => {
     const e = await done;
     expect(e).to.be.instanceOf(E.ChannelMismatchError);
     expect((e as E.RegistryError).code).to.equal("channel_mismatch");
-    expect((e as Error).message).to.match(/different name/);
+    expect((e as Error).message).to.match(/another name/);
     expect(h.client.getState().phase).to.equal("error");
     expect(h.errors.map((x) => (x as E.RegistryError).code)).to.deep.equal(["channel_mismatch"]);
     // the host is told the room is over
