@@ -25,9 +25,9 @@ await build({
   entryPoints: ["server/worker/worker.ts"],
   outfile: `${out}/worker.js`,
   platform: "neutral",
-  conditions: ["workerd", "worker", "import"],
+  conditions: ["workerd", "worker", "browser"],
   mainFields: ["module", "main"],
-  external: ["cloudflare:workers"],
+  external: ["cloudflare:*"],
 });
 
 // The example config is this repository's wrangler.jsonc (one source for bindings, migrations
