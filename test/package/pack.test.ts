@@ -29,6 +29,9 @@ const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
   types: string;
 };
 
+/** sideEffects also names the same two modules under src/ (bundles built inside this repository). */
+const shippedSideEffects = () => pkg.sideEffects.filter((p) => !p.startsWith("./src/"));
+
 let work: string;
 let app: string;
 /** Paths in the tarball, relative to the package root. */
@@ -61,7 +64,7 @@ test("the tarball ships every file package.json points at, and no sources", () =
     pkg.types,
     pkg.customElements,
     ...Object.values(pkg.bin),
-    ...pkg.sideEffects,
+    ...shippedSideEffects(),
     ...Object.values(pkg.exports).flatMap((e) => (typeof e === "string" ? [e] : Object.values(e))),
   ];
   for (const t of targets) assert.ok(packed.has(t.replace(/^\.\//, "")), `${t} is not in the tarball`);
@@ -76,7 +79,7 @@ test("the tarball ships every file package.json points at, and no sources", () =
 test("every file that registers the element is listed in sideEffects, and the list has nothing else", () => {
   const registering = [...packed].filter((p) => p.endsWith(".js") && readFileSync(join(installed, p), "utf8").includes("customElements.define"));
   assert.ok(registering.length >= 3, `expected the element module and both drop-ins, found ${registering.join(", ")}`);
-  const listed = new Set(pkg.sideEffects.map((p) => p.replace(/^\.\//, "")));
+  const listed = new Set(shippedSideEffects().map((p) => p.replace(/^\.\//, "")));
   for (const p of registering) assert.ok(listed.has(p), `${p} defines the element but is not in sideEffects`);
   // The entry that `import "registry-peer"` loads must keep its import of the registering module.
   assert.ok(listed.has(pkg.main.replace(/^\.\//, "")), "the main entry must be in sideEffects");
@@ -84,6 +87,9 @@ test("every file that registers the element is listed in sideEffects, and the li
     const isEntry = p === pkg.main.replace(/^\.\//, "");
     assert.ok(isEntry || registering.includes(p), `${p} is in sideEffects but registers nothing`);
   }
+  // The src/ entries mirror the lib ones exactly (dist/lib/x.js is built from src/x.ts).
+  const fromSrc = pkg.sideEffects.filter((p) => p.startsWith("./src/")).map((p) => p.replace(/^\.\/src\//, "dist/lib/").replace(/\.ts$/, ".js"));
+  assert.deepEqual(fromSrc.sort(), [...listed].filter((p) => p.startsWith("dist/lib/")).sort());
 });
 
 test("the shipped README links only to files in the package (or to absolute URLs)", () => {
