@@ -197,7 +197,7 @@ test("the packed bin: /health, the error envelope, --help, and a bad setting ref
   }
 });
 
-test("React 19 and Vue typings from the installed package: TSX typechecks, mistakes are errors, and nothing without the import", { timeout: 120_000 }, () => {
+test("React 19, Preact and Vue typings from the installed package: TSX typechecks, mistakes are errors, and nothing without the import", { timeout: 120_000 }, () => {
   const from = (f: string) => readFileSync(join(ROOT, "test/package/fixtures", f), "utf8");
   const rewrite = (text: string, map: Record<string, string>) => {
     for (const [a, b] of Object.entries(map)) {
@@ -213,6 +213,7 @@ test("React 19 and Vue typings from the installed package: TSX typechecks, mista
     rewrite(from("react-types.tsx"), { '"../../../src/frameworks/react.ts"': '"registry-peer/react"', '"../../../src/element/registry-peer.ts"': '"registry-peer"' }),
   );
   writeFileSync(join(types, "vue-types.ts"), rewrite(from("vue-types.ts"), { '"../../../src/frameworks/vue.ts"': '"registry-peer/vue"' }));
+  writeFileSync(join(types, "preact-types.tsx"), rewrite(from("preact-types.tsx"), { '"../../../src/frameworks/preact.ts"': '"registry-peer/preact"' }));
   writeFileSync(join(types, "plain.tsx"), `export const el = <registry-peer base-url="x" />;\n`);
   const nm = (p: string) => join(ROOT, "node_modules", p);
   const config = (include: string[]) => ({
@@ -226,16 +227,18 @@ test("React 19 and Vue typings from the installed package: TSX typechecks, mista
       noEmit: true,
       skipLibCheck: true,
       types: [],
-      // React's and Vue's types come from this repository (the app has neither installed).
+      // React's, Vue's and Preact's types come from this repository (the app has neither installed).
       paths: {
         react: [nm("@types/react/index.d.ts")],
         "react/jsx-runtime": [nm("@types/react/jsx-runtime.d.ts")],
         vue: [nm("vue/dist/vue.d.mts")],
+        preact: [nm("preact/src/index.d.ts")],
+        "preact/jsx-runtime": [nm("preact/jsx-runtime/src/index.d.ts")],
       },
     },
     include,
   });
-  writeFileSync(join(app, "tsconfig.types.json"), JSON.stringify(config(["types/react-types.tsx", "types/vue-types.ts", "src/main.ts"])));
+  writeFileSync(join(app, "tsconfig.types.json"), JSON.stringify(config(["types/react-types.tsx", "types/vue-types.ts", "types/preact-types.tsx", "src/main.ts"])));
   writeFileSync(join(app, "tsconfig.plain.json"), JSON.stringify(config(["types/plain.tsx"])));
   const tsc = nm("typescript/bin/tsc");
   run(process.execPath, [tsc, "-p", "tsconfig.types.json"], { cwd: app });
