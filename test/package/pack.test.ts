@@ -76,6 +76,19 @@ test("the tarball ships every file package.json points at, and no sources", () =
   assert.match(readFileSync(join(installed, "LICENSE"), "utf8"), /^MIT License/);
 });
 
+test("no browser file in the package carries server code; the server files do", () => {
+  const SERVER_ONLY = ["x-forwarded-for", "DurableObject", "valibot", "HTTPException"];
+  const js = [...packed].filter((p) => p.endsWith(".js"));
+  const server = js.filter((p) => p.startsWith("dist/server/"));
+  assert.deepEqual(server.sort(), ["dist/server/registry.js", "dist/server/worker.js"]);
+  for (const p of js) {
+    const text = readFileSync(join(installed, p), "utf8");
+    const found = SERVER_ONLY.filter((needle) => text.includes(needle));
+    if (server.includes(p)) assert.ok(found.length > 0, `${p} does not look like the server`);
+    else assert.deepEqual(found, [], `server code in the browser file ${p}`);
+  }
+});
+
 test("every file that registers the element is listed in sideEffects, and the list has nothing else", () => {
   const registering = [...packed].filter((p) => p.endsWith(".js") && readFileSync(join(installed, p), "utf8").includes("customElements.define"));
   assert.ok(registering.length >= 3, `expected the element module and both drop-ins, found ${registering.join(", ")}`);
