@@ -206,6 +206,10 @@ export async function startRegistry(opts: StartOptions = {}): Promise<RunningReg
       resolve();
     });
   });
+  // The HTTP server itself never listens (sockets come from `tcp`); its "listening" event
+  // is what starts Node's connection tracking: the header/request timeout checks and
+  // closeIdleConnections().
+  server.emit("listening");
 
   const sweep = setInterval(() => {
     rooms.sweep().catch(() => {});
