@@ -56,10 +56,10 @@ export const CONFIG_DEFAULTS = {
   MAX_ROOM_BYTES: 65_536,
   /** Long-polls held at once: per room, per client IP, in total (Node). */
   MAX_LONGPOLLS_PER_ROOM: 8,
-  MAX_LONGPOLLS_PER_IP: 32,
+  MAX_LONGPOLLS_PER_IP: 64,
   MAX_LONGPOLLS: 4_000,
   /** Open connections per client IP and in total (Node; total also capped by the fd limit). */
-  MAX_CONNECTIONS_PER_IP: 64,
+  MAX_CONNECTIONS_PER_IP: 128,
   MAX_CONNECTIONS: 8_000,
   /** Node: request headers, and the whole request with its body, must arrive within. */
   HEADERS_TIMEOUT_SEC: 10,

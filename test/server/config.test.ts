@@ -20,8 +20,8 @@ test("defaults", () => {
   assert.equal(c.limitProbePerMin, 60);
   assert.equal(c.maxRooms, 10_000);
   assert.equal(c.maxRoomBytes, 65_536);
-  assert.deepEqual([c.maxLongpollsPerRoom, c.maxLongpollsPerIp, c.maxLongpolls], [8, 32, 4000]);
-  assert.deepEqual([c.maxConnectionsPerIp, c.maxConnections], [64, 8000]);
+  assert.deepEqual([c.maxLongpollsPerRoom, c.maxLongpollsPerIp, c.maxLongpolls], [8, 64, 4000]);
+  assert.deepEqual([c.maxConnectionsPerIp, c.maxConnections], [128, 8000]);
   assert.deepEqual([c.headersTimeoutMs, c.requestTimeoutMs], [10_000, 15_000]);
   assert.equal(c.ipv6Prefix, 64);
   assert.equal(c.limitTokenPerMin, 300);
