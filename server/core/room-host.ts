@@ -113,7 +113,7 @@ export interface RoomHostOptions {
   storage: RoomStorage;
   config: RoomConfig;
   now?: () => number;
-  /** Rooms held at once (synchronous storage); 0 = no ceiling. */
+  /** Live (not closed) rooms held at once (synchronous storage); 0 = no ceiling. */
   maxRooms?: number;
   /** Long-polls held at once per room; 0 = no ceiling. */
   maxHoldsPerRoom?: number;
@@ -130,6 +130,8 @@ export class RoomHost implements RoomDirectory {
   readonly #expiry = new ExpiryQueue();
   readonly #maxRooms: number;
   readonly #maxHoldsPerRoom: number;
+  /** Live rooms in synchronous storage (tombstones are not counted). */
+  #live = 0;
   #closing = false;
 
   constructor(opts: RoomHostOptions) {
@@ -149,7 +151,7 @@ export class RoomHost implements RoomDirectory {
   }
 
   async call(code: string, req: RoomRequest, signalSource?: SignalSource, gate?: HoldGate): Promise<RoomReply> {
-    if (req.op === "create" && this.#sync && this.#maxRooms > 0 && this.#sync.size >= this.#maxRooms) {
+    if (req.op === "create" && this.#sync && this.#maxRooms > 0 && this.#live >= this.#maxRooms) {
       // Full: the earliest expiry says when a place frees up.
       const next = this.#expiry.peek();
       const retryAfterSec = Math.min(60, Math.max(1, next === undefined ? 60 : Math.ceil((next - this.#now()) / 1000)));
@@ -231,6 +233,11 @@ export class RoomHost implements RoomDirectory {
     for (const code of await this.#storage.codes()) await this.#serial(code, () => this.#apply(code, { op: "tick" }, {}));
   }
 
+  /** Live (not closed) rooms, as MAX_ROOMS counts them (synchronous storage). */
+  get live(): number {
+    return this.#live;
+  }
+
   /** Entries in the expiry heap (tests and the bench). */
   get scheduled(): number {
     return this.#expiry.size;
@@ -247,8 +254,11 @@ export class RoomHost implements RoomDirectory {
 
   /** `#apply` in one turn, for a room with nothing queued on synchronous storage. */
   #applySync(storage: SyncRoomStorage, code: string, req: RoomRequest, flags: { resume?: boolean; final?: boolean }): OpResult {
-    const out = applyOp(storage.getSync(code) ?? null, req, { now: this.#now(), config: this.#config, ...flags });
+    const before = storage.getSync(code);
+    const wasLive = before !== undefined && before.status !== "closed";
+    const out = applyOp(before ?? null, req, { now: this.#now(), config: this.#config, ...flags });
     if (out.write) {
+      this.#live += (out.record !== null && out.record.status !== "closed" ? 1 : 0) - (wasLive ? 1 : 0);
       if (out.record) {
         storage.putSync(code, out.record);
         this.#expiry.schedule(code, out.record.expiresAt);
@@ -260,8 +270,10 @@ export class RoomHost implements RoomDirectory {
 
   async #apply(code: string, req: RoomRequest, flags: { resume?: boolean; final?: boolean }): Promise<OpResult> {
     const rec = (await this.#storage.get(code)) ?? null;
+    const wasLive = rec !== null && rec.status !== "closed";
     const out = applyOp(rec, req, { now: this.#now(), config: this.#config, ...flags });
     if (out.write) {
+      this.#live += (out.record !== null && out.record.status !== "closed" ? 1 : 0) - (wasLive ? 1 : 0);
       if (out.record) {
         await this.#storage.put(code, out.record);
         if (this.#sync) this.#expiry.schedule(code, out.record.expiresAt);

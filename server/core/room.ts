@@ -236,8 +236,20 @@ function ttlFor(status: RoomStatus, config: RoomConfig): number {
 
 function enter(rec: RoomRecord, status: RoomStatus, now: number, config: RoomConfig): void {
   rec.status = status;
+  if (status === "closed") dropPayload(rec);
   rec.expiresAt = now + ttlFor(status, config);
   bump(rec, now);
+}
+
+/**
+ * A tombstone answers 410 to everything (but close): it keeps only what that needs, so
+ * closed rooms cost little memory (they do not count against MAX_ROOMS).
+ */
+function dropPayload(rec: RoomRecord): void {
+  rec.offer = null;
+  rec.answer = null;
+  rec.candidates.host.items = [];
+  rec.candidates.guest.items = [];
 }
 
 /**
@@ -249,6 +261,7 @@ function advanceTime(rec: RoomRecord, now: number, config: RoomConfig): { rec: R
   if (rec.status !== "closed" && now >= rec.expiresAt) {
     const expiredAt = rec.expiresAt;
     rec.status = "closed";
+    dropPayload(rec);
     rec.expiresAt = expiredAt + config.ttlClosedMs;
     bump(rec, expiredAt);
     changed = true;

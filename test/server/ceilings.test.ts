@@ -36,6 +36,21 @@ test("MAX_ROOMS: a create flood from 60 addresses fills the Registry to the ceil
   }
 });
 
+test("MAX_ROOMS counts live rooms: a closed room (a tombstone) frees its place at once", nodeOnly, async () => {
+  const s = await startServer({ MAX_ROOMS: "2" });
+  try {
+    const a = await createRoom(s.url);
+    await createRoom(s.url);
+    expectEnvelope(await post(s.url, "/rooms", { hostUserName: "a" }), 503, "unavailable");
+    expectStatus(await post(s.url, `/rooms/${a.code}/close`, {}, tok(a.ownerToken)), 204);
+    expectStatus(await post(s.url, "/rooms", { hostUserName: "a" }), 201);
+    // The tombstone still answers 410.
+    expectError(await get(s.url, `/rooms/${a.code}`, tok(a.ownerToken)), 410, "closed");
+  } finally {
+    await s.close();
+  }
+});
+
 test("MAX_ROOMS: expired rooms make room again (the sweep frees places)", nodeOnly, async () => {
   const s = await startServer({ MAX_ROOMS: "3", TTL_OPEN_SEC: "0.4", TTL_CLOSED_SEC: "0" });
   try {
