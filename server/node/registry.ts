@@ -186,7 +186,8 @@ export async function startRegistry(opts: StartOptions = {}): Promise<RunningReg
   const maxConnections = connectionCeiling(config.maxConnections, opts.fdLimit ?? fdSoftLimit());
   const perIp = new SlotLimiter(config.maxConnectionsPerIp, 0);
   let open = 0;
-  const tcp = createTcpServer({ noDelay: true }, (socket) => {
+  // The socket options http.Server would have used had it accepted the socket itself.
+  const tcp = createTcpServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
     const peer = socket.remoteAddress;
     if (maxConnections > 0 && open >= maxConnections) return refuse(socket, rawEnvelope("unavailable", "The Registry has too many connections; retry later.", 5));
     const key = isTrusted(peer, config.trustedProxies) ? null : ipKey(peer, config.ipv6Prefix);
@@ -211,9 +212,12 @@ export async function startRegistry(opts: StartOptions = {}): Promise<RunningReg
   // closeIdleConnections().
   server.emit("listening");
 
+  // Rooms: only the due ones each tick (expiry heap). Rate-limit windows are a full pass, so
+  // every 10th tick: a window outlives its minute by at most 10 s.
+  let ticks = 0;
   const sweep = setInterval(() => {
     rooms.sweep().catch(() => {});
-    limiter.sweep();
+    if (++ticks % 10 === 0) limiter.sweep();
   }, opts.sweepMs ?? 1000);
   sweep.unref();
 
