@@ -17,7 +17,9 @@
  *   origin (403; preflights too; not GET /health) → route and method (404/405)
  *   → X-Registry-Version on POST (403 missing / 400 other) → body size (413, read with a cap)
  *   → per-IP limits (429) → [in the room: exists 404 → not closed 410 → token/role 403
- *   → per-room/per-token limits 429 → body shape 400 → state 409].
+ *   → per-room/per-token limits 429 → body shape 400 → state 409]. A token route's answer
+ *   given without a valid token (404/410/403) then counts against the client's
+ *   LIMIT_PROBE_PER_MIN; past it the answer is 429 instead (no existence oracle).
  * The body is read (capped) and tentatively decoded before the room runs, but a malformed
  * body is only reported at the "body shape" step, so e.g. bad JSON with a wrong token is 403.
  */

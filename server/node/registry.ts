@@ -91,12 +91,25 @@ function rawEnvelope(code: ErrorCode, message: string, retryAfterSec?: number): 
 /** How long a refused socket may linger to read its answer before it is cut. */
 const REFUSED_LINGER_MS = 500;
 
-function refuse(socket: Socket, text: string): void {
-  socket.on("error", () => {});
-  // Read and drop what the client sends, so closing does not reset the answer away.
-  socket.resume();
-  socket.end(text);
-  setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
+/**
+ * Answers a refused socket and closes it. It lingers (holding a descriptor) only while fewer
+ * than `maxLingering` others do: past that, under a connection flood, it is cut at once.
+ */
+function refuser(maxLingering: number): (socket: Socket, text: string) => void {
+  let lingering = 0;
+  return (socket, text) => {
+    socket.on("error", () => {});
+    if (lingering >= maxLingering) {
+      socket.destroy();
+      return;
+    }
+    lingering++;
+    socket.once("close", () => lingering--);
+    // Read and drop what the client sends, so closing does not reset the answer away.
+    socket.resume();
+    socket.end(text);
+    setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
+  };
 }
 
 /**
@@ -183,7 +196,10 @@ export async function startRegistry(opts: StartOptions = {}): Promise<RunningReg
   });
 
   // Connection ceilings, before HTTP: see the file header.
-  const maxConnections = connectionCeiling(config.maxConnections, opts.fdLimit ?? fdSoftLimit());
+  const fdLimit = opts.fdLimit ?? fdSoftLimit();
+  const maxConnections = connectionCeiling(config.maxConnections, fdLimit);
+  // Refused sockets may use half of the descriptors the ceiling leaves free.
+  const refuse = refuser(fdLimit === undefined ? 256 : Math.max(8, Math.min(256, Math.floor((fdLimit - maxConnections) / 2))));
   const perIp = new SlotLimiter(config.maxConnectionsPerIp, 0);
   let open = 0;
   // The socket options http.Server would have used had it accepted the socket itself.
