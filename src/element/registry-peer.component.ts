@@ -1,0 +1,405 @@
+import { LitElement, nothing, type PropertyValues } from "lit";
+import { property, state } from "./internal/decorators.ts";
+import type { RegistryClient } from "../client/client.ts";
+import type { ClientPhase, ClientState, RegistryClientOptions, Role, SendPacketOptions } from "../client/types.ts";
+import { normalizeJoinCode, normalizeRoomCode } from "../protocol/index.ts";
+import type { RoomCreatedDetail } from "./events.ts";
+import { applyBlur, applyInput, EMPTY_FORM, fillForm, validate, type FieldKey, type FormState } from "./internal/form.ts";
+import { SessionController, type Session } from "./internal/session-controller.ts";
+import { panel } from "./internal/views.ts";
+import { styles } from "./registry-peer.styles.ts";
+import { parseShare, type ShareCodes } from "./share.ts";
+
+/**
+ * `<registry-peer>`: two browsers on one WebRTC DataChannel through a Registry, as one element.
+ *
+ * @summary Drop-in peer: creates or joins a room, connects, and relays packets as DOM events.
+ *
+ * @attr base-url - The Registry's URL (required), e.g. `https://registry.example.com`.
+ * @attr role - `host` or `guest`. Absent: `guest` when the page's URL fragment carries a room code
+ *   and join code (a share link), else `host`.
+ * @attr code - The room code (guest: the room to join; host: set after `createRoom()`).
+ * @attr join-code - The join code (any case, `-` and spaces ignored).
+ * @attr user-name - The player's name (1–32 characters); the UI's name field starts with it.
+ * @attr auto-connect - Host: create a room and connect when attached. Guest: join and connect
+ *   once the room code and join code are known (attributes or the URL fragment).
+ * @attr unreliable - Host: also open the unreliable channel (unordered, no retransmits). A guest
+ *   always accepts the host's unreliable channel.
+ * @attr ice-servers - JSON array of RTCIceServer, e.g. `[{"urls":"stun:stun.example.com"}]`.
+ * @attr no-ui - Render nothing visible (events and methods only).
+ * @attr backpressure-threshold - Bytes buffered above which `send()` returns false (default 262144).
+ *
+ * @fires phase-change - `{ phase, previous }` whenever `phase` changes.
+ * @fires room-created - `{ code, joinCode, expiresAt, shareUrl }` after the host created a room.
+ * @fires peer-open - The DataChannel is open: `send()` works.
+ * @fires packet - `{ data, reliable }` for every packet received (`data` is a string or an ArrayBuffer).
+ * @fires drain - The send buffer fell low again after `send()` returned false.
+ * @fires peer-close - `{ reason }` once the session that was open (or opening) ended.
+ * @fires peer-error - `{ code, message, retryable, retryAfterSec }` for every error.
+ *
+ * @csspart panel - The outer container of every view.
+ * @csspart status - The status line (aria-live="polite").
+ * @csspart progress - The progress bar while waiting or connecting.
+ * @csspart form - The host's and the guest's forms.
+ * @csspart label - Every form label.
+ * @csspart input - Every text input.
+ * @csspart field-error - Inline validation messages.
+ * @csspart button - Every button (also `primary-button` / `secondary-button`).
+ * @csspart primary-button - The main action of a view.
+ * @csspart secondary-button - Copy, leave, start over.
+ * @csspart codes - The room code / join code list.
+ * @csspart room-code - The room code.
+ * @csspart join-code - The join code (XXXX-XXXX).
+ * @csspart share-link - The read-only share link field.
+ * @csspart copy-button - The copy-link button.
+ * @csspart error - The error message.
+ *
+ * @cssprop [--registry-peer-font=1rem/1.4 system-ui, sans-serif] - Font shorthand.
+ * @cssprop [--registry-peer-color=#1b1f24] - Text colour.
+ * @cssprop [--registry-peer-background=#fff] - Background.
+ * @cssprop [--registry-peer-border=1px solid #8c959f] - Outer border.
+ * @cssprop [--registry-peer-radius=8px] - Corner radius (controls use half).
+ * @cssprop [--registry-peer-padding=1rem] - Inner padding.
+ * @cssprop [--registry-peer-max-width=28rem] - Maximum width.
+ * @cssprop [--registry-peer-gap=0.75rem] - Space between rows.
+ * @cssprop [--registry-peer-accent=#0757c7] - Buttons, progress, links.
+ * @cssprop [--registry-peer-accent-text=#fff] - Text on accent buttons.
+ * @cssprop [--registry-peer-focus=#0757c7] - Focus ring.
+ * @cssprop [--registry-peer-input-background=#fff] - Input background.
+ * @cssprop [--registry-peer-input-border=#6e7781] - Input border.
+ * @cssprop [--registry-peer-error-color=#b3261e] - Error text and invalid inputs.
+ * @cssprop [--registry-peer-muted-color=#424a53] - Status line.
+ * @cssprop [--registry-peer-code-font=600 1.25rem/1.2 ui-monospace, monospace] - Room and join code font.
+ */
+export class RegistryPeer extends LitElement {
+  static override styles = styles;
+
+  /** The Registry's URL (attribute `base-url`). */
+  @property({ attribute: "base-url" }) baseUrl: string | undefined;
+  /** `"host"`, `"guest"`, or unset (decided from the URL fragment, see the `role` attribute). */
+  @property() override role!: Role | null;
+  /** The room code (attribute `code`). The host's is set by `createRoom()`. */
+  @property({ attribute: "code" }) roomCode: string | undefined;
+  /** The join code (attribute `join-code`). The host's is set by `createRoom()`. */
+  @property({ attribute: "join-code" }) joinCode: string | undefined;
+  /** The player's name (attribute `user-name`). */
+  @property({ attribute: "user-name" }) userName: string | undefined;
+  /** Create or join and connect without a click (attribute `auto-connect`). */
+  @property({ type: Boolean, attribute: "auto-connect" }) autoConnect = false;
+  /** Host: also open the unreliable channel. */
+  @property({ type: Boolean }) unreliable = false;
+  /** The raw `ice-servers` attribute (JSON); `rtcConfiguration` is what is used. */
+  @property({ attribute: "ice-servers" }) iceServers: string | undefined;
+  /** Render nothing visible (attribute `no-ui`). */
+  @property({ type: Boolean, attribute: "no-ui", reflect: true }) noUi = false;
+  /** Bytes buffered above which `send()` returns false (attribute `backpressure-threshold`). */
+  @property({ type: Number, attribute: "backpressure-threshold" }) backpressureThreshold: number | undefined;
+  /**
+   * Extra RegistryClient options merged over the browser defaults (tests, telemetry, timing
+   * policy). Applies to the next session.
+   */
+  @property({ attribute: false }) clientOptions: Partial<RegistryClientOptions> | undefined;
+
+  @state() private _form: FormState = EMPTY_FORM;
+  private _rtc: RTCConfiguration | undefined;
+  /** auto-connect already started for the current inputs (new codes or a new session re-arm it). */
+  private _autoStarted = false;
+  private readonly _s = new SessionController(this, {
+    ended: (s) => {
+      this._autoStarted = false;
+      // The old room's codes are outputs of that session, not an input for the next one.
+      const r = s?.role === "host" ? s.room : undefined;
+      if (r && this.roomCode === r.code) this.roomCode = this.joinCode = undefined;
+      this._form = { ...this._form, errors: {} };
+    },
+    failed: (code) => {
+      const message = this._s.err!.message;
+      if (code === "bad_join_code") this._form = { ...this._form, errors: { join: message } };
+      if (code === "not_found") this._form = { ...this._form, errors: { code: message } };
+    },
+  });
+
+  // ---- public properties ---------------------------------------------------------------------
+
+  /** The session's phase (the client's `ClientPhase`); read-only. */
+  get phase(): ClientPhase {
+    return this._s.phase;
+  }
+
+  /** The client's state (`ClientState`), or an idle state before any session. */
+  get state(): ClientState {
+    return this._s.state;
+  }
+
+  /**
+   * The RTCConfiguration for the next session. Unless set explicitly it is
+   * `{ iceServers: <ice-servers attribute> }` (an empty list when absent or not valid JSON).
+   */
+  get rtcConfiguration(): RTCConfiguration {
+    if (this._rtc) return this._rtc;
+    let iceServers: RTCIceServer[] = [];
+    if (this.iceServers) {
+      try {
+        const v: unknown = JSON.parse(this.iceServers);
+        if (Array.isArray(v)) iceServers = v as RTCIceServer[];
+      } catch {
+        // Not JSON: ignored (no logging: the value may carry TURN credentials).
+      }
+    }
+    return { iceServers };
+  }
+  set rtcConfiguration(v: RTCConfiguration | undefined) {
+    const old = this._rtc;
+    this._rtc = v ?? undefined;
+    this.requestUpdate("rtcConfiguration", old);
+  }
+
+  /** Bytes queued on the channels, 0 without a session. */
+  get bufferedAmount(): number {
+    return this._s.session?.client.getBufferedAmount() ?? 0;
+  }
+
+  /** The current session's RegistryClient (created on first use); null without `base-url`. */
+  get client(): RegistryClient | null {
+    return this.baseUrl ? this._session().client : null;
+  }
+
+  /** The share link of the host's room, or null before `createRoom()`. */
+  get shareUrl(): string | null {
+    return this._s.shareUrl;
+  }
+
+  // ---- public methods ------------------------------------------------------------------------
+
+  /** Host: creates a room; sets `roomCode`/`joinCode` and fires `room-created`. */
+  async createRoom(): Promise<RoomCreatedDetail> {
+    const s = this._session(true);
+    if (s.role !== "host") throw new Error("createRoom() is for the host");
+    return this._s.createRoom(s, (r) => {
+      this.roomCode = r.code;
+      this.joinCode = r.joinCode;
+    });
+  }
+
+  /** Guest: redeems the join code for `roomCode` (from the attributes, the form or the URL fragment). */
+  async join(): Promise<void> {
+    const s = this._session(true);
+    if (s.role !== "guest") throw new Error("join() is for the guest");
+    const codes = this._guestCodes();
+    if (!codes.code || !codes.joinCode) throw new Error("join() needs a valid room code and join code");
+    await this._s.join(s, codes.code, codes.joinCode);
+  }
+
+  /**
+   * Connects: the host creates a room first if it has none, the guest joins first if it has not.
+   * Resolves when the client's connect() does (the channel is open).
+   */
+  connect(): Promise<void> {
+    // One attempt at a time: calling again while it runs (or while open) shares it.
+    const running = this._s.running;
+    if (running) return running;
+    let s: Session;
+    try {
+      s = this._session(true);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this._s.connect(s, () => (s.role === "host" ? this.createRoom() : this.join()));
+  }
+
+  /**
+   * Sends one packet on the reliable channel, or with `{ reliable: false }` on the unreliable one.
+   * Returns false while over `backpressure-threshold` (wait for `drain`). Throws before `peer-open`.
+   */
+  send(data: string | ArrayBuffer | ArrayBufferView, opts: SendPacketOptions = {}): boolean {
+    const s = this._s.session;
+    if (!s) throw new Error("send() before connect()");
+    return s.client.send(data, opts);
+  }
+
+  /** Ends the session (the peer gets `peer-close`). The element can start a new one afterwards. */
+  close(reason = "closed"): void {
+    this._s.close(reason);
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------------------
+
+  private _onPageHide = (): void => {
+    // Leaving the page: tell the peer now rather than letting it wait for ICE to time out.
+    if (this._s.session) this.close("page closed");
+  };
+  private _onHashChange = (): void => {
+    if (!this._s.session?.room?.token) this._fillForm();
+    // New codes in the URL are a new go for auto-connect.
+    if (!this._s.op) this._autoStarted = false;
+    this._maybeAuto();
+  };
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    addEventListener("pagehide", this._onPageHide);
+    addEventListener("hashchange", this._onHashChange);
+    this._fillForm();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    removeEventListener("pagehide", this._onPageHide);
+    removeEventListener("hashchange", this._onHashChange);
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    const s = this._s.session;
+    if (s && (changed.has("role") || changed.has("baseUrl")) && (s.baseUrl !== this.baseUrl || s.role !== this._role())) {
+      this._s.end("reconfigured");
+      this._fillForm();
+    }
+    const f = this._form.values;
+    if (changed.has("userName") && this.userName && !f.name) this._form = { ...this._form, values: { ...f, name: this.userName } };
+    if (!this._s.session?.room?.token && (changed.has("roomCode") || changed.has("joinCode"))) {
+      this._fillForm();
+      // A guest given new codes may auto-connect again (the host's codes are outputs, not a trigger).
+      if (this._role() === "guest" && !this._s.op) this._autoStarted = false;
+    }
+  }
+
+  protected override updated(): void {
+    // After this update, not inside it: starting sets reactive state.
+    queueMicrotask(() => this._maybeAuto());
+  }
+
+  // ---- sessions ----------------------------------------------------------------------------------
+
+  private _role(): Role {
+    if (this.role === "host" || this.role === "guest") return this.role;
+    const f = parseShare(location.hash);
+    return f.code && f.joinCode ? "guest" : "host";
+  }
+
+  /** The guest's codes: attributes first, then the form, then the page's URL fragment. */
+  private _guestCodes(): ShareCodes {
+    const frag = parseShare(location.hash);
+    const f = this._form.values;
+    return {
+      code: normalizeRoomCode(this.roomCode) ?? normalizeRoomCode(f.code) ?? frag.code,
+      joinCode: normalizeJoinCode(this.joinCode) ?? normalizeJoinCode(f.join) ?? frag.joinCode,
+    } as ShareCodes;
+  }
+
+  private _session(fresh = false): Session {
+    const role = this._role();
+    const name = (this._form.values.name || this.userName || "").trim() || (role === "host" ? "Host" : "Guest");
+    return this._s.ensure(role, name, fresh);
+  }
+
+  private _maybeAuto(): void {
+    if (!this.autoConnect || !this.isConnected || !this.baseUrl || this._s.op || this._autoStarted) return;
+    if (this._s.session && this._s.phase !== "idle") return;
+    if (this._role() === "guest") {
+      const c = this._guestCodes();
+      if (!c.code || !c.joinCode) return;
+    }
+    this._autoStarted = true;
+    this.connect().catch(() => {
+      // Reported as peer-error and shown by the UI.
+    });
+  }
+
+  // ---- UI ------------------------------------------------------------------------------------------
+
+  private _fillForm(): void {
+    const values = fillForm(this._form.values, this.roomCode, this.joinCode, this.userName, location.hash);
+    this._form = { ...this._form, values };
+  }
+
+  private async _submit(e: Event): Promise<void> {
+    e.preventDefault();
+    if (this._s.op) return; // a double submit: the first one is running
+    const role = this._role();
+    const { form, bad } = validate(this._form, role === "host" ? ["name"] : ["code", "join", "name"]);
+    this._form = form;
+    if (bad) {
+      await this.updateComplete;
+      this.renderRoot.querySelector<HTMLInputElement>(`input[name=${bad}]`)?.focus();
+      return;
+    }
+    // The form's values are what the player meant: a new session with them.
+    this._s.end("restart");
+    if (role === "guest") {
+      this.roomCode = normalizeRoomCode(form.values.code)!;
+      this.joinCode = normalizeJoinCode(form.values.join)!;
+    }
+    this.connect().catch(() => {});
+  }
+
+  private _retry(): void {
+    const err = this._s.err;
+    if (!err) return;
+    this._s.err = null;
+    // "Try again" repeats the failed step with a fresh client; an opened session starts over.
+    if (err.op === "create" && this._s.session) this._s.end("restart");
+    this.connect().catch(() => {});
+  }
+
+  private _restart(): void {
+    const role = this._role();
+    this._s.end("restart");
+    if (role === "guest") {
+      this._fillForm();
+      // The player drives the next attempt from the form: the same (spent) codes do not auto-join again.
+      this._autoStarted = true;
+    }
+    if (role === "host" && this.autoConnect) this.connect().catch(() => {});
+  }
+
+  private async _copy(): Promise<void> {
+    const url = this.shareUrl;
+    if (!url) return;
+    try {
+      await navigator.clipboard.writeText(url);
+      this._s.note = "Link copied.";
+    } catch {
+      // No clipboard permission: select the link so Ctrl+C / long-press copies it.
+      this.renderRoot.querySelector<HTMLInputElement>("input[name=share]")?.select();
+      this._s.note = "Press Ctrl+C (or ⌘C) to copy the selected link.";
+    }
+    this.requestUpdate();
+  }
+
+  protected override render(): unknown {
+    if (this.noUi) return nothing;
+    const s = this._s.session;
+    const role = s?.role ?? this._role();
+    const snap = s?.client.getRoomSnapshot();
+    const room = this._s.hostRoom;
+    return panel(
+      {
+        role,
+        phase: this._s.phase,
+        err: this._s.err,
+        waitSec: this._s.countdown.seconds,
+        note: this._s.note,
+        op: this._s.op,
+        hasToken: !!s?.room?.token,
+        room,
+        shareUrl: this.shareUrl ?? "",
+        otherName: (role === "host" ? snap?.guestUserName : snap?.hostUserName) ?? undefined,
+        form: this._form,
+      },
+      {
+        retry: () => this._retry(),
+        restart: () => this._restart(),
+        leave: () => this.close("left"),
+        copy: () => void this._copy(),
+        input: (e) => {
+          const t = e.target as HTMLInputElement;
+          this._form = applyInput(this._form, t.name as FieldKey, t.value);
+        },
+        blur: (e) => {
+          this._form = applyBlur(this._form, (e.target as HTMLInputElement).name as FieldKey);
+        },
+        submit: (e) => void this._submit(e),
+      },
+    );
+  }
+}
