@@ -47,5 +47,5 @@ export const ERROR_TEXT: Record<ClientErrorCode, ErrorText> = {
 };
 
 export function describeError(code: string): ErrorText {
-  return Object.prototype.hasOwnProperty.call(ERROR_TEXT, code) ? ERROR_TEXT[code as ClientErrorCode] : ERROR_TEXT.unknown;
+  return Object.hasOwn(ERROR_TEXT, code) ? ERROR_TEXT[code as ClientErrorCode] : ERROR_TEXT.unknown;
 }

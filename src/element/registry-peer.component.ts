@@ -101,21 +101,21 @@ export class RegistryPeer extends LitElement {
   @property({ attribute: false }) clientOptions: Partial<RegistryClientOptions> | undefined;
 
   @state() private _form: FormState = EMPTY_FORM;
-  private _rtc: RTCConfiguration | undefined;
+  #rtc: RTCConfiguration | undefined;
   /** auto-connect already started for the current inputs (new codes or a new session re-arm it). */
-  private _autoStarted = false;
-  private readonly _s = new SessionController(this, {
+  #autoStarted = false;
+  readonly #s = new SessionController(this, {
     ended: (s) => {
-      this._autoStarted = false;
+      this.#autoStarted = false;
       // The old room's codes are outputs of that session, not an input for the next one.
       const r = s?.role === "host" ? s.room : undefined;
       if (r && this.roomCode === r.code) this.roomCode = this.joinCode = undefined;
       this._form = { ...this._form, errors: {} };
     },
     failed: (code) => {
-      const message = this._s.err!.message;
-      if (code === "bad_join_code") this._form = { ...this._form, errors: { join: message } };
-      if (code === "not_found") this._form = { ...this._form, errors: { code: message } };
+      // A wrong join code or room code from the Registry marks that field.
+      const key = code === "bad_join_code" ? "join" : code === "not_found" ? "code" : null;
+      if (key) this._form = { ...this._form, errors: { [key]: this.#s.err!.message } };
     },
   });
 
@@ -123,12 +123,13 @@ export class RegistryPeer extends LitElement {
 
   /** The session's phase (the client's `ClientPhase`); read-only. */
   get phase(): ClientPhase {
-    return this._s.phase;
+    return this.#s.phase;
   }
 
   /** The client's state (`ClientState`), or an idle state before any session. */
   get state(): ClientState {
-    return this._s.state;
+    const s = this.#s;
+    return s.session?.client.getState() ?? { phase: s.phase, lastTransitionAt: 0 };
   }
 
   /**
@@ -136,7 +137,7 @@ export class RegistryPeer extends LitElement {
    * `{ iceServers: <ice-servers attribute> }` (an empty list when absent or not valid JSON).
    */
   get rtcConfiguration(): RTCConfiguration {
-    if (this._rtc) return this._rtc;
+    if (this.#rtc) return this.#rtc;
     let iceServers: RTCIceServer[] = [];
     if (this.iceServers) {
       try {
@@ -149,45 +150,42 @@ export class RegistryPeer extends LitElement {
     return { iceServers };
   }
   set rtcConfiguration(v: RTCConfiguration | undefined) {
-    const old = this._rtc;
-    this._rtc = v ?? undefined;
+    const old = this.#rtc;
+    this.#rtc = v ?? undefined;
     this.requestUpdate("rtcConfiguration", old);
   }
 
   /** Bytes queued on the channels, 0 without a session. */
   get bufferedAmount(): number {
-    return this._s.session?.client.getBufferedAmount() ?? 0;
+    return this.#s.session?.client.getBufferedAmount() ?? 0;
   }
 
   /** The current session's RegistryClient (created on first use); null without `base-url`. */
   get client(): RegistryClient | null {
-    return this.baseUrl ? this._session().client : null;
+    return this.baseUrl ? this.#session().client : null;
   }
 
   /** The share link of the host's room, or null before `createRoom()`. */
   get shareUrl(): string | null {
-    return this._s.shareUrl;
+    return this.#s.shareUrl;
   }
 
   // ---- public methods ------------------------------------------------------------------------
 
   /** Host: creates a room; sets `roomCode`/`joinCode` and fires `room-created`. */
   async createRoom(): Promise<RoomCreatedDetail> {
-    const s = this._session(true);
+    const s = this.#session(true);
     if (s.role !== "host") throw new Error("createRoom() is for the host");
-    return this._s.createRoom(s, (r) => {
-      this.roomCode = r.code;
-      this.joinCode = r.joinCode;
-    });
+    return this.#s.createRoom(s);
   }
 
   /** Guest: redeems the join code for `roomCode` (from the attributes, the form or the URL fragment). */
   async join(): Promise<void> {
-    const s = this._session(true);
+    const s = this.#session(true);
     if (s.role !== "guest") throw new Error("join() is for the guest");
-    const codes = this._guestCodes();
+    const codes = this.#guestCodes();
     if (!codes.code || !codes.joinCode) throw new Error("join() needs a valid room code and join code");
-    await this._s.join(s, codes.code, codes.joinCode);
+    await this.#s.join(s, codes.code, codes.joinCode);
   }
 
   /**
@@ -196,15 +194,15 @@ export class RegistryPeer extends LitElement {
    */
   connect(): Promise<void> {
     // One attempt at a time: calling again while it runs (or while open) shares it.
-    const running = this._s.running;
+    const running = this.#s.running;
     if (running) return running;
     let s: Session;
     try {
-      s = this._session(true);
+      s = this.#session(true);
     } catch (e) {
       return Promise.reject(e);
     }
-    return this._s.connect(s, () => (s.role === "host" ? this.createRoom() : this.join()));
+    return this.#s.connect(s, () => (s.role === "host" ? this.createRoom() : this.join()));
   }
 
   /**
@@ -212,72 +210,72 @@ export class RegistryPeer extends LitElement {
    * Returns false while over `backpressure-threshold` (wait for `drain`). Throws before `peer-open`.
    */
   send(data: string | ArrayBuffer | ArrayBufferView, opts: SendPacketOptions = {}): boolean {
-    const s = this._s.session;
+    const s = this.#s.session;
     if (!s) throw new Error("send() before connect()");
     return s.client.send(data, opts);
   }
 
   /** Ends the session (the peer gets `peer-close`). The element can start a new one afterwards. */
   close(reason = "closed"): void {
-    this._s.close(reason);
+    this.#s.close(reason);
   }
 
   // ---- lifecycle ---------------------------------------------------------------------------------
 
-  private _onPageHide = (): void => {
+  #onPageHide = (): void => {
     // Leaving the page: tell the peer now rather than letting it wait for ICE to time out.
-    if (this._s.session) this.close("page closed");
+    if (this.#s.session) this.close("page closed");
   };
-  private _onHashChange = (): void => {
-    if (!this._s.session?.room?.token) this._fillForm();
+  #onHashChange = (): void => {
+    if (!this.#s.session?.room?.token) this.#fillForm();
     // New codes in the URL are a new go for auto-connect.
-    if (!this._s.op) this._autoStarted = false;
-    this._maybeAuto();
+    if (!this.#s.op) this.#autoStarted = false;
+    this.#maybeAuto();
   };
 
   override connectedCallback(): void {
     super.connectedCallback();
-    addEventListener("pagehide", this._onPageHide);
-    addEventListener("hashchange", this._onHashChange);
-    this._fillForm();
+    addEventListener("pagehide", this.#onPageHide);
+    addEventListener("hashchange", this.#onHashChange);
+    this.#fillForm();
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
-    removeEventListener("pagehide", this._onPageHide);
-    removeEventListener("hashchange", this._onHashChange);
+    removeEventListener("pagehide", this.#onPageHide);
+    removeEventListener("hashchange", this.#onHashChange);
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    const s = this._s.session;
-    if (s && (changed.has("role") || changed.has("baseUrl")) && (s.baseUrl !== this.baseUrl || s.role !== this._role())) {
-      this._s.end("reconfigured");
-      this._fillForm();
+    const s = this.#s.session;
+    if (s && (changed.has("role") || changed.has("baseUrl")) && (s.baseUrl !== this.baseUrl || s.role !== this.#role())) {
+      this.#s.end("reconfigured");
+      this.#fillForm();
     }
     const f = this._form.values;
     if (changed.has("userName") && this.userName && !f.name) this._form = { ...this._form, values: { ...f, name: this.userName } };
-    if (!this._s.session?.room?.token && (changed.has("roomCode") || changed.has("joinCode"))) {
-      this._fillForm();
+    if (!this.#s.session?.room?.token && (changed.has("roomCode") || changed.has("joinCode"))) {
+      this.#fillForm();
       // A guest given new codes may auto-connect again (the host's codes are outputs, not a trigger).
-      if (this._role() === "guest" && !this._s.op) this._autoStarted = false;
+      if (this.#role() === "guest" && !this.#s.op) this.#autoStarted = false;
     }
   }
 
   protected override updated(): void {
     // After this update, not inside it: starting sets reactive state.
-    queueMicrotask(() => this._maybeAuto());
+    queueMicrotask(() => this.#maybeAuto());
   }
 
   // ---- sessions ----------------------------------------------------------------------------------
 
-  private _role(): Role {
+  #role(): Role {
     if (this.role === "host" || this.role === "guest") return this.role;
     const f = parseShare(location.hash);
     return f.code && f.joinCode ? "guest" : "host";
   }
 
   /** The guest's codes: attributes first, then the form, then the page's URL fragment. */
-  private _guestCodes(): ShareCodes {
+  #guestCodes(): ShareCodes {
     const frag = parseShare(location.hash);
     const f = this._form.values;
     return {
@@ -286,20 +284,20 @@ export class RegistryPeer extends LitElement {
     } as ShareCodes;
   }
 
-  private _session(fresh = false): Session {
-    const role = this._role();
+  #session(fresh = false): Session {
+    const role = this.#role();
     const name = (this._form.values.name || this.userName || "").trim() || (role === "host" ? "Host" : "Guest");
-    return this._s.ensure(role, name, fresh);
+    return this.#s.ensure(role, name, fresh);
   }
 
-  private _maybeAuto(): void {
-    if (!this.autoConnect || !this.isConnected || !this.baseUrl || this._s.op || this._autoStarted) return;
-    if (this._s.session && this._s.phase !== "idle") return;
-    if (this._role() === "guest") {
-      const c = this._guestCodes();
+  #maybeAuto(): void {
+    if (!this.autoConnect || !this.isConnected || !this.baseUrl || this.#s.op || this.#autoStarted) return;
+    if (this.#s.session && this.#s.phase !== "idle") return;
+    if (this.#role() === "guest") {
+      const c = this.#guestCodes();
       if (!c.code || !c.joinCode) return;
     }
-    this._autoStarted = true;
+    this.#autoStarted = true;
     this.connect().catch(() => {
       // Reported as peer-error and shown by the UI.
     });
@@ -307,15 +305,15 @@ export class RegistryPeer extends LitElement {
 
   // ---- UI ------------------------------------------------------------------------------------------
 
-  private _fillForm(): void {
+  #fillForm(): void {
     const values = fillForm(this._form.values, this.roomCode, this.joinCode, this.userName, location.hash);
     this._form = { ...this._form, values };
   }
 
-  private async _submit(e: Event): Promise<void> {
+  async #submit(e: Event): Promise<void> {
     e.preventDefault();
-    if (this._s.op) return; // a double submit: the first one is running
-    const role = this._role();
+    if (this.#s.op) return; // a double submit: the first one is running
+    const role = this.#role();
     const { form, bad } = validate(this._form, role === "host" ? ["name"] : ["code", "join", "name"]);
     this._form = form;
     if (bad) {
@@ -324,7 +322,7 @@ export class RegistryPeer extends LitElement {
       return;
     }
     // The form's values are what the player meant: a new session with them.
-    this._s.end("restart");
+    this.#s.end("restart");
     if (role === "guest") {
       this.roomCode = normalizeRoomCode(form.values.code)!;
       this.joinCode = normalizeJoinCode(form.values.join)!;
@@ -332,73 +330,66 @@ export class RegistryPeer extends LitElement {
     this.connect().catch(() => {});
   }
 
-  private _retry(): void {
-    const err = this._s.err;
+  #retry(): void {
+    const err = this.#s.err;
     if (!err) return;
-    this._s.err = null;
+    this.#s.err = null;
     // "Try again" repeats the failed step with a fresh client; an opened session starts over.
-    if (err.op === "create" && this._s.session) this._s.end("restart");
+    if (err.op === "create" && this.#s.session) this.#s.end("restart");
     this.connect().catch(() => {});
   }
 
-  private _restart(): void {
-    const role = this._role();
-    this._s.end("restart");
+  #restart(): void {
+    const role = this.#role();
+    this.#s.end("restart");
     if (role === "guest") {
-      this._fillForm();
+      this.#fillForm();
       // The player drives the next attempt from the form: the same (spent) codes do not auto-join again.
-      this._autoStarted = true;
+      this.#autoStarted = true;
     }
     if (role === "host" && this.autoConnect) this.connect().catch(() => {});
   }
 
-  private async _copy(): Promise<void> {
+  async #copy(): Promise<void> {
     const url = this.shareUrl;
     if (!url) return;
     try {
       await navigator.clipboard.writeText(url);
-      this._s.note = "Link copied.";
+      this.#s.note = "Link copied.";
     } catch {
       // No clipboard permission: select the link so Ctrl+C / long-press copies it.
       this.renderRoot.querySelector<HTMLInputElement>("input[name=share]")?.select();
-      this._s.note = "Press Ctrl+C (or ⌘C) to copy the selected link.";
+      this.#s.note = "Press Ctrl+C (or ⌘C) to copy the selected link.";
     }
     this.requestUpdate();
   }
 
+  #leave(): void {
+    this.close("left");
+  }
+
+  #onInput(e: Event): void {
+    const t = e.target as HTMLInputElement;
+    this._form = applyInput(this._form, t.name as FieldKey, t.value);
+  }
+
+  #onBlur(e: Event): void {
+    this._form = applyBlur(this._form, (e.target as HTMLInputElement).name as FieldKey);
+  }
+
   protected override render(): unknown {
     if (this.noUi) return nothing;
-    const s = this._s.session;
-    const role = s?.role ?? this._role();
-    const snap = s?.client.getRoomSnapshot();
-    const room = this._s.hostRoom;
+    // Lit calls template listeners with `this` = the element, so methods go in unbound.
     return panel(
+      { s: this.#s, role: this.#s.session?.role ?? this.#role(), form: this._form },
       {
-        role,
-        phase: this._s.phase,
-        err: this._s.err,
-        waitSec: this._s.countdown.seconds,
-        note: this._s.note,
-        op: this._s.op,
-        hasToken: !!s?.room?.token,
-        room,
-        shareUrl: this.shareUrl ?? "",
-        otherName: (role === "host" ? snap?.guestUserName : snap?.hostUserName) ?? undefined,
-        form: this._form,
-      },
-      {
-        retry: () => this._retry(),
-        restart: () => this._restart(),
-        leave: () => this.close("left"),
-        copy: () => void this._copy(),
-        input: (e) => {
-          const t = e.target as HTMLInputElement;
-          this._form = applyInput(this._form, t.name as FieldKey, t.value);
-        },
-        blur: (e) => {
-          this._form = applyBlur(this._form, (e.target as HTMLInputElement).name as FieldKey);
-        },
-        submit: (e) => void this._submit(e),
+        retry: this.#retry,
+        restart: this.#restart,
+        leave: this.#leave,
+        copy: this.#copy,
+        input: this.#onInput,
+        blur: this.#onBlur,
+        submit: this.#submit,
       },
     );
   }

@@ -91,10 +91,8 @@ export const styles = css`
   .error {
     color: var(--registry-peer-error-color, #b3261e);
     font-weight: 400;
-    margin: 0;
   }
   .status {
-    margin: 0;
     color: var(--registry-peer-muted-color, #424a53);
   }
   progress {
