@@ -45,6 +45,7 @@ export class BadRequestError extends make("bad_request") {}
 export class BadSdpError extends make("bad_sdp") {}
 export class BadCandidateError extends make("bad_candidate") {}
 export class ForbiddenError extends make("forbidden") {}
+export class OriginNotAllowedError extends make("origin_not_allowed") {}
 export class BadJoinCodeError extends make("bad_join_code") {}
 export class NotFoundError extends make("not_found") {}
 export class MethodNotAllowedError extends make("method_not_allowed") {}
@@ -85,6 +86,7 @@ const BY_CODE: Record<ErrorCode, new (message?: string, opts?: Opts) => Registry
   bad_sdp: BadSdpError,
   bad_candidate: BadCandidateError,
   forbidden: ForbiddenError,
+  origin_not_allowed: OriginNotAllowedError,
   bad_join_code: BadJoinCodeError,
   not_found: NotFoundError,
   method_not_allowed: MethodNotAllowedError,

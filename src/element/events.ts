@@ -21,11 +21,14 @@ export interface PeerCloseDetail {
   reason: string;
 }
 export interface PeerErrorDetail {
+  /** An error code of the client, or "config" for a setup mistake of the page. */
   code: string;
   /** A human message (the same the built-in UI shows). Never contains secrets. */
   message: string;
   retryable: boolean;
   retryAfterSec?: number;
+  /** code "config": the attribute to fix (`base-url`, `role` or `ice-servers`). */
+  attribute?: string;
 }
 
 /** Event name → detail type, for `emit()` and `HTMLElementEventMap`. */

@@ -4,11 +4,13 @@ import type { RegistryClient } from "../client/client.ts";
 import type { ClientPhase, ClientState, RegistryClientOptions, Role, SendPacketOptions } from "../client/types.ts";
 import { normalizeJoinCode, normalizeRoomCode } from "../protocol/index.ts";
 import type { RoomCreatedDetail } from "./events.ts";
+import { checkConfig, parseIceServers, type ConfigProblem } from "./internal/config.ts";
 import { applyBlur, applyInput, EMPTY_FORM, fillForm, validate, type FieldKey, type FormState } from "./internal/form.ts";
 import { SessionController, type Session } from "./internal/session-controller.ts";
 import { panel } from "./internal/views.ts";
 import { styles } from "./registry-peer.styles.ts";
 import { parseShare, type ShareCodes } from "./share.ts";
+import { mergeStrings, type RegistryPeerStringsInit } from "./strings.ts";
 
 /**
  * `<registry-peer>`: two browsers on one WebRTC DataChannel through a Registry, as one element.
@@ -99,25 +101,26 @@ export class RegistryPeer extends LitElement {
    * policy). Applies to the next session.
    */
   @property({ attribute: false }) clientOptions: Partial<RegistryClientOptions> | undefined;
+  /** Log phases and Registry requests to the console (redacted: no codes, tokens, SDP or candidates). */
+  @property({ type: Boolean }) debug = false;
+  /** Replacements for any of the UI's texts (English by default); see `RegistryPeerStrings`. */
+  @property({ attribute: false }) strings: RegistryPeerStringsInit | undefined;
 
   @state() private _form: FormState = EMPTY_FORM;
   #rtc: RTCConfiguration | undefined;
   /** auto-connect already started for the current inputs (new codes or a new session re-arm it). */
   #autoStarted = false;
-  readonly #s = new SessionController(this, {
-    ended: (s) => {
-      this.#autoStarted = false;
-      // The old room's codes are outputs of that session, not an input for the next one.
-      const r = s?.role === "host" ? s.room : undefined;
-      if (r && this.roomCode === r.code) this.roomCode = this.joinCode = undefined;
-      this._form = { ...this._form, errors: {} };
-    },
-    failed: (code) => {
-      // A wrong join code or room code from the Registry marks that field.
-      const key = code === "bad_join_code" ? "join" : code === "not_found" ? "code" : null;
-      if (key) this._form = { ...this._form, errors: { [key]: this.#s.err!.message } };
-    },
+  readonly #s = new SessionController(this, (s) => {
+    this.#autoStarted = false;
+    // The old room's codes are outputs of that session, not an input for the next one.
+    const r = s?.role === "host" ? s.room : undefined;
+    if (r && this.roomCode === r.code) this.roomCode = this.joinCode = undefined;
+    this._form = { ...this._form, errors: {} };
   });
+  /** The setup mistake last reported from the attributes (see #checkConfig). */
+  #config: ConfigProblem | null = null;
+  /** Focus was inside the element before this update (see updated()). */
+  #hadFocus = false;
 
   // ---- public properties ---------------------------------------------------------------------
 
@@ -134,20 +137,11 @@ export class RegistryPeer extends LitElement {
 
   /**
    * The RTCConfiguration for the next session. Unless set explicitly it is
-   * `{ iceServers: <ice-servers attribute> }` (an empty list when absent or not valid JSON).
+   * `{ iceServers: <ice-servers attribute> }` (an empty list when absent or not a JSON array).
    */
   get rtcConfiguration(): RTCConfiguration {
-    if (this.#rtc) return this.#rtc;
-    let iceServers: RTCIceServer[] = [];
-    if (this.iceServers) {
-      try {
-        const v: unknown = JSON.parse(this.iceServers);
-        if (Array.isArray(v)) iceServers = v as RTCIceServer[];
-      } catch {
-        // Not JSON: ignored (no logging: the value may carry TURN credentials).
-      }
-    }
-    return { iceServers };
+    // Not a JSON array: no servers (reported as a setup mistake, never echoed: it may hold credentials).
+    return this.#rtc ?? { iceServers: parseIceServers(this.iceServers) ?? [] };
   }
   set rtcConfiguration(v: RTCConfiguration | undefined) {
     const old = this.#rtc;
@@ -160,9 +154,9 @@ export class RegistryPeer extends LitElement {
     return this.#s.session?.client.getBufferedAmount() ?? 0;
   }
 
-  /** The current session's RegistryClient (created on first use); null without `base-url`. */
+  /** The current session's RegistryClient (created on first use); null without a valid setup. */
   get client(): RegistryClient | null {
-    return this.baseUrl ? this.#session().client : null;
+    return this.#problem() ? null : this.#session().client;
   }
 
   /** The share link of the host's room, or null before `createRoom()`. */
@@ -247,6 +241,10 @@ export class RegistryPeer extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
+    this.#hadFocus = !!this.shadowRoot?.activeElement;
+    if (!this.hasUpdated || ["baseUrl", "role", "iceServers", "rtcConfiguration"].some((k) => changed.has(k as keyof RegistryPeer))) {
+      this.#checkConfig();
+    }
     const s = this.#s.session;
     if (s && (changed.has("role") || changed.has("baseUrl")) && (s.baseUrl !== this.baseUrl || s.role !== this.#role())) {
       this.#s.end("reconfigured");
@@ -262,8 +260,30 @@ export class RegistryPeer extends LitElement {
   }
 
   protected override updated(): void {
+    // Focus follows the flow: when the focused control went away with its view (create, join,
+    // an error, leave), the new view's next control takes it, else the status line.
+    const root = this.renderRoot as ShadowRoot;
+    const active = root.activeElement;
+    if (this.#hadFocus && (!active || active.id === "status")) {
+      (root.querySelector<HTMLElement>("[data-focus]") ?? root.getElementById("status"))?.focus();
+    }
     // After this update, not inside it: starting sets reactive state.
     queueMicrotask(() => this.#maybeAuto());
+  }
+
+  /** The setup mistake in the attributes now, if any. */
+  #problem(): ConfigProblem | null {
+    // An explicit rtcConfiguration makes the ice-servers attribute irrelevant.
+    return checkConfig(this.baseUrl, this.role, this.#rtc ? undefined : this.iceServers);
+  }
+
+  /** A setup mistake in the attributes: reported once per change; fixed, its message goes. */
+  #checkConfig(): void {
+    const p = this.#problem();
+    if (p === this.#config) return;
+    this.#config = p;
+    if (p) this.#s.config(p);
+    else if (this.#s.err?.code === "config") this.#s.err = null;
   }
 
   // ---- sessions ----------------------------------------------------------------------------------
@@ -285,6 +305,8 @@ export class RegistryPeer extends LitElement {
   }
 
   #session(fresh = false): Session {
+    const p = this.#problem();
+    if (p) throw this.#s.config(p);
     const role = this.#role();
     const name = (this._form.values.name || this.userName || "").trim() || (role === "host" ? "Host" : "Guest");
     return this.#s.ensure(role, name, fresh);
@@ -355,11 +377,11 @@ export class RegistryPeer extends LitElement {
     if (!url) return;
     try {
       await navigator.clipboard.writeText(url);
-      this.#s.note = "Link copied.";
+      this.#s.note = mergeStrings(this.strings).linkCopied;
     } catch {
       // No clipboard permission: select the link so Ctrl+C / long-press copies it.
       this.renderRoot.querySelector<HTMLInputElement>("input[name=share]")?.select();
-      this.#s.note = "Press Ctrl+C (or ⌘C) to copy the selected link.";
+      this.#s.note = mergeStrings(this.strings).pressToCopy;
     }
     this.requestUpdate();
   }
@@ -381,7 +403,7 @@ export class RegistryPeer extends LitElement {
     if (this.noUi) return nothing;
     // Lit calls template listeners with `this` = the element, so methods go in unbound.
     return panel(
-      { s: this.#s, role: this.#s.session?.role ?? this.#role(), form: this._form },
+      { s: this.#s, role: this.#s.session?.role ?? this.#role(), form: this._form, t: mergeStrings(this.strings) },
       {
         retry: this.#retry,
         restart: this.#restart,

@@ -4,6 +4,8 @@ export const ERROR_STATUS = {
   bad_sdp: 400,
   bad_candidate: 400,
   forbidden: 403,
+  /** The page's Origin is not in the Registry's ALLOWED_ORIGINS (readable only with CORS headers). */
+  origin_not_allowed: 403,
   bad_join_code: 403,
   not_found: 404,
   method_not_allowed: 405,
@@ -39,6 +41,7 @@ export const ERROR_MESSAGES: Record<ErrorCode, string> = {
   bad_sdp: "The session description is invalid.",
   bad_candidate: "The ICE candidate is invalid.",
   forbidden: "Not allowed.",
+  origin_not_allowed: "This origin is not allowed.",
   bad_join_code: "The join code is wrong.",
   not_found: "No such room.",
   method_not_allowed: "Method not allowed on this route.",

@@ -7,7 +7,9 @@ import { parseShare } from "../share.ts";
 
 export type FieldKey = "code" | "join" | "name";
 export type FormValues = Record<FieldKey, string>;
-export type FieldErrors = Partial<Record<FieldKey, string>>;
+/** What is wrong with a field: the key of its message in the strings. */
+export type FieldError = "badName" | "badRoomCode" | "badJoinCode";
+export type FieldErrors = Partial<Record<FieldKey, FieldError>>;
 
 export interface FormState {
   values: FormValues;
@@ -16,12 +18,17 @@ export interface FormState {
 
 export const EMPTY_FORM: FormState = { values: { code: "", join: "", name: "" }, errors: {} };
 
-/** The validation message for one field, or undefined when it is fine. */
-export function checkField(key: FieldKey, value: string): string | undefined {
+/** What is wrong with one field, or undefined when it is fine. */
+export function checkField(key: FieldKey, value: string): FieldError | undefined {
   const v = value.trim();
-  if (key === "name") return checkUserName(v) ? "Enter a name of 1 to 32 characters." : undefined;
-  if (key === "code") return normalizeRoomCode(v) ? undefined : "A room code has 6 letters and digits, like K7M2QX.";
-  return normalizeJoinCode(v) ? undefined : "A join code has 8 letters and digits, like ABCD-1234, or paste the share link.";
+  if (key === "name") return checkUserName(v) ? "badName" : undefined;
+  if (key === "code") return normalizeRoomCode(v) ? undefined : "badRoomCode";
+  return normalizeJoinCode(v) ? undefined : "badJoinCode";
+}
+
+/** The field a Registry error is about (a wrong join code, no such room), if any. */
+export function serverField(code: string | undefined): FieldKey | undefined {
+  return code === "bad_join_code" ? "join" : code === "not_found" ? "code" : undefined;
 }
 
 /** Typing into `key`: a pasted share link fills both codes; a shown error is re-checked. */

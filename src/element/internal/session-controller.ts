@@ -11,9 +11,11 @@ import { RegistryClient, TERMINAL } from "../../client/client.ts";
 import { browserDefaults } from "../../client/browser.ts";
 import type { ClientPhase, ClientState, RegistryClientOptions, Role } from "../../client/types.ts";
 import { emit, type PeerErrorDetail, type RoomCreatedDetail } from "../events.ts";
-import { describeError } from "../messages.ts";
 import { buildShareUrl } from "../share.ts";
+import { mergeStrings, type RegistryPeerStringsInit } from "../strings.ts";
+import { configFromError, warnConfig, type ConfigKey, type ConfigProblem } from "./config.ts";
 import { Countdown } from "./countdown.ts";
+import { debugLog } from "./debug.ts";
 
 export type Op = "create" | "join" | "connect";
 
@@ -25,6 +27,9 @@ export interface SessionHost extends ReactiveControllerHost, EventTarget {
   roomCode: string | undefined;
   joinCode: string | undefined;
   unreliable: boolean;
+  debug: boolean;
+  /** The page's replacements for the UI's texts. */
+  readonly strings: RegistryPeerStringsInit | undefined;
   backpressureThreshold: number | undefined;
   clientOptions: Partial<RegistryClientOptions> | undefined;
   readonly rtcConfiguration: RTCConfiguration;
@@ -60,14 +65,6 @@ export interface UiError extends PeerErrorDetail {
   op: Op;
 }
 
-/** What the element does with its own state when the session changes. */
-export interface SessionHooks {
-  /** The session ended (`s` is null when there was none): reset what belonged to it. */
-  ended(s: Session | null): void;
-  /** A step failed with `code` (shown to the player). */
-  failed(code: string): void;
-}
-
 export class SessionController implements ReactiveController {
   session: Session | null = null;
   /** The step running now (create, join, connect), for the busy view and a double submit. */
@@ -80,12 +77,15 @@ export class SessionController implements ReactiveController {
   /** The phase last announced with phase-change ("idle" without a session); only #setPhase writes it. */
   phase: ClientPhase = "idle";
   readonly #reported = new WeakSet<object>();
+  /** Setup mistakes already written to the console (one line each). */
+  readonly #warned = new Set<ConfigKey>();
   readonly #host: SessionHost;
-  readonly #hooks: SessionHooks;
+  /** Resets what the element kept for the session that ended (null: there was none). */
+  readonly #ended: (s: Session | null) => void;
 
-  constructor(host: SessionHost, hooks: SessionHooks) {
+  constructor(host: SessionHost, ended: (s: Session | null) => void) {
     this.#host = host;
-    this.#hooks = hooks;
+    this.#ended = ended;
     this.countdown = new Countdown(host);
     host.addController(this);
   }
@@ -211,6 +211,23 @@ export class SessionController implements ReactiveController {
     if (s.room?.token) this.#markClosed(s, reason);
   }
 
+  /**
+   * A setup mistake: shown by the UI, fired as peer-error code "config" (naming the attribute),
+   * written to the console once per kind. Returns the error for a method to throw.
+   */
+  config(p: ConfigProblem, op: Op = "connect"): Error {
+    const message = mergeStrings(this.#host.strings)[p.key];
+    if (!this.#warned.has(p.key)) {
+      this.#warned.add(p.key);
+      warnConfig(p);
+    }
+    const detail: PeerErrorDetail = { code: "config", message, retryable: false, attribute: p.attribute };
+    this.err = { ...detail, op };
+    this.#host.requestUpdate();
+    emit(this.#host, "peer-error", detail);
+    return Object.assign(new Error(message), { code: "config", attribute: p.attribute });
+  }
+
   /** Ends the current session (if any) and goes back to idle; stale client callbacks are ignored. */
   end(reason: string): void {
     const s = this.session;
@@ -218,7 +235,7 @@ export class SessionController implements ReactiveController {
     this.op = null;
     this.err = null;
     this.countdown.clear();
-    this.#hooks.ended(s);
+    this.#ended(s);
     this.#host.requestUpdate();
     if (!s) return;
     try {
@@ -239,29 +256,34 @@ export class SessionController implements ReactiveController {
       return await fn();
     } catch (e) {
       // A step cut short by close() is not an error worth showing.
-      if (this.session === s && !s.ended) this.#report(s, e, op);
-      throw e;
+      const shown = this.session === s && !s.ended ? this.#report(s, e, op) : undefined;
+      throw shown ?? e;
     } finally {
       if (this.op === op) this.op = null;
       this.#host.requestUpdate();
     }
   }
 
-  /** Fires peer-error for `e` (once per error object); a fatal one is also what the UI shows. */
-  #report(s: Session, e: unknown, op: Op, fatal = true): void {
+  /**
+   * Fires peer-error for `e` (once per error object); a fatal one is also what the UI shows.
+   * Returns the config error when `e` shows a setup mistake (a method rejects with that).
+   */
+  #report(s: Session, e: unknown, op: Op, fatal = true): Error | undefined {
     if (this.session !== s) return;
     if (e && typeof e === "object") {
       if (this.#reported.has(e)) return;
       this.#reported.add(e);
     }
-    const err = (e ?? {}) as { code?: unknown; retryable?: unknown; retryAfterSec?: unknown };
+    const err = (e ?? {}) as { code?: unknown; retryable?: unknown; retryAfterSec?: unknown; status?: unknown };
+    const problem = configFromError(err);
+    if (problem) return this.config(problem, op);
     const code = typeof err.code === "string" ? err.code : "unknown";
-    const detail: PeerErrorDetail = { code, message: describeError(code).message, retryable: err.retryable === true };
+    const texts: Record<string, string> = mergeStrings(this.#host.strings).errors;
+    const detail: PeerErrorDetail = { code, message: texts[code] ?? texts.unknown!, retryable: err.retryable === true };
     if (typeof err.retryAfterSec === "number") detail.retryAfterSec = err.retryAfterSec;
     if (fatal) {
       this.err = { ...detail, op };
       if (detail.retryAfterSec) this.countdown.start(detail.retryAfterSec);
-      this.#hooks.failed(code);
       this.#host.requestUpdate();
     }
     emit(this.#host, "peer-error", detail);
@@ -295,6 +317,14 @@ export class SessionController implements ReactiveController {
       ...(Number.isFinite(threshold) && threshold > 0 && { backpressureThreshold: threshold }),
       ...host.clientOptions,
     };
+    // debug: the client's telemetry (redacted by design: routes, sizes, statuses, phases) on the console.
+    if (host.debug) {
+      const own = opts.telemetry;
+      opts.telemetry = (ev) => {
+        debugLog(ev);
+        own?.(ev);
+      };
+    }
     const client: RegistryClient = new RegistryClient(opts, {
       onStateChange: (st) => {
         if (!live()) return;
@@ -302,7 +332,8 @@ export class SessionController implements ReactiveController {
         // show how long it waits instead of an unexplained pause.
         const e = st.lastError;
         if (e && e !== lastError && !TERMINAL.includes(st.phase)) {
-          this.note = e.code === "rate_limited" ? "The Registry is busy." : "Connection trouble, retrying…";
+          const t = mergeStrings(host.strings);
+          this.note = e.code === "rate_limited" ? t.busyRegistry : t.retryingTrouble;
           if (e.retryAfterSec) this.countdown.start(e.retryAfterSec);
           host.requestUpdate();
         }

@@ -1,13 +1,16 @@
 /**
  * The element's views as render functions of one `ViewModel`: the error view, connected,
  * closed, the host's room (codes and share link), busy, and the host's and guest's forms.
- * `panel()` picks one and wraps it with the status line. No state lives here.
+ * `panel()` picks one and wraps it with the slots and the status line. No state lives here.
+ * Every text comes from the strings (`t`). The control a view marks `data-focus` is where focus
+ * goes when the previous view's control went away (see the element's updated()).
  */
 import { html, nothing, type TemplateResult } from "lit";
 import type { ClientPhase, Role } from "../../client/types.ts";
 import { formatJoinCode } from "../../protocol/index.ts";
 import { describeError } from "../messages.ts";
-import type { FieldKey, FormState } from "./form.ts";
+import type { RegistryPeerStrings } from "../strings.ts";
+import { serverField, type FieldKey, type FormState } from "./form.ts";
 import type { SessionController, UiError } from "./session-controller.ts";
 
 export interface ViewModel {
@@ -15,6 +18,7 @@ export interface ViewModel {
   s: SessionController;
   role: Role;
   form: FormState;
+  t: RegistryPeerStrings;
 }
 
 /**
@@ -34,45 +38,51 @@ export interface ViewActions {
 /** The status line's text and the view's body. */
 type View = [status: string, body: unknown];
 
-const BUSY_HOST: Partial<Record<ClientPhase, string>> = {
-  creating_room: "Creating a room…",
-  waiting_guest: "Waiting for the guest to join…",
-  posting_offer: "Waiting for the guest to join…",
-  polling_room: "Waiting for the guest to join…",
-  draining_ice: "Connecting…",
-  connecting_rtc: "Connecting…",
+type Busy = "creating" | "waitingGuest" | "joining" | "connecting";
+const BUSY_HOST: Partial<Record<ClientPhase, Busy>> = {
+  creating_room: "creating",
+  waiting_guest: "waitingGuest",
+  posting_offer: "waitingGuest",
+  polling_room: "waitingGuest",
+  draining_ice: "connecting",
+  connecting_rtc: "connecting",
 };
-const BUSY_GUEST: Partial<Record<ClientPhase, string>> = {
-  joining_room: "Joining the room…",
-  posting_answer: "Connecting…",
-  polling_room: "Connecting…",
-  draining_ice: "Connecting…",
-  connecting_rtc: "Connecting…",
+const BUSY_GUEST: Partial<Record<ClientPhase, Busy>> = {
+  joining_room: "joining",
+  posting_answer: "connecting",
+  polling_room: "connecting",
+  draining_ice: "connecting",
+  connecting_rtc: "connecting",
 };
 
-const button = (label: string, handler: () => unknown, primary = false, disabled = false): TemplateResult =>
+/** A button; `primary` is the view's main action, `focus` where focus goes (the primary one by default). */
+const button = (label: string, handler: () => unknown, primary = false, disabled = false, focus = primary): TemplateResult =>
   html`<button
     type="button"
     part="button ${primary ? "primary-button" : "secondary-button"}"
     class=${primary ? "" : "secondary"}
     ?disabled=${disabled}
+    ?data-focus=${focus}
     @click=${handler}
   >
     ${label}
   </button>`;
 
 function errorView(m: ViewModel, a: ViewActions, err: UiError): View {
+  const { t } = m;
+  // A setup mistake: nothing to retry until the page fixes the attribute.
+  if (err.code === "config") return [err.message, nothing];
   const text = describeError(err.code);
   const wait = m.s.countdown.seconds;
-  const status = err.code === "rate_limited" && wait > 0 ? `${text.message} Try again in ${wait} s.` : text.message;
+  const status = err.code === "rate_limited" && wait > 0 ? `${err.message} ${t.waitFor(wait)}` : err.message;
   // The player fixes what they typed in place; the form's button is the retry.
   if (text.action === "form" && !m.s.session?.room?.token) return [status, formView(m, a)];
   const retry = text.action === "retry" || err.retryable;
   return [
     status,
     html`<div class="row">
-      ${retry ? button(wait > 0 ? `Try again in ${wait} s` : "Try again", a.retry, true, wait > 0) : nothing}
-      ${button("Start over", a.restart, !retry)}
+      ${retry ? button(wait > 0 ? t.tryAgainIn(wait) : t.tryAgain, a.retry, true, wait > 0) : nothing}
+      ${button(t.startOver, a.restart, !retry)}
     </div>`,
   ];
 }
@@ -80,50 +90,59 @@ function errorView(m: ViewModel, a: ViewActions, err: UiError): View {
 function connectedView(m: ViewModel, a: ViewActions): View {
   const snap = m.s.session?.client.getRoomSnapshot();
   const other = m.role === "host" ? snap?.guestUserName : snap?.hostUserName;
-  return [other ? `Connected to ${other}.` : "Connected.", html`<div class="row">${button("Leave", a.leave)}</div>`];
+  return [other ? m.t.connectedTo(other) : m.t.connected, html`<div class="row">${button(m.t.leave, a.leave, false, false, true)}</div>`];
 }
 
 function closedView(m: ViewModel, a: ViewActions): View {
+  const { t } = m;
   return [
-    m.s.phase === "closing" ? "Closing…" : "The connection is closed.",
-    html`<div class="row">${button(m.role === "host" ? "New room" : "Join another room", a.restart, true)}</div>`,
+    m.s.phase === "closing" ? t.closing : t.closed,
+    html`<div class="row">${button(m.role === "host" ? t.newRoom : t.joinAnother, a.restart, true)}</div>`,
   ];
 }
 
 function hostRoomView(m: ViewModel, a: ViewActions, room: { code: string; joinCode: string }): View {
+  const { t } = m;
   const { phase, note } = m.s;
-  const waiting = BUSY_HOST[phase] ?? "Waiting for the guest to join…";
+  const waiting = t[BUSY_HOST[phase] ?? "waitingGuest"];
   const wait = m.s.countdown.seconds;
   return [
-    note ? `${note}${wait > 0 ? ` Retrying in ${wait} s…` : ""}` : waiting,
+    note ? `${note}${wait > 0 ? ` ${t.retryingIn(wait)}` : ""}` : waiting,
     html`<dl part="codes" class="codes">
-        <dt>Room code</dt>
+        <dt>${t.roomCode}</dt>
         <dd part="room-code">${room.code}</dd>
-        <dt>Join code</dt>
+        <dt>${t.joinCode}</dt>
         <dd part="join-code">${formatJoinCode(room.joinCode)}</dd>
       </dl>
       <div class="row">
-        <input part="input share-link" name="share" readonly aria-label="Share link" .value=${m.s.shareUrl!} />
-        <button type="button" part="button copy-button secondary-button" class="secondary" @click=${a.copy}>
-          Copy link
+        <input part="input share-link" name="share" readonly aria-label=${t.shareLink} .value=${m.s.shareUrl!} />
+        <button type="button" part="button copy-button secondary-button" class="secondary" data-focus @click=${a.copy}>
+          ${t.copyLink}
         </button>
       </div>
-      <p>Send the link (or both codes) to the other player.</p>
+      <p>${t.shareHint}</p>
       <progress part="progress" aria-label=${waiting}></progress>
-      <div class="row">${button("Cancel", a.restart)}</div>`,
+      <div class="row">${button(t.cancel, a.restart)}</div>`,
   ];
 }
 
 function busyView(m: ViewModel): View {
+  const { t } = m;
   const { phase, note, op } = m.s;
-  let status = (m.role === "host" ? BUSY_HOST[phase] : BUSY_GUEST[phase]) ?? (op === "join" ? "Joining the room…" : "Connecting…");
+  const busy = m.role === "host" ? BUSY_HOST[phase] : BUSY_GUEST[phase];
+  let status = busy ? t[busy] : op === "join" ? t.joining : t.connecting;
   const wait = m.s.countdown.seconds;
-  if (note) status = `${note} ${wait > 0 ? `Retrying in ${wait} s…` : status}`;
+  if (note) status = `${note} ${wait > 0 ? t.retryingIn(wait) : status}`;
   return [status, html`<progress part="progress" aria-label=${status}></progress>`];
 }
 
-function field(m: ViewModel, a: ViewActions, key: FieldKey, label: string, hint: string, autocomplete: string, maxlength: string): TemplateResult {
-  const err = m.form.errors[key];
+/** Whether `key` is flagged: a local check, or a Registry error about it (told by the status line). */
+const invalid = (m: ViewModel, key: FieldKey): boolean => !!m.form.errors[key] || serverField(m.s.err?.code) === key;
+
+/** `focus`: where focus goes when the form replaces the view that had it. */
+function field(m: ViewModel, a: ViewActions, key: FieldKey, label: string, hint: string, autocomplete: string, maxlength: string, focus: boolean): TemplateResult {
+  const local = m.form.errors[key];
+  const bad = invalid(m, key);
   return html`<label part="label"
     >${label}
     <input
@@ -134,27 +153,34 @@ function field(m: ViewModel, a: ViewActions, key: FieldKey, label: string, hint:
       spellcheck="false"
       placeholder=${hint}
       maxlength=${maxlength}
-      aria-invalid=${err ? "true" : "false"}
-      aria-describedby=${err ? `${key}-err` : nothing}
+      aria-invalid=${bad ? "true" : "false"}
+      aria-describedby=${local ? `${key}-err` : bad ? "status" : nothing}
+      ?data-focus=${focus}
       @input=${a.input}
       @blur=${a.blur}
     />
-    ${err ? html`<span part="field-error" class="field-error" id="${key}-err">${err}</span>` : nothing}
+    ${local ? html`<span part="field-error" class="field-error" id="${key}-err">${m.t[local]}</span>` : nothing}
   </label>`;
 }
 
-/** The host's form (a name, "Create room") or the guest's (both codes, a name, "Join room"). */
+/**
+ * The host's form (a name, "Create room") or the guest's (both codes, a name, "Join room").
+ * Focus target: the first flagged field, else the first field.
+ */
 function formView(m: ViewModel, a: ViewActions): TemplateResult {
+  const { t } = m;
+  const keys: FieldKey[] = m.role === "host" ? ["name"] : ["code", "join", "name"];
+  const target = keys.find((k) => invalid(m, k)) ?? keys[0];
   return m.role === "host"
     ? html`<form part="form" novalidate @submit=${a.submit}>
-        ${field(m, a, "name", "Your name", "Alice", "nickname", "64")}
-        <button part="button primary-button">Create room</button>
+        ${field(m, a, "name", t.nameLabel, t.hostNamePlaceholder, "nickname", "64", true)}
+        <button part="button primary-button">${t.createRoom}</button>
       </form>`
     : html`<form part="form" novalidate @submit=${a.submit}>
-        ${field(m, a, "code", "Room code", "K7M2QX", "off", "64")}
-        ${field(m, a, "join", "Join code or link", "ABCD-1234", "off", "2048")}
-        ${field(m, a, "name", "Your name", "Bob", "nickname", "64")}
-        <button part="button primary-button">Join room</button>
+        ${field(m, a, "code", t.roomCodeLabel, "K7M2QX", "off", "64", target === "code")}
+        ${field(m, a, "join", t.joinCodeLabel, "ABCD-1234", "off", "2048", target === "join")}
+        ${field(m, a, "name", t.nameLabel, t.guestNamePlaceholder, "nickname", "64", target === "name")}
+        <button part="button primary-button">${t.joinRoom}</button>
       </form>`;
 }
 
@@ -166,18 +192,21 @@ function pick(m: ViewModel, a: ViewActions): View {
   if (hostRoom) return hostRoomView(m, a, hostRoom);
   // (A token in "idle": the guest has joined and connect() follows.)
   if (op || (phase !== "idle" && phase !== "error") || session?.room?.token) return busyView(m);
-  return [
-    m.role === "host" ? "Create a room, then send its link to the other player." : "Enter the codes the host sent you, or open their link.",
-    formView(m, a),
-  ];
+  return [m.role === "host" ? m.t.hostIdle : m.t.guestIdle, formView(m, a)];
 }
 
-/** The whole UI: the status line (aria-live) and the current view. */
+/**
+ * The whole UI: the `heading` slot, the status line (aria-live; focusable so focus has a place
+ * while nothing else can take it), the current view, the `actions` slot (slots have no box of
+ * their own: what is slotted lays out as a row of the panel).
+ */
 export function panel(m: ViewModel, a: ViewActions): TemplateResult {
   const [status, body] = pick(m, a);
   const part = m.s.err ? "status error" : "status";
   return html`<div part="panel" class="panel">
-    <p part=${part} class=${part} role="status" aria-live="polite">${status}</p>
+    <slot name="heading"></slot>
+    <p part=${part} class=${part} id="status" role="status" aria-live="polite" tabindex="-1">${status}</p>
     ${body}
+    <slot name="actions"></slot>
   </div>`;
 }
