@@ -140,6 +140,24 @@ describe("<registry-peer> setup mistakes", () => {
     }
   });
 
+  it("a real Registry that refuses this page's origin: the same config error, through the browser's CORS", async () => {
+    const warn = captureConsole("warn");
+    try {
+      const j = (await (await fetch("/__strict-registry.json")).json()) as { url?: string; error?: string };
+      if (!j.url) throw new Error(`strict registry did not start: ${j.error}`);
+      const el = await fixture<RegistryPeer>(html`<registry-peer base-url=${j.url} .role=${"host"} user-name="Alice" .clientOptions=${FAST}></registry-peer>`);
+      button(el, "Create room").click();
+      const d = await nextEvent<PeerErrorDetail>(el, "peer-error");
+      await el.updateComplete;
+      expect(d).to.deep.equal({ code: "config", message: DEFAULT_STRINGS.configOrigin, retryable: false, attribute: "base-url" });
+      expect(statusText(el)).to.equal(DEFAULT_STRINGS.configOrigin);
+      expect(warn.calls.length).to.equal(1);
+      expect(warn.calls[0]).to.contain("ALLOWED_ORIGINS");
+    } finally {
+      warn.restore();
+    }
+  });
+
   it("a base-url that is not a Registry warns once, even when tried twice", async () => {
     const warn = captureConsole("warn");
     try {
