@@ -25,6 +25,7 @@
 import {
   LIMITS,
   checkCandidate,
+  normalizeCandidate,
   checkSdp,
   checkUserName,
   candidateKey,
@@ -525,6 +526,7 @@ function postCandidates(rec: RoomRecord, side: Side, body: BodyInput, ctx: OpCon
     return done(err(400, "bad_request"));
   }
   if (end && !has(config, "end")) return done(err(400, "bad_request", { message: "End-of-candidates is not supported." }));
+  list = list.map(normalizeCandidate);
   const bad = validateCandidateList(list);
   if (bad) return done(bad);
 
