@@ -1,0 +1,124 @@
+/**
+ * Bots and game servers: RegistryClient in Node with node-datachannel's W3C RTCPeerConnection
+ * (examples/node-bot.ts, the documented echo bot) against the real <registry-peer> drop-in page
+ * in Chromium, through the Node Registry. The bot hosts and the page joins through its share
+ * link; the page hosts and the bot joins through the page's share link. Each way 1,000 reliable
+ * packets go page → bot and come back in order; unreliable ones arrive as unreliable; the side
+ * that stays is told when the other leaves.
+ */
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { Page } from "playwright-core";
+import { startEchoBot, type EchoBot } from "../../examples/node-bot.ts";
+import { events, packets, player, sendMany, setup, waitForEvent, waitForPackets, type Env } from "./helpers.ts";
+
+const N = 1000;
+let env: Env;
+before(async () => {
+  env = await setup();
+});
+after(async () => {
+  await env?.close();
+});
+
+/** What the bot received, as strings (the page sends strings). */
+function recorder() {
+  const got: { data: string; reliable: boolean }[] = [];
+  return { got, onPacket: (data: string | ArrayBuffer, reliable: boolean) => got.push({ data: String(data), reliable }) };
+}
+
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
+  return Promise.race([p, timeout]).finally(() => clearTimeout(t));
+}
+
+/** Both sides open; otherwise the error says what the page saw (its events) and why the bot ended. */
+async function bothOpen(page: Page, bot: EchoBot): Promise<void> {
+  try {
+    await Promise.all([waitForEvent(page, "peer-open", 30_000), within(bot.open, 30_000, "bot open")]);
+  } catch (e) {
+    const seen = (await events(page).catch(() => [])).map((x) => `${x.type} ${JSON.stringify(x.detail)}`);
+    const bots = await Promise.race([bot.closed, new Promise((r) => setTimeout(() => r("(still running)"), 100))]);
+    throw new Error(`${(e as Error).message}\n  bot: ${String(bots)}\n  page events:\n    ${seen.join("\n    ")}`);
+  }
+}
+
+/** Page → bot → page: N reliable in order both ways, then unreliable ones marked unreliable. */
+async function exchange(page: Page, bot: EchoBot, got: { data: string; reliable: boolean }[]): Promise<void> {
+  const expected = Array.from({ length: N }, (_, i) => `r:${i}`);
+  await sendMany(page, N, "r:", true);
+  await waitForPackets(page, "r:", N, 30_000);
+  assert.deepEqual(got.filter((p) => p.data.startsWith("r:")).map((p) => p.data), expected, "bot received in order");
+  assert.ok(got.every((p) => p.reliable), "reliable packets arrived on the reliable channel");
+  assert.deepEqual((await packets(page, "r:")).map((p) => p.data), expected, "page received the echoes in order");
+  assert.equal(bot.client.getState().phase, "open");
+  // libdatachannel gathers "a=candidate:…" lines: the bot published them (as "candidate:…").
+  const published = [...(bot.client.getState().rtc?.localCandidates ?? [])].map((k) => (JSON.parse(k) as string[])[0]!);
+  assert.ok(published.length > 0, "the bot published its candidates");
+  assert.ok(published.every((c) => c.startsWith("candidate:")), "published in the candidate: form");
+
+  await sendMany(page, 50, "u:", false);
+  await waitForPackets(page, "u:", 1, 10_000);
+  assert.ok(got.some((p) => p.data.startsWith("u:") && !p.reliable), "bot got unreliable packets as unreliable");
+  assert.ok((await packets(page, "u:")).every((p) => !p.reliable), "echoes came back unreliable");
+}
+
+describe("Node peer (node-datachannel) ↔ <registry-peer> in Chromium", () => {
+  it("the README's import paths resolve from the built package (registry-peer/client, /node)", async () => {
+    // Through package.json "exports" (self-reference), as an app that installed the package does.
+    const node = (await import("registry-peer/node" as string)) as typeof import("../../src/client/node.ts");
+    const client = (await import("registry-peer/client" as string)) as typeof import("../../src/client/index.ts");
+    assert.equal(typeof node.nodeDefaults, "function");
+    assert.equal(typeof client.RegistryClient, "function");
+    class FakePc { constructor(readonly cfg: RTCConfiguration) {} }
+    const d = node.nodeDefaults(FakePc, { iceServers: [{ urls: "stun:127.0.0.1:3478" }] });
+    const cfg = d.rtcConfiguration;
+    const pc = d.createPeerConnection(cfg) as unknown as FakePc;
+    assert.ok(pc instanceof FakePc);
+    assert.deepEqual(pc.cfg, cfg);
+    assert.notEqual(pc.cfg, cfg, "the implementation gets its own copy of the configuration");
+    assert.equal(d.randomBytes(16).length, 16);
+  });
+
+  it("the bot hosts; the element joins through the bot's share link", { timeout: 120_000 }, async () => {
+    const rec = recorder();
+    const bot = await startEchoBot({ baseUrl: env.registry.url, link: `${env.web.url}/demo/plain.html`, role: "host", onPacket: rec.onPacket });
+    try {
+      const page = await player(env, "node-host/page-guest");
+      await page.goto(bot.shareUrl);
+      await bothOpen(page, bot);
+      assert.equal(await page.evaluate(() => document.querySelector("registry-peer")!.state.role), "guest");
+      await exchange(page, bot, rec.got);
+
+      // The page leaves: the bot is told (its session ends with one close).
+      await page.evaluate(() => document.querySelector("registry-peer")!.close("bye"));
+      await within(bot.closed, 10_000, "bot told of the page leaving");
+      assert.equal(bot.client.getState().phase, "closed");
+      assert.deepEqual((await events(page, "peer-error")).map((e) => e.detail), [], "page peer-error");
+    } finally {
+      bot.client.close();
+    }
+  });
+
+  it("the element hosts; the bot joins through the page's share link", { timeout: 120_000 }, async () => {
+    const page = await player(env, "page-host/node-guest");
+    await page.goto(`${env.web.url}/demo/plain.html`);
+    const { shareUrl } = (await waitForEvent(page, "room-created", 15_000)).detail as { shareUrl: string };
+    const rec = recorder();
+    const bot = await startEchoBot({ baseUrl: env.registry.url, link: shareUrl, role: "guest", onPacket: rec.onPacket });
+    try {
+      await bothOpen(page, bot);
+      await exchange(page, bot, rec.got);
+
+      // The bot leaves: the page is told.
+      const t0 = Date.now();
+      bot.client.close("bot done");
+      await waitForEvent(page, "peer-close", 10_000, t0 - 5);
+      assert.equal(await bot.closed, "bot done");
+      assert.deepEqual((await events(page, "peer-error")).map((e) => e.detail), [], "page peer-error");
+    } finally {
+      bot.client.close();
+    }
+  });
+});
