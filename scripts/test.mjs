@@ -3,10 +3,17 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { ensureChromium } from "./chromium.mjs";
+import { ensureFirefox } from "./firefox.mjs";
 
 const chrome = ensureChromium();
 console.log(`[setup] Chromium: ${chrome}`);
 process.env.CHROME_PATH = chrome;
+// Firefox (for the Firefox ↔ Chromium e2e) is installed here when missing, outside any test
+// timeout; without it those e2e tests skip, saying why.
+const firefox = ensureFirefox();
+console.log(firefox.path ? `[setup] Firefox: ${firefox.path}` : `[setup] WARNING: no Firefox, its e2e tests will be SKIPPED: ${firefox.why}`);
+if (firefox.path) process.env.FIREFOX_PATH = firefox.path;
+else process.env.FIREFOX_UNAVAILABLE = firefox.why; // tried once: the suites don't run apt again
 
 const npm = process.platform === "win32" ? "npm.cmd" : "npm";
 /** [name, command, args, exists?] — a step whose test folder is absent is a failure, not a skip. */
@@ -16,7 +23,7 @@ const steps = [
   ["server (workerd)", npm, ["run", "-s", "test:server:workerd"]],
   ["client + element (Chromium)", npm, ["run", "-s", "test:browser"]],
   ["build", npm, ["run", "-s", "build"]],
-  ["e2e (Chromium, two contexts)", npm, ["run", "-s", "test:e2e"]],
+  ["e2e (Chromium, Firefox, Node peers)", npm, ["run", "-s", "test:e2e"]],
 ];
 
 const only = process.env.TEST_ONLY?.split(",").map((s) => s.trim());
