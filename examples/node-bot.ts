@@ -11,7 +11,7 @@
  */
 import { RTCPeerConnection } from "node-datachannel/polyfill";
 import { RegistryClient, formatJoinCode, normalizeJoinCode, normalizeRoomCode } from "../src/client/index.ts";
-import { nodeDefaults } from "../src/client/node.ts";
+import { nodeDefaults, type PeerConnectionClass } from "../src/client/node.ts";
 
 export interface EchoBotOptions {
   /** The Registry, e.g. "https://registry.example.com". */
@@ -20,6 +20,8 @@ export interface EchoBotOptions {
   link: string;
   role: "host" | "guest";
   userName?: string;
+  /** Another W3C RTCPeerConnection class, e.g. werift's; default node-datachannel's polyfill. */
+  PeerConnection?: PeerConnectionClass;
   /** Every packet as it arrives (before the echo). */
   onPacket?(data: string | ArrayBuffer, reliable: boolean): void;
 }
@@ -52,7 +54,7 @@ export async function startEchoBot(o: EchoBotOptions): Promise<EchoBot> {
   let onClosed!: (why: string) => void;
   const closed = new Promise<string>((resolve) => (onClosed = resolve));
   const client: RegistryClient = new RegistryClient(
-    { baseUrl: o.baseUrl, ...nodeDefaults(RTCPeerConnection) },
+    { baseUrl: o.baseUrl, ...nodeDefaults(o.PeerConnection ?? RTCPeerConnection) },
     {
       onMessage(data, { reliable }) {
         o.onPacket?.(data, reliable);

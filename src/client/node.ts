@@ -13,10 +13,10 @@ export type NodeDefaults = Pick<
 >;
 
 /**
- * A W3C RTCPeerConnection class (an EventTarget with addEventListener, as node-datachannel's
- * polyfill is). Typed loosely: Node libraries ship their own declarations of the class.
+ * A W3C RTCPeerConnection class with addEventListener (node-datachannel's polyfill, werift).
+ * Typed loosely: each library declares its own configuration and event types.
  */
-export type PeerConnectionClass = new (cfg: RTCConfiguration) => object;
+export type PeerConnectionClass = new (cfg: never) => object;
 
 /** Everything but baseUrl; rtcConfiguration defaults to no ICE servers (host candidates only). */
 export function nodeDefaults(PeerConnection: PeerConnectionClass, rtcConfiguration: RTCConfiguration = { iceServers: [] }): NodeDefaults {
@@ -27,7 +27,7 @@ export function nodeDefaults(PeerConnection: PeerConnectionClass, rtcConfigurati
     clearTimeoutImpl: (t) => globalThis.clearTimeout(t),
     randomBytes: (n) => globalThis.crypto.getRandomValues(new Uint8Array(n)),
     // A copy: some implementations normalise (write into) the configuration they are given.
-    createPeerConnection: (cfg) => new PeerConnection({ ...cfg }) as RTCPeerConnection,
+    createPeerConnection: (cfg) => new PeerConnection({ ...cfg } as never) as RTCPeerConnection,
     rtcConfiguration,
   };
 }
