@@ -10,6 +10,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
+import { cleanup as ndcCleanup, initLogger as ndcLogger } from "node-datachannel";
 import { RTCPeerConnection as NodeDataChannelPc } from "node-datachannel/polyfill";
 import { RTCPeerConnection as WeriftPc } from "werift";
 import { startEchoBot, type EchoBot } from "../../examples/node-bot.ts";
@@ -17,12 +18,24 @@ import type { PeerConnectionClass } from "../../src/client/node.ts";
 import { events, packets, player, sendMany, setup, waitForEvent, waitForPackets, type Env } from "./helpers.ts";
 
 const N = 1000;
+/**
+ * libdatachannel (0.24.5, in node-datachannel 0.33.4) as the DTLS server can check the browser's
+ * certificate before it has stored the answer's fingerprint: it logs this alert and both sides
+ * fail before opening (1 handshake in 10 to 1 in 4 here with a node-datachannel host, more under
+ * load). Documented in the README; the test retries that one failure up to twice, loudly, and
+ * nothing else.
+ */
+const LIBDATACHANNEL_DTLS_RACE = "DTLS alert: unknown CA";
+/** libdatachannel's warnings and errors of the current handshake, shown when it fails. */
+const ndcLog: string[] = [];
 let env: Env;
 before(async () => {
+  ndcLogger("Warning", (level, message) => void ndcLog.push(`${level} ${message}`));
   env = await setup();
 });
 after(async () => {
   await env?.close();
+  ndcCleanup(); // also releases the logger, which would keep the process alive
 });
 
 /** What the bot received, as strings (the page sends strings). */
@@ -37,14 +50,15 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, timeout]).finally(() => clearTimeout(t));
 }
 
-/** Both sides open; otherwise the error says what the page saw (its events) and why the bot ended. */
+/** Both sides open; otherwise the error says what the page saw, why the bot ended, what libdatachannel logged. */
 async function bothOpen(page: Page, bot: EchoBot): Promise<void> {
   try {
     await Promise.all([waitForEvent(page, "peer-open", 30_000), within(bot.open, 30_000, "bot open")]);
   } catch (e) {
     const seen = (await events(page).catch(() => [])).map((x) => `${x.type} ${JSON.stringify(x.detail)}`);
     const bots = await Promise.race([bot.closed, new Promise((r) => setTimeout(() => r("(still running)"), 100))]);
-    throw new Error(`${(e as Error).message}\n  bot: ${String(bots)}\n  page events:\n    ${seen.join("\n    ")}`);
+    const lib = ndcLog.length > 0 ? `\n  libdatachannel:\n    ${ndcLog.join("\n    ")}` : "";
+    throw new Error(`${(e as Error).message}\n  bot: ${String(bots)}\n  page events:\n    ${seen.join("\n    ")}${lib}`);
   }
 }
 
@@ -87,13 +101,28 @@ describe("Node peer ↔ <registry-peer> in Chromium", () => {
 
   const stacks: [string, PeerConnectionClass][] = [["node-datachannel", NodeDataChannelPc], ["werift", WeriftPc]];
   for (const [stack, PeerConnection] of stacks) {
-    it(`${stack} bot hosts; the element joins through the bot's share link`, { timeout: 120_000 }, async () => {
+    /** The bot hosts, the page opens its share link, both open (retries only for the race above). */
+    async function botHostsPageJoins(attempt = 1): Promise<{ bot: EchoBot; page: Page; rec: ReturnType<typeof recorder> }> {
+      ndcLog.length = 0;
       const rec = recorder();
       const bot = await startEchoBot({ baseUrl: env.registry.url, link: `${env.web.url}/demo/plain.html`, role: "host", PeerConnection, onPacket: rec.onPacket });
       try {
         const page = await player(env, `${stack}-host/page-guest`);
         await page.goto(bot.shareUrl);
         await bothOpen(page, bot);
+        return { bot, page, rec };
+      } catch (e) {
+        bot.client.close();
+        const race = stack === "node-datachannel" && ndcLog.some((l) => l.includes(LIBDATACHANNEL_DTLS_RACE));
+        if (!race || attempt >= 3) throw e;
+        console.warn(`\n*** ${stack} host, attempt ${attempt}: libdatachannel's DTLS race ("${LIBDATACHANNEL_DTLS_RACE}", see README): retrying with a new room ***\n`);
+        return botHostsPageJoins(attempt + 1);
+      }
+    }
+
+    it(`${stack} bot hosts; the element joins through the bot's share link`, { timeout: 120_000 }, async () => {
+      const { bot, page, rec } = await botHostsPageJoins();
+      try {
         assert.equal(await page.evaluate(() => document.querySelector("registry-peer")!.state.role), "guest");
         await exchange(page, bot, rec.got);
 
@@ -108,6 +137,7 @@ describe("Node peer ↔ <registry-peer> in Chromium", () => {
     });
 
     it(`the element hosts; a ${stack} bot joins through the page's share link`, { timeout: 120_000 }, async () => {
+      ndcLog.length = 0;
       const page = await player(env, `page-host/${stack}-guest`);
       await page.goto(`${env.web.url}/demo/plain.html`);
       const { shareUrl } = (await waitForEvent(page, "room-created", 15_000)).detail as { shareUrl: string };
