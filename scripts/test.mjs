@@ -3,17 +3,19 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { ensureChromium } from "./chromium.mjs";
-import { ensureFirefox } from "./firefox.mjs";
+import { findFirefox } from "./firefox.mjs";
+import { ensureSystemPackages } from "./setup.mjs";
 
+ensureSystemPackages();
 const chrome = ensureChromium();
 console.log(`[setup] Chromium: ${chrome}`);
 process.env.CHROME_PATH = chrome;
-// Firefox (for the Firefox ↔ Chromium e2e) is installed here when missing, outside any test
-// timeout; without it those e2e tests skip, saying why.
-const firefox = ensureFirefox();
-console.log(firefox.path ? `[setup] Firefox: ${firefox.path}` : `[setup] WARNING: no Firefox, its e2e tests will be SKIPPED: ${firefox.why}`);
-if (firefox.path) process.env.FIREFOX_PATH = firefox.path;
-else process.env.FIREFOX_UNAVAILABLE = firefox.why; // tried once: the suites don't run apt again
+// Firefox (Firefox ↔ Chromium e2e): ensureSystemPackages installed firefox-esr if it could;
+// without it those tests skip, saying why, and do not run apt again.
+const firefox = findFirefox();
+console.log(firefox ? `[setup] Firefox: ${firefox}` : "[setup] WARNING: no Firefox: the Firefox ↔ Chromium e2e tests will be SKIPPED");
+if (firefox) process.env.FIREFOX_PATH = firefox;
+else process.env.FIREFOX_UNAVAILABLE = "firefox-esr is missing and apt-get could not install it (see [setup] above)";
 
 const npm = process.platform === "win32" ? "npm.cmd" : "npm";
 /** [name, command, args, exists?] — a step whose test folder is absent is a failure, not a skip. */
@@ -23,6 +25,7 @@ const steps = [
   ["server (workerd)", npm, ["run", "-s", "test:server:workerd"]],
   ["client + element (Chromium)", npm, ["run", "-s", "test:browser"]],
   ["build", npm, ["run", "-s", "build"]],
+  ["package (npm pack → Vite app, bin, Worker, typings)", npm, ["run", "-s", "test:package"]],
   ["e2e (Chromium, Firefox, Node peers)", npm, ["run", "-s", "test:e2e"]],
 ];
 
