@@ -49,7 +49,7 @@ export async function startEchoBot(o: EchoBotOptions): Promise<EchoBot> {
   // Echoes that send() refused (backpressure) wait here, in order, until onDrain.
   const backlog: [string | ArrayBuffer, boolean][] = [];
   const flush = () => {
-    while (backlog.length > 0 && client.send(backlog[0]![0], { reliable: backlog[0]![1] })) backlog.shift();
+    for (let next = backlog[0]; next && client.send(next[0], { reliable: next[1] }); next = backlog[0]) backlog.shift();
   };
   let onClosed!: (why: string) => void;
   const closed = new Promise<string>((resolve) => (onClosed = resolve));
