@@ -26,9 +26,9 @@ export function checkSdp(sdp: unknown, type: "offer" | "answer", bodyType: unkno
 }
 
 /**
- * The one accepted spelling of a candidate line: libdatachannel (node-datachannel) hands out the
- * SDP attribute form `a=candidate:…`; browsers, and what the Registry stores and serves, use
- * `candidate:…`. Anything else is returned as it is, for checkCandidate to judge.
+ * The candidate object with its line in the stored spelling, `candidate:…` (as browsers write
+ * it): libdatachannel (node-datachannel) hands out the SDP attribute form `a=candidate:…`, whose
+ * `a=` is dropped. Anything else is returned unchanged, for checkCandidate to judge.
  */
 export function normalizeCandidate<T>(c: T): T {
   if (!c || typeof c !== "object" || Array.isArray(c)) return c;
