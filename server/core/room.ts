@@ -25,6 +25,7 @@
 import {
   LIMITS,
   checkCandidate,
+  normalizeCandidate,
   checkSdp,
   checkUserName,
   normalizeUserName,
@@ -596,6 +597,7 @@ function postCandidates(rec: RoomRecord, side: Side, body: BodyInput, ctx: OpCon
     return done(err("bad_request"));
   }
   if (end && !has(config, "end")) return done(err("bad_request", { message: "End-of-candidates is not supported." }));
+  list = list.map(normalizeCandidate);
   const bad = validateCandidateList(list);
   if (bad) return done(bad);
 
