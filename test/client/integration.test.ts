@@ -55,7 +55,7 @@ describe("integration: two clients, real WebRTC, real Registry", function () {
       await Promise.all([hostOpen, guestOpen]);
       expect(host.client.getState().phase).to.equal("open");
       expect(guest.client.getState().phase).to.equal("open");
-      expect(host.client.getFeatures().length).to.equal(mode === "full" ? 5 : 0);
+      expect(host.client.getFeatures().length).to.equal(mode === "full" ? 6 : 0);
 
       const N = 1000;
       const enc = new TextEncoder();
