@@ -39,11 +39,18 @@ type Timed = { start: number; open: number };
 type Counted = { all: number; preflights: number; byRoute: Record<string, number> };
 
 function call<T>(page: Page, fn: string, ...args: unknown[]): Promise<T> {
-  return page.evaluate(([fn, args]) => (window as unknown as BenchWindow).bench[fn as string]!(...(args as unknown[])), [fn, args] as const) as Promise<T>;
+  return page.evaluate(
+    ([fn, args]) => (window as unknown as BenchWindow).bench[fn as string]!(...(args as unknown[])),
+    [fn, args] as const,
+  ) as Promise<T>;
 }
 
 /** Two fresh contexts with the bench page loaded; `wire` runs before the pages load (bindings). */
-async function players(browser: Browser, web: BenchStatic, wire: (host: Page, guest: Page) => Promise<void>): Promise<{ host: Page; guest: Page; close: () => Promise<void> }> {
+async function players(
+  browser: Browser,
+  web: BenchStatic,
+  wire: (host: Page, guest: Page) => Promise<void>,
+): Promise<{ host: Page; guest: Page; close: () => Promise<void> }> {
   const ctxs: BrowserContext[] = [await browser.newContext(), await browser.newContext()];
   const close = async () => {
     await Promise.all(ctxs.map((c) => c.close().catch(() => {})));
@@ -53,7 +60,9 @@ async function players(browser: Browser, web: BenchStatic, wire: (host: Page, gu
     await wire(host, guest);
     for (const p of [host, guest]) {
       await p.goto(`${web.url}/bench/pages/index.html`);
-      await p.waitForFunction(() => (window as unknown as { bench?: { ready: boolean } }).bench?.ready === true, null, { timeout: 10_000 });
+      await p.waitForFunction(() => (window as unknown as { bench?: { ready: boolean } }).bench?.ready === true, null, {
+        timeout: 10_000,
+      });
     }
     return { host, guest, close };
   } catch (e) {
@@ -66,7 +75,10 @@ export async function roundtripFigures(o: RoundtripOptions): Promise<{ figures: 
   const { ensureChromium, CHROMIUM_ARGS } = (await import("../scripts/chromium.mjs" as string)) as ChromiumModule;
   const reg = await CountingRegistry.start({});
   const target = { host: "127.0.0.1", port: reg.reg.port };
-  const proxies: Record<"near" | "far", DelayProxy> = { near: await startDelayProxy(target, 0), far: await startDelayProxy(target, FAR_RTT_MS) };
+  const proxies: Record<"near" | "far", DelayProxy> = {
+    near: await startDelayProxy(target, 0),
+    far: await startDelayProxy(target, FAR_RTT_MS),
+  };
   const web = await startBenchStatic(o.root);
   let browser: Browser | undefined;
   try {
@@ -84,7 +96,9 @@ export async function roundtripFigures(o: RoundtripOptions): Promise<{ figures: 
       try {
         const from = Date.now();
         const hostRun = call<Timed>(pp.host, "elAuto", { baseUrl: proxy.url, role: "host", limitMs });
-        const guestRun = codes.then((c) => call<Timed>(pp.guest, "elAuto", { baseUrl: proxy.url, role: "guest", ...c, limitMs }));
+        const guestRun = codes.then((c) =>
+          call<Timed>(pp.guest, "elAuto", { baseUrl: proxy.url, role: "guest", ...c, limitMs }),
+        );
         // The host's own bound also ends a guest that never got its codes.
         const [h, g] = await Promise.all([hostRun, Promise.race([guestRun, hostRun.then(() => guestRun)])]);
         const open = Math.max(h.open, g.open);
@@ -101,7 +115,10 @@ export async function roundtripFigures(o: RoundtripOptions): Promise<{ figures: 
       let pages: [Page, Page] | undefined;
       const pp = await players(b, web, async (host, guest) => {
         pages = [host, guest];
-        for (const [i, from] of [[0, host], [1, guest]] as const) {
+        for (const [i, from] of [
+          [0, host],
+          [1, guest],
+        ] as const) {
           await from.exposeFunction("benchSignal", (msg: unknown) => {
             const to = pages![1 - i]!;
             relays[i] = relays[i]!.then(() => call(to, "rawSignal", msg)).catch(() => {});
@@ -109,15 +126,23 @@ export async function roundtripFigures(o: RoundtripOptions): Promise<{ figures: 
         }
       });
       try {
-        const [a, c] = await Promise.all([call<Timed>(pp.host, "rawConnect", "host", 10_000, sid), call<Timed>(pp.guest, "rawConnect", "guest", 10_000, sid)]);
+        const [a, c] = await Promise.all([
+          call<Timed>(pp.host, "rawConnect", "host", 10_000, sid),
+          call<Timed>(pp.guest, "rawConnect", "guest", 10_000, sid),
+        ]);
         return Math.max(a.open, c.open) - Math.min(a.start, c.start);
       } finally {
-        await Promise.all([call(pp.host, "rawTeardown").catch(() => {}), call(pp.guest, "rawTeardown").catch(() => {})]);
+        await Promise.all([
+          call(pp.host, "rawTeardown").catch(() => {}),
+          call(pp.guest, "rawTeardown").catch(() => {}),
+        ]);
         await pp.close();
       }
     };
 
-    o.log(`figure 8: time to open from both players starting, Registry at +0 and +${FAR_RTT_MS} ms RTT (1 warm-up, then measured runs)`);
+    o.log(
+      `figure 8: time to open from both players starting, Registry at +0 and +${FAR_RTT_MS} ms RTT (1 warm-up, then measured runs)`,
+    );
     const near: number[] = [];
     const far: number[] = [];
     const floor: number[] = [];
@@ -129,14 +154,23 @@ export async function roundtripFigures(o: RoundtripOptions): Promise<{ figures: 
     const failures: string[] = [];
     let sid = 1000;
     for (let run = -1; run < o.runs; run++) {
-      const order = [["floor", "near", "far"], ["near", "far", "floor"], ["far", "floor", "near"]][(run + 3) % 3]!;
-      const got: { floor?: number; near?: { ms: number; requests: Counted }; far?: { ms: number; requests: Counted } } = {};
+      const order = [
+        ["floor", "near", "far"],
+        ["near", "far", "floor"],
+        ["far", "floor", "near"],
+      ][(run + 3) % 3]!;
+      const got: { floor?: number; near?: { ms: number; requests: Counted }; far?: { ms: number; requests: Counted } } =
+        {};
       let current = "";
       try {
         for (const what of order) {
           current = what;
           if (what === "floor") got.floor = await floorOnce(++sid);
-          else got[what as "near" | "far"] = await elementOnce(proxies[what as "near" | "far"], what === "far" ? 20_000 : 10_000);
+          else
+            got[what as "near" | "far"] = await elementOnce(
+              proxies[what as "near" | "far"],
+              what === "far" ? 20_000 : 10_000,
+            );
         }
       } catch (e) {
         failures.push(`${current}: ${(e as Error).message.split("\n")[0]!.replace(/^page\.evaluate: Error: /, "")}`);
@@ -165,7 +199,8 @@ export async function roundtripFigures(o: RoundtripOptions): Promise<{ figures: 
     const tripS = summarize(trips);
     const reqS = summarize(farReq);
     const perRoute: Record<string, number> = {};
-    for (const r of [...new Set(routes.flatMap((x) => Object.keys(x)))].sort()) perRoute[r.replace("OPTIONS unmatched", "OPTIONS (CORS preflight)")] = median(routes.map((x) => x[r] ?? 0));
+    for (const r of [...new Set(routes.flatMap((x) => Object.keys(x)))].sort())
+      perRoute[r.replace("OPTIONS unmatched", "OPTIONS (CORS preflight)")] = median(routes.map((x) => x[r] ?? 0));
     const failed = `Failed runs (repeated): ${failures.length ? failures.join("; ") : "none"}.`;
     const bound = (n: number) => Math.round((floorS.median + n * FAR_RTT_MS) * 10) / 10;
     const figures: Figure[] = [
@@ -186,7 +221,11 @@ export async function roundtripFigures(o: RoundtripOptions): Promise<{ figures: 
         target: `≤ floor + 4 × ${FAR_RTT_MS} ms (stretch + 3 ×)`,
         met: farS.median <= floorS.median + 4 * FAR_RTT_MS,
         note: `A TCP delay proxy adds ${FAR_RTT_MS} ms RTT to every Registry exchange (half each way, chunk by chunk; connection setup to the proxy is not delayed); peer-to-peer stays on loopback. Bound this run: ${bound(4)} ms (stretch ${bound(3)} ms). ${failed}`,
-        extra: { floorMedian: floorS.median, stretchBound: bound(3), stretchMet: String(farS.median <= floorS.median + 3 * FAR_RTT_MS) },
+        extra: {
+          floorMedian: floorS.median,
+          stretchBound: bound(3),
+          stretchMet: String(farS.median <= floorS.median + 3 * FAR_RTT_MS),
+        },
       },
       {
         id: "8c",
@@ -205,7 +244,11 @@ export async function roundtripFigures(o: RoundtripOptions): Promise<{ figures: 
         target: "≤ 8",
         met: reqS.median <= 8,
         note: "From the Registry's request log: every request that started between attaching the host's element and both peer-open (create and join included, long-polls in flight at open included), at +100 ms. Fresh contexts: no preflight is cached from an earlier run.",
-        extra: { preflights: summarize(farPre), atLoopback: summarize(nearReq), medianPerRoute: JSON.stringify(perRoute) },
+        extra: {
+          preflights: summarize(farPre),
+          atLoopback: summarize(nearReq),
+          medianPerRoute: JSON.stringify(perRoute),
+        },
       },
       {
         id: "8e",

@@ -39,7 +39,8 @@ export class CountingRegistry {
   /** Requests that started in [from, to] (ms; the log has ms resolution, hence the 1 ms slack on `from`). */
   countStarted(from: number, to: number): { all: number; preflights: number; byRoute: Record<string, number> } {
     const hit = this.lines.filter((l) => l.start >= from - 1 && l.start <= to);
-    if (process.env.BENCH_DEBUG) console.log(hit.map((l) => `${l.start - from}+${l.end - l.start} ${l.route}`).join("\n"));
+    if (process.env.BENCH_DEBUG)
+      console.log(hit.map((l) => `${l.start - from}+${l.end - l.start} ${l.route}`).join("\n"));
     const byRoute: Record<string, number> = {};
     for (const l of hit) byRoute[l.route] = (byRoute[l.route] ?? 0) + 1;
     return { all: hit.length, preflights: hit.filter((l) => l.route.startsWith("OPTIONS ")).length, byRoute };

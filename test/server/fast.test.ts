@@ -8,7 +8,19 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer, type TestServer } from "./harness.ts";
-import { SDP_ANSWER, SDP_OFFER, cand, expectError, expectStatus, get, post, req, sleep, tok, type Res } from "./helpers.ts";
+import {
+  SDP_ANSWER,
+  SDP_OFFER,
+  cand,
+  expectError,
+  expectStatus,
+  get,
+  post,
+  req,
+  sleep,
+  tok,
+  type Res,
+} from "./helpers.ts";
 
 let s: TestServer;
 before(async () => {
@@ -22,7 +34,12 @@ const EVIL = "http://evil.example";
 
 /** A CORS-simple POST: text/plain, no custom header (as a browser sends it without a preflight). */
 function simple(url: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<Res> {
-  return req(url + path, { method: "POST", headers: { "content-type": "text/plain;charset=UTF-8", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body), timeoutMs: 15_000 });
+  return req(url + path, {
+    method: "POST",
+    headers: { "content-type": "text/plain;charset=UTF-8", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    timeoutMs: 15_000,
+  });
 }
 
 interface Fast {
@@ -32,7 +49,12 @@ interface Fast {
 }
 
 async function createWithOffer(url = s.url, extra: Record<string, unknown> = {}): Promise<Fast & { res: Res }> {
-  const res = await simple(url, "/rooms", { v: 1, hostUserName: "Ann", offer: { type: "offer", sdp: SDP_OFFER }, ...extra });
+  const res = await simple(url, "/rooms", {
+    v: 1,
+    hostUserName: "Ann",
+    offer: { type: "offer", sdp: SDP_OFFER },
+    ...extra,
+  });
   expectStatus(res, 201);
   return { code: res.body.code, host: res.body.ownerToken, joinCode: res.body.joinCode, res };
 }
@@ -57,8 +79,13 @@ test("fast handshake: create+offer, join→offer+candidates, answer+candidates, 
   assert.equal(r.res.headers.get("etag"), '"1"');
   assert.deepEqual(Object.keys(r.res.body).sort(), ["code", "expiresAt", "joinCode", "ownerToken"]);
   // The host holds one watch for the answer and the guest's candidates from the start.
-  const hostWatch = track(simple(s.url, `/rooms/${r.code}/watch`, { v: 1, token: r.host, for: "answer", since: 0, wait: 10 }));
-  expectStatus(await simple(s.url, `/rooms/${r.code}/candidate`, { v: 1, token: r.host, items: [cand(1), cand(2)] }), 204);
+  const hostWatch = track(
+    simple(s.url, `/rooms/${r.code}/watch`, { v: 1, token: r.host, for: "answer", since: 0, wait: 10 }),
+  );
+  expectStatus(
+    await simple(s.url, `/rooms/${r.code}/candidate`, { v: 1, token: r.host, items: [cand(1), cand(2)] }),
+    204,
+  );
 
   const j = await fastJoin(r);
   assert.equal(j.headers.get("etag"), '"2"');
@@ -71,8 +98,19 @@ test("fast handshake: create+offer, join→offer+candidates, answer+candidates, 
   assert.ok(hostWatch.pending(), "a join does not wake a watch for the answer");
 
   const guest = j.body.guestToken as string;
-  expectStatus(await simple(s.url, `/rooms/${r.code}/candidate`, { v: 1, token: r.host, items: [cand(3)], end: true }), 204);
-  const a = await simple(s.url, `/rooms/${r.code}/answer`, { v: 1, token: guest, type: "answer", sdp: SDP_ANSWER, candidates: [cand(11)], end: true, since: 2 });
+  expectStatus(
+    await simple(s.url, `/rooms/${r.code}/candidate`, { v: 1, token: r.host, items: [cand(3)], end: true }),
+    204,
+  );
+  const a = await simple(s.url, `/rooms/${r.code}/answer`, {
+    v: 1,
+    token: guest,
+    type: "answer",
+    sdp: SDP_ANSWER,
+    candidates: [cand(11)],
+    end: true,
+    since: 2,
+  });
   expectStatus(a, 200);
   assert.equal(a.headers.get("etag"), '"3"');
   assert.deepEqual(a.body, { candidates: { items: [cand(3)], mode: "delta", lastSeq: 3, complete: true } });
@@ -98,21 +136,57 @@ test("simple requests from a disallowed origin are refused 403 before any side e
   expectError(await simple(s.url, "/rooms", { v: 1, hostUserName: "Eve" }, { origin: "null" }), 403, "forbidden");
   const r = await createWithOffer();
   // A forged join with the right code from another site does not take the seat…
-  expectError(await simple(s.url, `/rooms/${r.code}/join`, { v: 1, joinCode: r.joinCode, guestUserName: "Eve" }, { origin: EVIL }), 403, "forbidden");
+  expectError(
+    await simple(
+      s.url,
+      `/rooms/${r.code}/join`,
+      { v: 1, joinCode: r.joinCode, guestUserName: "Eve" },
+      { origin: EVIL },
+    ),
+    403,
+    "forbidden",
+  );
   // …and the real guest still gets in.
   const j = await fastJoin(r);
   const guest = j.body.guestToken as string;
   // Forged writes with a right token change nothing either.
-  expectError(await simple(s.url, `/rooms/${r.code}/answer`, { v: 1, token: guest, type: "answer", sdp: SDP_ANSWER }, { origin: EVIL }), 403, "forbidden");
-  expectError(await simple(s.url, `/rooms/${r.code}/candidate`, { v: 1, token: r.host, candidate: cand(1).candidate }, { origin: EVIL }), 403, "forbidden");
-  expectError(await simple(s.url, `/rooms/${r.code}/close`, { v: 1, token: r.host }, { origin: EVIL }), 403, "forbidden");
+  expectError(
+    await simple(
+      s.url,
+      `/rooms/${r.code}/answer`,
+      { v: 1, token: guest, type: "answer", sdp: SDP_ANSWER },
+      { origin: EVIL },
+    ),
+    403,
+    "forbidden",
+  );
+  expectError(
+    await simple(
+      s.url,
+      `/rooms/${r.code}/candidate`,
+      { v: 1, token: r.host, candidate: cand(1).candidate },
+      { origin: EVIL },
+    ),
+    403,
+    "forbidden",
+  );
+  expectError(
+    await simple(s.url, `/rooms/${r.code}/close`, { v: 1, token: r.host }, { origin: EVIL }),
+    403,
+    "forbidden",
+  );
   const snap = await get(s.url, `/rooms/${r.code}`, tok(r.host));
   assert.equal(snap.body.status, "joined");
   assert.equal(snap.body.guestUserName, "Bob");
   assert.equal(snap.body.answer, null);
   assert.equal((await get(s.url, `/rooms/${r.code}/candidates`, tok(guest))).body.items.length, 0);
   // An allowed origin's simple request is answered with the CORS headers the page needs to read it.
-  const ok = await simple(s.url, `/rooms/${r.code}/watch`, { v: 1, token: r.host, version: 0 }, { origin: "http://localhost:5173" });
+  const ok = await simple(
+    s.url,
+    `/rooms/${r.code}/watch`,
+    { v: 1, token: r.host, version: 0 },
+    { origin: "http://localhost:5173" },
+  );
   expectStatus(ok, 200);
   assert.equal(ok.headers.get("access-control-allow-origin"), "http://localhost:5173");
   assert.match(ok.headers.get("access-control-expose-headers") ?? "", /ETag/);
@@ -124,25 +198,57 @@ test("the simple form needs the version in the body and the token in the body", 
   expectError(await simple(s.url, "/rooms", { v: "1", hostUserName: "Ann" }), 400, "bad_request");
   expectError(await simple(s.url, "/rooms", "not json"), 403, "forbidden");
   // Without the header, only text/plain is the simple form: JSON without the header stays 403.
-  expectError(await req(`${s.url}/rooms`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ v: 1, hostUserName: "Ann" }) }), 403, "forbidden");
+  expectError(
+    await req(`${s.url}/rooms`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ v: 1, hostUserName: "Ann" }),
+    }),
+    403,
+    "forbidden",
+  );
   // The version header also works with a text/plain body (a preflighted client may send it).
   expectStatus(await simple(s.url, "/rooms", { hostUserName: "Ann" }, { "x-registry-version": "1" }), 201);
   const r = await createWithOffer();
   expectError(await simple(s.url, `/rooms/${r.code}/watch`, { v: 1, version: 0 }), 403, "forbidden");
-  expectError(await simple(s.url, `/rooms/${r.code}/watch`, { v: 1, token: "x".repeat(43), version: 0 }), 403, "forbidden");
+  expectError(
+    await simple(s.url, `/rooms/${r.code}/watch`, { v: 1, token: "x".repeat(43), version: 0 }),
+    403,
+    "forbidden",
+  );
   expectError(await simple(s.url, `/rooms/${r.code}/watch`, { v: 1, token: 42, version: 0 }), 403, "forbidden");
   // The header, when present, is the token (a wrong header is not rescued by a right body).
-  expectError(await simple(s.url, `/rooms/${r.code}/watch`, { v: 1, token: r.host, version: 0 }, { "x-access-token": "wrong" }), 403, "forbidden");
+  expectError(
+    await simple(s.url, `/rooms/${r.code}/watch`, { v: 1, token: r.host, version: 0 }, { "x-access-token": "wrong" }),
+    403,
+    "forbidden",
+  );
   expectStatus(await simple(s.url, `/rooms/${r.code}/watch`, { v: 1, version: 0 }, { "x-access-token": r.host }), 200);
   // Size is still checked before anything is parsed.
-  expectError(await simple(s.url, "/rooms", { v: 1, hostUserName: "Ann", pad: "x".repeat(70_000) }), 413, "body_too_large");
+  expectError(
+    await simple(s.url, "/rooms", { v: 1, hostUserName: "Ann", pad: "x".repeat(70_000) }),
+    413,
+    "body_too_large",
+  );
 });
 
 test("create: the offer is validated and stored; without one the room is as before", async () => {
-  expectError(await simple(s.url, "/rooms", { v: 1, hostUserName: "Ann", offer: { type: "answer", sdp: SDP_OFFER } }), 400, "bad_sdp");
-  expectError(await simple(s.url, "/rooms", { v: 1, hostUserName: "Ann", offer: { type: "offer", sdp: "nope" } }), 400, "bad_sdp");
+  expectError(
+    await simple(s.url, "/rooms", { v: 1, hostUserName: "Ann", offer: { type: "answer", sdp: SDP_OFFER } }),
+    400,
+    "bad_sdp",
+  );
+  expectError(
+    await simple(s.url, "/rooms", { v: 1, hostUserName: "Ann", offer: { type: "offer", sdp: "nope" } }),
+    400,
+    "bad_sdp",
+  );
   expectError(await simple(s.url, "/rooms", { v: 1, hostUserName: "Ann", offer: "v=0" }), 400, "bad_request");
-  expectError(await simple(s.url, "/rooms", { v: 1, hostUserName: "", offer: { type: "offer", sdp: SDP_OFFER } }), 400, "bad_request");
+  expectError(
+    await simple(s.url, "/rooms", { v: 1, hostUserName: "", offer: { type: "offer", sdp: SDP_OFFER } }),
+    400,
+    "bad_request",
+  );
   const r = await createWithOffer();
   const snap = await get(s.url, `/rooms/${r.code}`, tok(r.host));
   assert.deepEqual(snap.body.offer, { type: "offer", sdp: SDP_OFFER });
@@ -159,7 +265,8 @@ test("create: the offer is validated and stored; without one the room is as befo
 test("answer: candidates all or nothing, answer not stored on a refused list", async () => {
   const r = await createWithOffer();
   const guest = (await fastJoin(r)).body.guestToken as string;
-  const answer = (extra: Record<string, unknown>) => simple(s.url, `/rooms/${r.code}/answer`, { v: 1, token: guest, type: "answer", sdp: SDP_ANSWER, ...extra });
+  const answer = (extra: Record<string, unknown>) =>
+    simple(s.url, `/rooms/${r.code}/answer`, { v: 1, token: guest, type: "answer", sdp: SDP_ANSWER, ...extra });
   expectError(await answer({ candidates: [cand(1), { candidate: "nope" }] }), 400, "bad_candidate");
   expectError(await answer({ candidates: Array.from({ length: 41 }, (_, i) => cand(i)) }), 400, "bad_request");
   expectError(await answer({ candidates: "x" }), 400, "bad_request");
@@ -169,7 +276,14 @@ test("answer: candidates all or nothing, answer not stored on a refused list", a
   expectError(await answer({ sdp: "nope", candidates: [cand(1)] }), 400, "bad_sdp");
   // 40 stored before: one more distinct one passes the cap, so nothing is stored, not even the answer.
   for (let i = 0; i < 40; i += 20) {
-    expectStatus(await simple(s.url, `/rooms/${r.code}/candidate`, { v: 1, token: guest, items: Array.from({ length: 20 }, (_, k) => cand(100 + i + k)) }), 204);
+    expectStatus(
+      await simple(s.url, `/rooms/${r.code}/candidate`, {
+        v: 1,
+        token: guest,
+        items: Array.from({ length: 20 }, (_, k) => cand(100 + i + k)),
+      }),
+      204,
+    );
   }
   expectError(await answer({ candidates: [cand(1)] }), 409, "too_many_candidates");
   assert.equal((await get(s.url, `/rooms/${r.code}`, tok(r.host))).body.answer, null);
@@ -184,7 +298,17 @@ test("answer with candidates before any offer is 409 no_offer and stores nothing
   const plain = await post(s.url, "/rooms", { hostUserName: "Ann" });
   const r = { code: plain.body.code, host: plain.body.ownerToken, joinCode: plain.body.joinCode };
   const guest = (await fastJoin(r)).body.guestToken as string;
-  expectError(await simple(s.url, `/rooms/${r.code}/answer`, { v: 1, token: guest, type: "answer", sdp: SDP_ANSWER, candidates: [cand(1)] }), 409, "no_offer");
+  expectError(
+    await simple(s.url, `/rooms/${r.code}/answer`, {
+      v: 1,
+      token: guest,
+      type: "answer",
+      sdp: SDP_ANSWER,
+      candidates: [cand(1)],
+    }),
+    409,
+    "no_offer",
+  );
   assert.equal((await get(s.url, `/rooms/${r.code}/candidates`, tok(r.host))).body.lastSeq, 0);
 });
 
@@ -192,7 +316,8 @@ test("watch: answers at once with news or without cursors; bad cursors are 400",
   const r = await createWithOffer();
   const j = await fastJoin(r);
   const guest = j.body.guestToken as string;
-  const watch = (token: string, body: Record<string, unknown>) => simple(s.url, `/rooms/${r.code}/watch`, { v: 1, token, ...body });
+  const watch = (token: string, body: Record<string, unknown>) =>
+    simple(s.url, `/rooms/${r.code}/watch`, { v: 1, token, ...body });
   for (const bad of [{ version: -1 }, { since: "1" }, { wait: 1.5 }, { for: "candidates" }, { version: 2 ** 60 }]) {
     expectError(await watch(guest, { wait: 0, ...bad }), 400, "bad_request");
   }
@@ -217,7 +342,8 @@ test("watch: answers at once with news or without cursors; bad cursors are 400",
 test("watch: held until news (version, candidates, end mark), or until wait runs out", async () => {
   const r = await createWithOffer();
   const guest = (await fastJoin(r)).body.guestToken as string;
-  const watch = (token: string, body: Record<string, unknown>) => simple(s.url, `/rooms/${r.code}/watch`, { v: 1, token, ...body });
+  const watch = (token: string, body: Record<string, unknown>) =>
+    simple(s.url, `/rooms/${r.code}/watch`, { v: 1, token, ...body });
 
   // Candidates wake a watch on `since`.
   const w1 = track(watch(guest, { since: 0, wait: 10 }));
@@ -242,7 +368,10 @@ test("watch: held until news (version, candidates, end mark), or until wait runs
   const w3 = track(watch(r.host, { version: 2, wait: 10 }));
   await sleep(150);
   assert.ok(w3.pending());
-  expectStatus(await simple(s.url, `/rooms/${r.code}/answer`, { v: 1, token: guest, type: "answer", sdp: SDP_ANSWER }), 204);
+  expectStatus(
+    await simple(s.url, `/rooms/${r.code}/answer`, { v: 1, token: guest, type: "answer", sdp: SDP_ANSWER }),
+    204,
+  );
   assert.equal((await w3.done).body.room.status, "paired");
 
   // Nothing new: the hold ends at `wait` with the unchanged room.
@@ -265,17 +394,37 @@ test("without the feature: the simple form is refused, no watch, join and create
     try {
       expectError(await simple(s2.url, "/rooms", { v: 1, hostUserName: "Ann" }), 403, "forbidden");
       // With the header a text/plain body is still not JSON to an MVP server.
-      expectError(await simple(s2.url, "/rooms", { hostUserName: "Ann" }, { "x-registry-version": "1" }), 400, "bad_request");
+      expectError(
+        await simple(s2.url, "/rooms", { hostUserName: "Ann" }, { "x-registry-version": "1" }),
+        400,
+        "bad_request",
+      );
       const c = await post(s2.url, "/rooms", { hostUserName: "Ann", offer: { type: "offer", sdp: SDP_OFFER } });
       expectStatus(c, 201);
       const room = c.body;
-      assert.equal((await get(s2.url, `/rooms/${room.code}`, tok(room.ownerToken))).body.offer, null, "offer in create ignored");
-      expectError(await post(s2.url, `/rooms/${room.code}/watch`, { version: 0 }, tok(room.ownerToken)), 404, "not_found");
+      assert.equal(
+        (await get(s2.url, `/rooms/${room.code}`, tok(room.ownerToken))).body.offer,
+        null,
+        "offer in create ignored",
+      );
+      expectError(
+        await post(s2.url, `/rooms/${room.code}/watch`, { version: 0 }, tok(room.ownerToken)),
+        404,
+        "not_found",
+      );
       const j = await post(s2.url, `/rooms/${room.code}/join`, { joinCode: room.joinCode, guestUserName: "Bob" });
       assert.deepEqual(Object.keys(j.body).sort(), ["expiresAt", "guestToken"]);
-      expectStatus(await post(s2.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER }, tok(room.ownerToken)), 204);
+      expectStatus(
+        await post(s2.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER }, tok(room.ownerToken)),
+        204,
+      );
       // Candidates and since in an answer are unknown fields there: ignored, 204, nothing stored.
-      const a = await post(s2.url, `/rooms/${room.code}/answer`, { type: "answer", sdp: SDP_ANSWER, candidates: [cand(1)], since: 0 }, tok(j.body.guestToken));
+      const a = await post(
+        s2.url,
+        `/rooms/${room.code}/answer`,
+        { type: "answer", sdp: SDP_ANSWER, candidates: [cand(1)], since: 0 },
+        tok(j.body.guestToken),
+      );
       expectStatus(a, 204);
       assert.equal((await get(s2.url, `/rooms/${room.code}/candidates`, tok(room.ownerToken))).body.lastSeq, 0);
     } finally {
