@@ -30,7 +30,6 @@ import {
   candidateKey,
   isCursor,
   type Candidate,
-  type CandidatePage,
   type ErrorCode,
   type Feature,
 } from "../../src/protocol/index.ts";
@@ -458,6 +457,14 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
       return done({ status: 204 }, ALL_CHANGED, true);
     }
   }
+}
+
+/** A page of one side's candidates, as the server sends it (docs/protocol.md §4). */
+interface CandidatePage {
+  items: { candidate: string; sdpMid: string | null; sdpMLineIndex: number | null }[];
+  mode: "full" | "delta";
+  lastSeq: number;
+  complete: boolean;
 }
 
 /** The other side's candidates after `since` (a delta page), or all of them (a full page). */

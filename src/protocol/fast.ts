@@ -5,7 +5,6 @@
  * the guest's candidates with its answer, and one long-poll (`/watch`) for room and
  * candidates together, cursors in the body.
  */
-import type { Candidate } from "./validate.ts";
 
 /** The simple request's media type (one of the three CORS-safelisted ones); the body is JSON. */
 export const SIMPLE_CONTENT_TYPE = "text/plain;charset=UTF-8";
@@ -20,24 +19,13 @@ export type WatchFor = "offer" | "answer";
 export interface WatchBody {
   /** Wake when the room's version passes this. */
   version?: number;
-  /** Wake when the room has this description (or is closed). */
+  /** Wake when the room has this description (a closed room answers 410 at once). */
   for?: WatchFor;
   /** Other side's candidate cursor: wake on candidates with a higher sequence, or its end mark. */
   since?: number;
   /** Seconds to hold at most (the server caps it at LONGPOLL_MAX_SEC). */
   wait?: number;
 }
-
-/** A page of the other side's candidates (`GET /rooms/:code/candidates`, join, answer, watch). */
-export interface CandidatePage {
-  items: Candidate[];
-  mode: "full" | "delta";
-  lastSeq: number;
-  complete: boolean;
-}
-
-/** Largest cursor or hold accepted in a body (safe integers; holds are capped by the server). */
-export const MAX_CURSOR = Number.MAX_SAFE_INTEGER;
 
 /** A JSON body number that can be a cursor or a hold: a non-negative safe integer. */
 export function isCursor(x: unknown): x is number {
