@@ -459,7 +459,7 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
   }
 }
 
-/** A page of one side's candidates, as the server sends it (docs/protocol.md §4). */
+/** A page of one side's candidates, as the server sends it (docs/protocol.md, Candidates). */
 interface CandidatePage {
   items: { candidate: string; sdpMid: string | null; sdpMLineIndex: number | null }[];
   mode: "full" | "delta";

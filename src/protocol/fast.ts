@@ -1,5 +1,5 @@
 /**
- * (ext `fast`) The few-round-trip path (docs/protocol.md §5): every request a CORS-simple
+ * (ext `fast`) The few-round-trip path (docs/protocol.md, Extensions: Fast): every request a CORS-simple
  * `POST` (no preflight), the version and the token in the JSON body instead of headers,
  * the host's offer with room creation, the offer and the host's candidates with the join,
  * the guest's candidates with its answer, and one long-poll (`/watch`) for room and

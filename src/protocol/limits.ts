@@ -48,7 +48,7 @@ export const CONFIG_DEFAULTS = {
 
 export const API_VERSION = 1;
 
-/** Extensions the server implements, in the order it advertises them (docs/protocol.md §5). */
+/** Extensions the server implements, in the order it advertises them (docs/protocol.md, Extensions: Fast). */
 export const FEATURES = ["longpoll", "delta", "batch", "end", "restart", "fast"] as const;
 export type Feature = (typeof FEATURES)[number];
 

@@ -1,5 +1,5 @@
 /**
- * (ext `fast`, docs/protocol.md §5): CORS-simple POSTs (text/plain JSON, version and token in
+ * (ext `fast`, docs/protocol.md, Extensions: Fast): CORS-simple POSTs (text/plain JSON, version and token in
  * the body, no custom header), the offer with room creation, the room and the host's
  * candidates with the join, the guest's candidates with the answer, and `/watch`: one
  * long-poll for room and candidates. The origin allowlist refuses simple requests too,
