@@ -4,6 +4,7 @@
  * next, as one batch when the server has `batch`. Nothing goes before `start()` (the offer or
  * answer is posted first).
  */
+import { LIMITS } from "../protocol/index.ts";
 import { ClosedError, ForbiddenError, NotFoundError } from "./errors.ts";
 import type { Ctx } from "./ctx.ts";
 import type { LocalCandidates } from "./ice.ts";
@@ -54,6 +55,17 @@ export class Publisher {
   start(): void {
     this.#ready = true;
     void this.#flush();
+  }
+
+  /**
+   * (ext `fast`) What was gathered before start(), for the answer to carry (at most a batch), and
+   * the end mark when gathering is over and nothing is left: then no post is owed for them.
+   */
+  takeForAnswer(): { items: CandidateBody[]; end: boolean } {
+    const items = this.#pending.splice(0, LIMITS.batchItems);
+    const end = this.#ended && this.#pending.length === 0 && this.#ctx.has("end");
+    if (end) this.#ended = false;
+    return { items, end };
   }
 
   /** ICE restart: the server cleared our candidates; nothing goes out until the new offer/answer. */

@@ -298,7 +298,8 @@ export class RegistryPeer extends LitElement {
     const s = this._ensureSession(true);
     if (s.role !== "host") throw new Error("createRoom() is for the host");
     return this._step(s, "create", async () => {
-      const r: CreateRoomResult = await s.client.createRoom({ hostUserName: s.userName });
+      // (ext fast) The offer goes with the room: the channels of the connect() that follows.
+      const r: CreateRoomResult = await s.client.createRoom({ hostUserName: s.userName, prepare: this.unreliable ? { unreliable: true } : {} });
       s.code = r.code;
       s.joinCode = r.joinCode;
       s.token = r.ownerToken;
