@@ -34,6 +34,11 @@ import type {
 
 export { CLIENT_DEFAULTS };
 
+/** A user name the server would refuse is refused here, before any request. */
+function badName(name: string, who: string): void {
+  if (checkUserName(name) !== null) throw new BadRequestError(`${who}UserName must be 1-32 characters without control characters.`);
+}
+
 // Private members are `#` fields (minifiers shorten them); `transport` and `fail` stay TS-private
 // because the unit tests reach them.
 export class RegistryClient {
@@ -54,8 +59,8 @@ export class RegistryClient {
   #settle: { resolve: () => void; reject: (e: Error) => void } | undefined;
   readonly #rec: Recovery;
   #openedOnce = false;
-  /** (ext `fast`) The host's offer that went with its room (and the room's version then), for its token. */
-  #sentOffer: { token: string; sdp: string; version: number } | undefined;
+  /** (ext `fast`) The host's offer that went with its room, for its token. */
+  #sentOffer: { token: string; sdp: string } | undefined;
   /** (ext `fast`) The room and the host's candidates the guest's join brought, for its token. */
   #joined: { token: string; room?: RoomSnapshot; candidates?: CandidatePage } | undefined;
 
@@ -95,7 +100,7 @@ export class RegistryClient {
       sentOffer: () => {
         const sent = this.#sentOffer;
         this.#sentOffer = undefined;
-        return sent?.token === this.#state.accessToken ? sent : undefined;
+        return sent && sent.token === this.#state.accessToken ? sent.sdp : undefined;
       },
       drain: this.#drain,
       gathered: () => this.#pub.takeForAnswer(),
@@ -127,7 +132,7 @@ export class RegistryClient {
 
   async createRoom(input: CreateRoomInput): Promise<CreateRoomResult> {
     this.#guard("create");
-    if (checkUserName(input.hostUserName) !== null) throw new BadRequestError("hostUserName must be 1-32 characters without control characters.");
+    badName(input.hostUserName, "host");
     this.#dispatch({ type: "create" });
     // (ext `fast`) `prepare`: the connection and its channels are made now and the offer goes
     // with the room (setLocalDescription waits for connect(), after the room's answer). A local
@@ -144,13 +149,13 @@ export class RegistryClient {
       }
     }
     try {
-      const { body, headers } = await this.transport.request({
+      const { body } = await this.transport.request({
         method: "POST", path: "/rooms", route: "/rooms", signal: this.#ctl.signal, probe: true,
         body: { hostUserName: input.hostUserName, ...(sdp === undefined ? {} : { offer: { type: "offer", sdp } }) },
       });
       const r = parseCreateResult(body);
       // Stored with the room only by a server with `fast` (others ignore the field).
-      if (sdp !== undefined && this.transport.has("fast")) this.#sentOffer = { token: r.ownerToken, sdp, version: Number(/^"(\d+)"$/.exec(headers.get("ETag") ?? "")?.[1] ?? 1) };
+      if (sdp !== undefined && this.transport.has("fast")) this.#sentOffer = { token: r.ownerToken, sdp };
       this.#dispatch({ type: "created", code: r.code, token: r.ownerToken });
       return r;
     } catch (err) {
@@ -178,7 +183,7 @@ export class RegistryClient {
     // Checked locally first: a malformed code costs no request and no wrong-code strike.
     if (code === null) throw new NotFoundError("The room code is malformed.");
     if (joinCode === null) throw new BadJoinCodeError("The join code is malformed.");
-    if (checkUserName(input.guestUserName) !== null) throw new BadRequestError("guestUserName must be 1-32 characters without control characters.");
+    badName(input.guestUserName, "guest");
     this.#dispatch({ type: "join" });
     try {
       const { body } = await this.transport.request({

@@ -24,8 +24,8 @@ export interface NegotiationHooks {
   publish(): void;
   /** Offer/answer done: the ICE phase starts. */
   answered(): void;
-  /** (ext `fast`) The host's offer that went with the room, and the room's version then; once. */
-  sentOffer(): { sdp: string; version: number } | undefined;
+  /** (ext `fast`) The host's offer that went with the room (once). */
+  sentOffer(): string | undefined;
   /** (ext `fast`) The candidate drain, to ride along with the room reads and the answer. */
   drain: NonNullable<WatchOptions["drain"]>;
   /** (ext `fast`) Our candidates gathered so far (and the end mark when gathering is over), for the answer. */
@@ -54,9 +54,10 @@ export class Negotiation {
     // (ext `fast`) The first offer went with the room: only setLocalDescription is left (its
     // candidates are gathered from now on, with the ICE servers the room's answer brought).
     const sent = restart ? undefined : this.#h.sentOffer();
-    let version = sent?.version;
+    // A new room is version 1.
+    let version = sent === undefined ? undefined : 1;
     if (sent) {
-      await this.#h.rtc().createOffer(false, sent.sdp);
+      await this.#h.rtc().createOffer(false, sent);
     } else {
       const sdp = checkedSdp(await this.#h.rtc().createOffer(restart), "offer");
       const { headers } = await ctx.post("/offer", restart ? { type: "offer", sdp, restart: true } : { type: "offer", sdp });
@@ -106,11 +107,11 @@ export class Negotiation {
     const sdp = checkedSdp(await this.#h.rtc().acceptOffer(offer), "answer");
     // (ext `fast`) The answer carries what we gathered so far and asks for the host's candidates
     // after our cursor: the first read of the drain rides on it.
-    let extra: Record<string, unknown> = {};
+    // (Fields left undefined are not sent: JSON leaves them out.)
+    let extra = {};
     if (this.#ctx.has("fast")) {
       const { items, end } = this.#h.gathered();
-      const since = this.#h.drain.cursor;
-      extra = { ...(items.length ? { candidates: items } : {}), ...(end ? { end: true } : {}), ...(since === undefined ? {} : { since }) };
+      extra = { candidates: items.length ? items : undefined, end: end || undefined, since: this.#h.drain.cursor };
     }
     const posted = this.#postAnswer(sdp, extra);
     // The offer is applied: read (and apply) the host's candidates, usually stored already, while
@@ -125,7 +126,7 @@ export class Negotiation {
   }
 
   /** 409 no_offer (the offer vanished, e.g. replaced): a few short jittered re-posts, then fail. */
-  async #postAnswer(sdp: string, extra: Record<string, unknown>, attempt = 0): Promise<void> {
+  async #postAnswer(sdp: string, extra: object, attempt = 0): Promise<void> {
     const ctx = this.#ctx;
     try {
       const { body } = await ctx.post("/answer", { type: "answer", sdp, ...extra });
@@ -142,10 +143,9 @@ export class Negotiation {
   }
 
   async #ourAnswerStored(sdp: string): Promise<boolean> {
-    const ctx = this.#ctx;
-    // (ext `fast`) A watch without cursors answers at once, without a preflight.
-    const room = ctx.has("fast") ? parseWatchResult((await ctx.post("/watch", {})).body).room : parseSnapshot((await ctx.get("", "", ctx.signal)).body);
-    return room?.answer?.sdp === sdp;
+    // (A rare path: one read, preflighted also on the fast path.)
+    const { body } = await this.#ctx.get("", "", this.#ctx.signal);
+    return parseSnapshot(body).answer?.sdp === sdp;
   }
 }
 

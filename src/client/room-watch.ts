@@ -39,9 +39,8 @@ export async function watchRoom(
     let snap: RoomSnapshot | undefined;
     if (fast) {
       // (ext `fast`) The description awaited, else the version once known (no cursor: at once).
-      const since = o.drain?.cursor;
-      const cursor = o.for ? { for: o.for } : version === undefined ? {} : { version };
-      const r = parseWatchResult((await ctx.post("/watch", { ...cursor, ...(since === undefined ? {} : { since }), wait }, signal)).body);
+      // (Fields left undefined are not sent: JSON leaves them out.)
+      const r = parseWatchResult((await ctx.post("/watch", { for: o.for, version: o.for ? undefined : version, since: o.drain?.cursor, wait }, signal)).body);
       if (r.candidates) o.drain?.feed(r.candidates);
       snap = r.room;
     } else {

@@ -60,17 +60,19 @@ export class Transport {
   /** TS-private, not `#`: the unit tests reach it. */
   private readonly o: TransportOptions;
   readonly #maxRetries: number;
+  /** (ext `fast`) The simple form needs the protocol's own CSRF header (none configured). */
+  readonly #simpleOk: boolean;
   constructor(o: TransportOptions) {
     this.o = o;
     this.#maxRetries = o.maxRetries ?? 4;
+    this.#simpleOk = o.csrfHeaderName === HEADERS.version && o.csrfHeaderValue === String(API_VERSION);
   }
 
   has(f: Feature): boolean { return this.features.has(f); }
 
-  /** (ext `fast`) The simple form needs the server's `fast` and the protocol's own CSRF header (none configured). */
+  /** (ext `fast`) A POST goes simple when the server has `fast`, or as a probe while nothing is known. */
   #simple(spec: RequestSpec): boolean {
-    if (spec.method !== "POST" || this.o.csrfHeaderName !== HEADERS.version || this.o.csrfHeaderValue !== String(API_VERSION)) return false;
-    return this.has("fast") || (spec.probe === true && !this.featuresKnown);
+    return spec.method === "POST" && this.#simpleOk && (this.has("fast") || (spec.probe === true && !this.featuresKnown));
   }
 
   async request<T = unknown>(spec: RequestSpec, attempt = 0): Promise<HttpResult<T>> {

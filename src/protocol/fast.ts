@@ -5,7 +5,7 @@
  * the guest's candidates with its answer, and one long-poll (`/watch`) for room and
  * candidates together, cursors in the body.
  */
-import { parseCandidatePage, parseSnapshot, type CandidatePage, type RoomSnapshot } from "./wire.ts";
+import { obj, parseCandidatePage, parseSnapshot, type CandidatePage, type RoomSnapshot } from "./wire.ts";
 
 /** The simple request's media type (one of the three CORS-safelisted ones); the body is JSON. */
 export const SIMPLE_CONTENT_TYPE = "text/plain;charset=UTF-8";
@@ -35,16 +35,13 @@ export function isCursor(x: unknown): x is number {
 
 /** `POST /rooms/:code/watch` → 200, and the extras of a join's 200 (docs/protocol.md, Extensions: Fast). */
 export interface WatchResult {
-  room?: RoomSnapshot;
+  room: RoomSnapshot | undefined;
   /** Present when the request gave `since` (a join: the host's full page). */
-  candidates?: CandidatePage;
+  candidates: CandidatePage | undefined;
 }
 
 /** Reads a watch answer, or the `room` / `candidates` a join or an answer carries; absent parts stay absent. */
 export function parseWatchResult(x: unknown): WatchResult {
-  const o = (x !== null && typeof x === "object" ? x : {}) as Record<string, unknown>;
-  const out: WatchResult = {};
-  if (o.room !== null && typeof o.room === "object") out.room = parseSnapshot(o.room);
-  if (o.candidates !== null && typeof o.candidates === "object") out.candidates = parseCandidatePage(o.candidates);
-  return out;
+  const { room, candidates } = obj(x);
+  return { room: obj(room) === room ? parseSnapshot(room) : undefined, candidates: obj(candidates) === candidates ? parseCandidatePage(candidates) : undefined };
 }
