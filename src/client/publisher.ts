@@ -7,6 +7,7 @@
 import { LIMITS } from "../protocol/index.ts";
 import { ClosedError, ForbiddenError, NotFoundError } from "./errors.ts";
 import type { Ctx } from "./ctx.ts";
+import { CLIENT_DEFAULTS } from "./defaults.ts";
 import type { LocalCandidates } from "./ice.ts";
 import { isAbortError } from "./timers.ts";
 import type { CandidateBody } from "./types.ts";
@@ -30,6 +31,8 @@ export class Publisher {
   /** Gathering ended: the end mark is owed. */
   #ended = false;
   #busy = false;
+  /** (ext `fast`) This generation's first post already waited for its burst. */
+  #coalesced = false;
 
   constructor(ctx: Ctx, local: LocalCandidates) {
     this.#ctx = ctx;
@@ -74,11 +77,22 @@ export class Publisher {
     this.#ready = false;
     this.#pending = [];
     this.#ended = false;
+    this.#coalesced = false;
   }
 
   async #flush(): Promise<void> {
     const ctx = this.#ctx;
     if (!this.#ready || this.#busy || ctx.signal.aborted) return;
+    // (ext `fast`) A browser gathers its candidates a few ms apart: the first post waits for the
+    // rest of the burst, so they go as one, and wake the other side's drain once.
+    if (!this.#coalesced && this.#pending.length > 0 && ctx.has("fast")) {
+      this.#coalesced = this.#busy = true;
+      ctx.timers.set(() => {
+        this.#busy = false;
+        void this.#flush();
+      }, CLIENT_DEFAULTS.coalesceMs);
+      return;
+    }
     const batch = ctx.has("batch");
     const items = batch ? this.#pending.splice(0) : this.#pending.splice(0, 1);
     const end = endMarkGoes({ ended: this.#ended, left: this.#pending.length, items: items.length, end: ctx.has("end"), batch, delta: ctx.has("delta") });
