@@ -243,6 +243,8 @@ export class RegistryPeer extends LitElement {
     addEventListener("pagehide", this.#onPageHide);
     addEventListener("hashchange", this.#onHashChange);
     if (document.readyState !== "complete") addEventListener("load", this.#onLoad, { once: true });
+    // Re-attached after the page loaded (the load listener went with the removal): check now.
+    else if (this.hasUpdated) this.#onLoad();
     this.#fillForm();
   }
 
