@@ -166,7 +166,8 @@ document.body.append(el);
 
     await page.goto(`${web.url}/`);
     await page.waitForFunction(() => !!customElements.get("registry-peer"), null, { timeout: 20_000 });
-    await page.waitForFunction(() => (document.querySelector("registry-peer")?.shadowRoot?.querySelectorAll("button").length ?? 0) > 0, null, { timeout: 20_000 });
+    // Rendered: without a base-url the element's UI says which attribute is missing.
+    await page.waitForFunction(() => /base-url/.test(document.querySelector("registry-peer")?.shadowRoot?.textContent ?? ""), null, { timeout: 20_000 });
 
     await page.goto(`${web.url}/?registry=${encodeURIComponent(registry.url)}`);
     const seen = await page.waitForFunction(() => (window as unknown as { seen: string[] }).seen.join(" ") || false, null, { timeout: 30_000 });
