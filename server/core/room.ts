@@ -78,6 +78,8 @@ export interface RoomRecord {
   joinLockedUntil: number;
   /** Accepted requests per token within the last minute. */
   tokenHits: { host: number[]; guest: number[] };
+  /** Fresh ICE credentials handed out per token within the last minute (absent in records written before `ice`). */
+  iceHits?: { host: number[]; guest: number[] };
 }
 
 /** The part of RegistryConfig the room rules need. */
@@ -91,6 +93,7 @@ export interface RoomConfig {
   longpollMaxMs: number;
   maxRestarts: number;
   features: readonly Feature[];
+  limitIcePerMin: number;
 }
 
 /** A request body as the app read it: nothing, parsed JSON, or unusable (bad JSON / UTF-8 / content type). */
@@ -119,6 +122,8 @@ export type RoomRequest =
   | { op: "snapshot"; tokenHash: string | null; since?: string | undefined; wait?: string | undefined; ifNoneMatch?: string | undefined }
   | { op: "candidates"; tokenHash: string | null; since?: string | undefined; wait?: string | undefined }
   | { op: "offer" | "answer" | "candidate" | "close"; tokenHash: string | null; body: BodyInput }
+  /** May this token have fresh ICE credentials? (The app mints them; the room only authorises and counts.) */
+  | { op: "ice"; tokenHash: string | null }
   /** Housekeeping only: apply TTL expiry (sweep / alarm). */
   | { op: "tick" };
 
@@ -439,6 +444,17 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
 
     case "candidate":
       return postCandidates(rec, side, req.body, ctx, done);
+
+    case "ice": {
+      if (!has(config, "ice")) return done(err(404, "not_found", { message: "No such route." }));
+      if (!ctx.resume && config.limitIcePerMin > 0) {
+        const hits = (rec.iceHits ??= { host: [], guest: [] });
+        const r = slidingWindowHit(hits[side], config.limitIcePerMin, now);
+        write = true;
+        if (!r.ok) return done(err(429, "rate_limited", { retryAfterSec: r.retryAfterSec }));
+      }
+      return done({ status: 200, body: { side } });
+    }
 
     case "close": {
       const body = req.body;

@@ -44,12 +44,16 @@ export const CONFIG_DEFAULTS = {
   LIMIT_TOKEN_PER_MIN: 300,
   LONGPOLL_MAX_SEC,
   MAX_RESTARTS: 5,
+  /** Lifetime of minted TURN credentials: a whole day (see README, "Connectivity"). */
+  TURN_TTL_SEC: 86_400,
+  /** Fresh ICE credentials per access token per minute (`POST /rooms/:code/ice-servers`). */
+  LIMIT_ICE_PER_MIN: 10,
 } as const;
 
 export const API_VERSION = 1;
 
 /** Extensions the server implements, in the order it advertises them (§1). */
-export const FEATURES = ["longpoll", "delta", "batch", "end", "restart"] as const;
+export const FEATURES = ["longpoll", "delta", "batch", "end", "restart", "ice"] as const;
 export type Feature = (typeof FEATURES)[number];
 
 export const HEADERS = {

@@ -11,7 +11,7 @@ before(async () => {
 });
 after(() => s.close());
 
-const ALL = "longpoll, delta, batch, end, restart";
+const ALL = "longpoll, delta, batch, end, restart, ice";
 
 function expectCommonHeaders(r: { headers: Headers }) {
   assert.equal(r.headers.get("x-registry-features"), ALL);
@@ -44,7 +44,7 @@ test("POST /rooms creates an open room with well-formed secrets", async () => {
   assert.equal(normalizeJoinCode(joinCode), joinCode);
   // 15 min default TTL for open rooms.
   assert.ok(expiresAt >= before + 900_000 - 5_000 && expiresAt <= Date.now() + 900_000 + 5_000, String(expiresAt));
-  assert.deepEqual(Object.keys(r.body).sort(), ["code", "expiresAt", "joinCode", "ownerToken"]);
+  assert.deepEqual(Object.keys(r.body).sort(), ["code", "expiresAt", "iceExpiresAt", "iceServers", "joinCode", "ownerToken"]);
 });
 
 test("two rooms never share code or secrets", async () => {
@@ -83,7 +83,7 @@ test("full handshake: join, offer, snapshot, answer, candidates, close", async (
   expectStatus(j, 200);
   assert.match(j.body.guestToken, /^[A-Za-z0-9_-]{43}$/);
   assert.equal(typeof j.body.expiresAt, "number");
-  assert.deepEqual(Object.keys(j.body).sort(), ["expiresAt", "guestToken"]);
+  assert.deepEqual(Object.keys(j.body).sort(), ["expiresAt", "guestToken", "iceExpiresAt", "iceServers"]);
   const guest = tok(j.body.guestToken);
 
   snap = await get(s.url, `/rooms/${room.code}`, guest);
@@ -164,6 +164,7 @@ test("known routes with another method are 405 method_not_allowed", async () => 
     ["GET", "/rooms/ABCDEF/candidate"],
     ["POST", "/rooms/ABCDEF/candidates"],
     ["PATCH", "/rooms/ABCDEF/close"],
+    ["GET", "/rooms/ABCDEF/ice-servers"],
   ];
   for (const [method, path] of cases) {
     // Without the version header too: route and method come before it in §6.
