@@ -44,8 +44,12 @@ export const CONFIG_DEFAULTS = {
   LIMIT_TOKEN_PER_MIN: 300,
   LONGPOLL_MAX_SEC,
   MAX_RESTARTS: 5,
-  /** Lifetime of minted TURN credentials: a whole day (see README, "Connectivity"). */
-  TURN_TTL_SEC: 86_400,
+  /**
+   * Lifetime of minted TURN credentials. Long enough for a host that waits for its guest (open
+   * + joined TTLs); a relay allocation made in time keeps being refreshed past it (coturn, see
+   * test/server/coturn.test.ts), and a later ICE restart gets fresh ones from the Registry.
+   */
+  TURN_TTL_SEC: 3600,
   /** Fresh ICE credentials per access token per minute (`POST /rooms/:code/ice-servers`). */
   LIMIT_ICE_PER_MIN: 10,
 } as const;

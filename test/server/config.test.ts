@@ -65,9 +65,9 @@ test("default origin rule: exact local hosts on http, any port", () => {
   }
 });
 
-test("ICE: defaults are the public STUN servers, no TURN, a day of TTL, 10 fresh grants per token per minute", () => {
+test("ICE: defaults are the public STUN servers, no TURN, an hour of TTL, 10 fresh grants per token per minute", () => {
   const c = parseConfig({});
-  assert.deepEqual(c.ice, { stunUrls: [...DEFAULT_STUN_URLS], turn: null, cloudflare: null, ttlSec: 86_400 });
+  assert.deepEqual(c.ice, { stunUrls: [...DEFAULT_STUN_URLS], turn: null, cloudflare: null, ttlSec: 3600 });
   assert.equal(c.limitIcePerMin, 10);
   assert.ok(FEATURES.includes("ice"));
 });
