@@ -39,6 +39,7 @@ export const TEST_DEFAULTS: Record<string, string> = {
   LIMIT_PUBLIC_PER_MIN: "0",
   LIMIT_JOIN_PER_MIN: "0",
   LIMIT_TOKEN_PER_MIN: "0",
+  LIMIT_ICE_PER_MIN: "0",
 };
 
 export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
