@@ -54,7 +54,10 @@ export function createIceMinter(cfg: IceConfig, deps: IceMinterDeps = {}): IceMi
   const rand = deps.randomBytes ?? cryptoRandomBytes;
   const log = deps.log ?? (() => {});
   const stun: IceServer[] = cfg.stunUrls.length > 0 ? [{ urls: [...cfg.stunUrls] }] : [];
-  const stunOnly = (): IceGrant => ({ iceServers: stun.map((s) => ({ urls: [...(s.urls as string[])] })), iceExpiresAt: null });
+  const stunOnly = (): IceGrant => ({
+    iceServers: stun.map((s) => ({ urls: [...(s.urls as string[])] })),
+    iceExpiresAt: null,
+  });
 
   const turn = cfg.turn;
   if (turn) {
@@ -67,7 +70,10 @@ export function createIceMinter(cfg: IceConfig, deps: IceMinterDeps = {}): IceMi
       // The id part only makes each player's username distinct (coturn logs and quotas key on it).
       const username = `${expirySec}:${base64url(rand(9))}`;
       const credential = await turnRestCredential(key, username);
-      return { iceServers: [...stunOnly().iceServers, { urls: [...turn.urls], username, credential }], iceExpiresAt: expirySec * 1000 };
+      return {
+        iceServers: [...stunOnly().iceServers, { urls: [...turn.urls], username, credential }],
+        iceExpiresAt: expirySec * 1000,
+      };
     };
   }
 
@@ -113,7 +119,7 @@ export function createIceMinter(cfg: IceConfig, deps: IceMinterDeps = {}): IceMi
         const out: IceServer[] = [];
         for (const s of [...stunOnly().iceServers, ...servers]) {
           const urls = (s.urls as string[]).filter((u) => !seen.has(u));
-          urls.forEach((u) => seen.add(u));
+          for (const u of urls) seen.add(u);
           if (urls.length > 0) out.push({ ...s, urls });
         }
         return { iceServers: out, iceExpiresAt: t0 + cfg.ttlSec * 1000 };

@@ -43,7 +43,8 @@ export const ICE_LIMITS = {
 } as const;
 
 /** `stun:` / `stuns:` / `turn:` / `turns:` host[:port], TURN with an optional `?transport=udp|tcp` (RFC 7064, 7065). */
-const ICE_URL_RE = /^(stuns?|turns?):(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(?::(\d{1,5}))?(\?transport=(?:udp|tcp))?$/;
+const ICE_URL_RE =
+  /^(stuns?|turns?):(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)(?::(\d{1,5}))?(\?transport=(?:udp|tcp))?$/;
 
 /** The scheme of a well-formed ICE server URL, or null. */
 export function iceUrlScheme(url: unknown): "stun" | "stuns" | "turn" | "turns" | null {
@@ -61,7 +62,12 @@ const isRelayScheme = (s: string | null) => s === "turn" || s === "turns";
 
 /** Does this list offer a relay (a TURN URL that has credentials)? */
 export function offersRelay(servers: readonly IceServer[]): boolean {
-  return servers.some((s) => typeof s.username === "string" && typeof s.credential === "string" && (Array.isArray(s.urls) ? s.urls : [s.urls]).some((u) => isRelayScheme(iceUrlScheme(u))));
+  return servers.some(
+    (s) =>
+      typeof s.username === "string" &&
+      typeof s.credential === "string" &&
+      (Array.isArray(s.urls) ? s.urls : [s.urls]).some((u) => isRelayScheme(iceUrlScheme(u))),
+  );
 }
 
 /**

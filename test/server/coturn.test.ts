@@ -26,14 +26,20 @@ function findTurnserver(): string | null {
   let path = which();
   if (!path && process.getuid?.() === 0) {
     console.error("[coturn.test] turnserver missing: installing coturn with apt-get ...");
-    spawnSync("apt-get", ["install", "-y", "-q", "coturn"], { stdio: "inherit", timeout: 300_000, env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    spawnSync("apt-get", ["install", "-y", "-q", "coturn"], {
+      stdio: "inherit",
+      timeout: 300_000,
+      env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+    });
     path = which();
   }
   return path;
 }
 
 const turnserver = findTurnserver();
-const skip = turnserver ? false : "turnserver (coturn) is not installed and cannot be installed here (needs root and apt): real TURN checks NOT run";
+const skip = turnserver
+  ? false
+  : "turnserver (coturn) is not installed and cannot be installed here (needs root and apt): real TURN checks NOT run";
 if (skip) console.error(`\n*** SKIPPED: ${skip} ***\n`);
 
 let coturn: ChildProcess | undefined;
@@ -117,9 +123,21 @@ function expectRefused(r: TurnResult, what: string) {
   assert.ok(!r.ok && r.status === 401, `${what}: expected 401, got ${JSON.stringify(r)}`);
 }
 
-test("minted credentials allocate a relay on coturn; tampered or foreign ones are refused", { skip, timeout: 60_000 }, async () => {
-  const s: TestServer = await startServer({ TURN_URLS: turnUrls(), TURN_SECRET: SECRET, TURN_TTL_SEC: "600", STUN_URLS: "" });
-  const other: TestServer = await startServer({ TURN_URLS: turnUrls(), TURN_SECRET: "another-secret-9876543210", STUN_URLS: "" });
+test("minted credentials allocate a relay on coturn; tampered or foreign ones are refused", {
+  skip,
+  timeout: 60_000,
+}, async () => {
+  const s: TestServer = await startServer({
+    TURN_URLS: turnUrls(),
+    TURN_SECRET: SECRET,
+    TURN_TTL_SEC: "600",
+    STUN_URLS: "",
+  });
+  const other: TestServer = await startServer({
+    TURN_URLS: turnUrls(),
+    TURN_SECRET: "another-secret-9876543210",
+    STUN_URLS: "",
+  });
   try {
     const created = await post(s.url, "/rooms", { hostUserName: "a" });
     expectStatus(created, 201);
@@ -127,14 +145,20 @@ test("minted credentials allocate a relay on coturn; tampered or foreign ones ar
     // The first allocation also waits for coturn to be up (it retransmits for up to 15 s).
     expectAllocated(await allocate(host.username, host.credential, 15_000), "host (create)");
 
-    const joined = await post(s.url, `/rooms/${created.body.code}/join`, { joinCode: created.body.joinCode, guestUserName: "b" });
+    const joined = await post(s.url, `/rooms/${created.body.code}/join`, {
+      joinCode: created.body.joinCode,
+      guestUserName: "b",
+    });
     expectAllocated(await allocate(turnOf(joined.body).username, turnOf(joined.body).credential), "guest (join)");
     const fresh = await post(s.url, `/rooms/${created.body.code}/ice-servers`, "", tok(joined.body.guestToken));
     expectAllocated(await allocate(turnOf(fresh.body).username, turnOf(fresh.body).credential), "guest (fresh)");
 
     const [expiry, id] = host.username.split(":");
     expectRefused(await allocate(host.username, host.credential.slice(0, -4) + "AAA="), "credential altered");
-    expectRefused(await allocate(`${Number(expiry) + 3600}:${id}`, host.credential), "expiry pushed out, same credential");
+    expectRefused(
+      await allocate(`${Number(expiry) + 3600}:${id}`, host.credential),
+      "expiry pushed out, same credential",
+    );
     const foreign = turnOf((await post(other.url, "/rooms", { hostUserName: "c" })).body);
     expectRefused(await allocate(foreign.username, foreign.credential), "signed with another secret");
   } finally {
@@ -142,7 +166,10 @@ test("minted credentials allocate a relay on coturn; tampered or foreign ones ar
   }
 });
 
-test("after TURN_TTL_SEC coturn refuses the credentials for a new relay; a relay allocated in time is still refreshed", { skip, timeout: 60_000 }, async () => {
+test("after TURN_TTL_SEC coturn refuses the credentials for a new relay; a relay allocated in time is still refreshed", {
+  skip,
+  timeout: 60_000,
+}, async () => {
   const ttl = 2;
   const s = await startServer({ TURN_URLS: turnUrls(), TURN_SECRET: SECRET, TURN_TTL_SEC: String(ttl), STUN_URLS: "" });
   const held = await TurnClient.open({ host: "127.0.0.1", port: turnPort });
@@ -152,7 +179,10 @@ test("after TURN_TTL_SEC coturn refuses the credentials for a new relay; a relay
     const { username, credential } = turnOf(created.body);
     const expiresAt = created.body.iceExpiresAt as number;
     assert.equal(expiresAt, Number(username.split(":")[0]) * 1000);
-    assert.ok(expiresAt - Date.now() <= ttl * 1000 && expiresAt > Date.now(), `expires in ${expiresAt - Date.now()} ms`);
+    assert.ok(
+      expiresAt - Date.now() <= ttl * 1000 && expiresAt > Date.now(),
+      `expires in ${expiresAt - Date.now()} ms`,
+    );
     const first = await held.allocate(username, credential, 15_000);
     expectAllocated(first, "before expiry");
 

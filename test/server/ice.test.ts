@@ -42,7 +42,10 @@ function expectTurnRest(body: any, ttlSec: number, t0: number, t1: number): { us
   const m = /^(\d+):([A-Za-z0-9_-]{8,})$/.exec(turn.username);
   assert.ok(m, turn.username);
   const expiry = Number(m[1]);
-  assert.ok(expiry >= Math.floor(t0 / 1000) + ttlSec && expiry <= Math.floor(t1 / 1000) + ttlSec, `expiry ${expiry} not now + ${ttlSec}`);
+  assert.ok(
+    expiry >= Math.floor(t0 / 1000) + ttlSec && expiry <= Math.floor(t1 / 1000) + ttlSec,
+    `expiry ${expiry} not now + ${ttlSec}`,
+  );
   assert.equal(body.iceExpiresAt, expiry * 1000);
   assert.equal(turn.credential, createHmac("sha1", SECRET).update(turn.username).digest("base64"));
   // The STUN defaults come first.
@@ -58,7 +61,10 @@ test("defaults: `ice` is advertised; create, join and the endpoint give the publ
   const created = await post(s.url, "/rooms", { hostUserName: "Alice" });
   expectStatus(created, 201);
   expectStunOnly(created.body);
-  const joined = await post(s.url, `/rooms/${created.body.code}/join`, { joinCode: created.body.joinCode, guestUserName: "Bob" });
+  const joined = await post(s.url, `/rooms/${created.body.code}/join`, {
+    joinCode: created.body.joinCode,
+    guestUserName: "Bob",
+  });
   expectStatus(joined, 200);
   expectStunOnly(joined.body);
   for (const t of [created.body.ownerToken, joined.body.guestToken]) {
@@ -71,7 +77,10 @@ test("defaults: `ice` is advertised; create, join and the endpoint give the publ
 
 test("STUN_URLS: a custom list, and empty means none", async () => {
   const s1 = await start({ STUN_URLS: "stun:stun.example.test:3478, stuns:stun.example.test" });
-  expectStunOnly((await post(s1.url, "/rooms", { hostUserName: "a" })).body, ["stun:stun.example.test:3478", "stuns:stun.example.test"]);
+  expectStunOnly((await post(s1.url, "/rooms", { hostUserName: "a" })).body, [
+    "stun:stun.example.test:3478",
+    "stuns:stun.example.test",
+  ]);
   const s2 = await start({ STUN_URLS: "" });
   expectStunOnly((await post(s2.url, "/rooms", { hostUserName: "a" })).body, []);
 });
@@ -82,7 +91,10 @@ test("coturn REST credentials: form, HMAC, expiry = now + TURN_TTL_SEC, one per 
   const created = await post(s.url, "/rooms", { hostUserName: "a" });
   const host = expectTurnRest(created.body, 600, t0, Date.now());
   t0 = Date.now();
-  const joined = await post(s.url, `/rooms/${created.body.code}/join`, { joinCode: created.body.joinCode, guestUserName: "b" });
+  const joined = await post(s.url, `/rooms/${created.body.code}/join`, {
+    joinCode: created.body.joinCode,
+    guestUserName: "b",
+  });
   const guest = expectTurnRest(joined.body, 600, t0, Date.now());
   t0 = Date.now();
   const fresh = await iceOf(s.url, created.body.code, created.body.ownerToken);
@@ -102,7 +114,11 @@ test("no credentials without a valid room token; wrong join codes get none", asy
     [await iceOf(s.url, room.code, "x".repeat(43)), 403, "forbidden"],
     [await iceOf(s.url, "ZZZZZZ", room.ownerToken), 404, "not_found"],
     [await post(s.url, `/rooms/${room.code}/join`, { joinCode: "00000000", guestUserName: "m" }), 403, "bad_join_code"],
-    [await post(s.url, `/rooms/${room.code}/ice-servers`, "", { ...tok(room.ownerToken), "x-registry-version": "" }), 400, "bad_request"],
+    [
+      await post(s.url, `/rooms/${room.code}/ice-servers`, "", { ...tok(room.ownerToken), "x-registry-version": "" }),
+      400,
+      "bad_request",
+    ],
   ] as Array<[Res, number, string]>) {
     expectError(r, status, code);
     noTurn(r);
@@ -126,7 +142,10 @@ test("minting is rate limited per token (LIMIT_ICE_PER_MIN); the other player ha
   assert.ok(!r.text.includes("credential"));
   expectStatus(await iceOf(s.url, room.code, guest), 200);
   // The room's other routes are not affected by the ICE budget.
-  expectStatus(await post(s.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER }, tok(room.ownerToken)), 204);
+  expectStatus(
+    await post(s.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER }, tok(room.ownerToken)),
+    204,
+  );
 });
 
 test("feature off (REGISTRY_FEATURES without ice): no iceServers anywhere, the route does not exist", async () => {
@@ -134,7 +153,10 @@ test("feature off (REGISTRY_FEATURES without ice): no iceServers anywhere, the r
   assert.equal((await get(s.url, "/")).headers.get("x-registry-features"), "longpoll, delta, batch, end, restart");
   const created = await post(s.url, "/rooms", { hostUserName: "a" });
   assert.deepEqual(Object.keys(created.body).sort(), ["code", "expiresAt", "joinCode", "ownerToken"]);
-  const joined = await post(s.url, `/rooms/${created.body.code}/join`, { joinCode: created.body.joinCode, guestUserName: "b" });
+  const joined = await post(s.url, `/rooms/${created.body.code}/join`, {
+    joinCode: created.body.joinCode,
+    guestUserName: "b",
+  });
   assert.deepEqual(Object.keys(joined.body).sort(), ["expiresAt", "guestToken"]);
   expectError(await iceOf(s.url, created.body.code, created.body.ownerToken), 404, "not_found");
   expectError(await get(s.url, `/rooms/${created.body.code}/ice-servers`), 404, "not_found");
@@ -145,7 +167,11 @@ test("feature off (REGISTRY_FEATURES without ice): no iceServers anywhere, the r
 const CF_KEY = "key-0123abcd";
 const CF_TOKEN = "cf-api-token-SECRET-4567";
 const CF_TURN = {
-  urls: ["turn:turn.cloudflare.test:3478?transport=udp", "turn:turn.cloudflare.test:53?transport=udp", "turns:turn.cloudflare.test:5349?transport=tcp"],
+  urls: [
+    "turn:turn.cloudflare.test:3478?transport=udp",
+    "turn:turn.cloudflare.test:53?transport=udp",
+    "turns:turn.cloudflare.test:5349?transport=tcp",
+  ],
   username: "cf-user-aaaa",
   credential: "cf-cred-bbbb",
 };
@@ -172,11 +198,21 @@ async function fakeCloudflare(): Promise<Fake> {
         /* recorded as null */
       }
       fake.seen.push({ path: req.url ?? "", auth: req.headers.authorization, body });
-      const ok = req.method === "POST" && req.url === `/v1/turn/keys/${CF_KEY}/credentials/generate-ice-servers` && req.headers.authorization === `Bearer ${CF_TOKEN}`;
-      if (!ok || fake.mode === "401") return void res.writeHead(401, { "content-type": "application/json" }).end('{"success":false}');
+      const ok =
+        req.method === "POST" &&
+        req.url === `/v1/turn/keys/${CF_KEY}/credentials/generate-ice-servers` &&
+        req.headers.authorization === `Bearer ${CF_TOKEN}`;
+      if (!ok || fake.mode === "401")
+        return void res.writeHead(401, { "content-type": "application/json" }).end('{"success":false}');
       if (fake.mode === "hang") return void hanging.add(req);
-      if (fake.mode === "garbage") return void res.writeHead(200, { "content-type": "application/json" }).end('{"iceServers":[{"urls":"http://nope"}]}');
-      const iceServers = fake.mode === "array" ? [{ urls: ["stun:stun.cloudflare.test:3478", "stun:stun.cloudflare.test:53"] }, CF_TURN] : CF_TURN;
+      if (fake.mode === "garbage")
+        return void res
+          .writeHead(200, { "content-type": "application/json" })
+          .end('{"iceServers":[{"urls":"http://nope"}]}');
+      const iceServers =
+        fake.mode === "array"
+          ? [{ urls: ["stun:stun.cloudflare.test:3478", "stun:stun.cloudflare.test:53"] }, CF_TURN]
+          : CF_TURN;
       res.writeHead(201, { "content-type": "application/json" }).end(JSON.stringify({ iceServers }));
     });
   });
@@ -191,10 +227,17 @@ async function fakeCloudflare(): Promise<Fake> {
   return fake;
 }
 
-test("Cloudflare TURN: the Worker asks the key API with its bearer token; both answer shapes; port 53 dropped; STUN fallback", { timeout: 60_000 }, async () => {
+test("Cloudflare TURN: the Worker asks the key API with its bearer token; both answer shapes; port 53 dropped; STUN fallback", {
+  timeout: 60_000,
+}, async () => {
   const fake = await fakeCloudflare();
   try {
-    const s = await start({ CF_TURN_KEY_ID: CF_KEY, CF_TURN_API_TOKEN: CF_TOKEN, CF_TURN_API_BASE: fake.base, TURN_TTL_SEC: "7200" });
+    const s = await start({
+      CF_TURN_KEY_ID: CF_KEY,
+      CF_TURN_API_TOKEN: CF_TOKEN,
+      CF_TURN_API_BASE: fake.base,
+      TURN_TTL_SEC: "7200",
+    });
     const t0 = Date.now();
     const created = await post(s.url, "/rooms", { hostUserName: "a" });
     expectStatus(created, 201);
@@ -208,8 +251,14 @@ test("Cloudflare TURN: the Worker asks the key API with its bearer token; both a
     assert.ok(created.body.iceExpiresAt >= t0 + 7_200_000 && created.body.iceExpiresAt <= Date.now() + 7_200_000);
 
     fake.mode = "object";
-    const joined = await post(s.url, `/rooms/${created.body.code}/join`, { joinCode: created.body.joinCode, guestUserName: "b" });
-    assert.deepEqual(joined.body.iceServers, [{ urls: [...DEFAULT_STUN_URLS] }, { urls: [CF_TURN.urls[0], CF_TURN.urls[2]], username: CF_TURN.username, credential: CF_TURN.credential }]);
+    const joined = await post(s.url, `/rooms/${created.body.code}/join`, {
+      joinCode: created.body.joinCode,
+      guestUserName: "b",
+    });
+    assert.deepEqual(joined.body.iceServers, [
+      { urls: [...DEFAULT_STUN_URLS] },
+      { urls: [CF_TURN.urls[0], CF_TURN.urls[2]], username: CF_TURN.username, credential: CF_TURN.credential },
+    ]);
     const fresh = await iceOf(s.url, created.body.code, joined.body.guestToken);
     expectStatus(fresh, 200);
     assert.equal(fresh.body.iceServers[1].username, CF_TURN.username);
@@ -226,8 +275,10 @@ test("Cloudflare TURN: the Worker asks the key API with its bearer token; both a
     await new Promise((r) => setTimeout(r, 200));
     if (s.canCaptureLogs) {
       const logs = s.logs().join("\n");
-      for (const reason of ["http_401", "bad_response", "timeout"]) assert.match(logs, new RegExp(`"event":"ice_fallback","provider":"cloudflare","reason":"${reason}"`));
-      for (const secret of [CF_TOKEN, CF_KEY, CF_TURN.credential, CF_TURN.username]) assert.ok(!logs.includes(secret), `log contains ${secret}`);
+      for (const reason of ["http_401", "bad_response", "timeout"])
+        assert.match(logs, new RegExp(`"event":"ice_fallback","provider":"cloudflare","reason":"${reason}"`));
+      for (const secret of [CF_TOKEN, CF_KEY, CF_TURN.credential, CF_TURN.username])
+        assert.ok(!logs.includes(secret), `log contains ${secret}`);
     }
   } finally {
     await fake.close();
@@ -250,13 +301,17 @@ test("secrets are never logged: TURN secret, minted credentials, tokens", async 
   const s = await start({ TURN_URLS, TURN_SECRET: SECRET });
   if (!s.canCaptureLogs) return void t.skip(`${s.runtime}: logs not capturable`);
   const created = await post(s.url, "/rooms", { hostUserName: "a" });
-  const joined = await post(s.url, `/rooms/${created.body.code}/join`, { joinCode: created.body.joinCode, guestUserName: "b" });
+  const joined = await post(s.url, `/rooms/${created.body.code}/join`, {
+    joinCode: created.body.joinCode,
+    guestUserName: "b",
+  });
   const fresh = await iceOf(s.url, created.body.code, joined.body.guestToken);
   await iceOf(s.url, created.body.code, "wrong-token");
   await new Promise((r) => setTimeout(r, 100));
   const logs = s.logs().join("\n");
   assert.match(logs, /"route":"\/rooms\/:code\/ice-servers"/);
   const forbidden = [SECRET, created.body.ownerToken, joined.body.guestToken, "wrong-token"];
-  for (const b of [created.body, joined.body, fresh.body]) for (const sv of b.iceServers) if (sv.username) forbidden.push(sv.username, sv.credential);
+  for (const b of [created.body, joined.body, fresh.body])
+    for (const sv of b.iceServers) if (sv.username) forbidden.push(sv.username, sv.credential);
   for (const f of forbidden) assert.ok(!logs.includes(f), `log contains ${f}`);
 });

@@ -47,7 +47,9 @@ function encode(type: number, txid: Buffer, attrs: Array<[number, Buffer]>, key?
   header.writeUInt32BE(MAGIC, 4);
   txid.copy(header, 8);
   if (!key) return Buffer.concat([header, body]);
-  const mi = createHmac("sha1", key).update(Buffer.concat([header, body])).digest();
+  const mi = createHmac("sha1", key)
+    .update(Buffer.concat([header, body]))
+    .digest();
   return Buffer.concat([header, body, attr(ATTR.MESSAGE_INTEGRITY, mi)]);
 }
 
@@ -117,7 +119,12 @@ export class TurnClient {
     this.#sock.close();
   }
 
-  async #transact(method: number, attrs: Array<[number, Buffer]>, key: Buffer | undefined, timeoutMs: number): Promise<Message | null> {
+  async #transact(
+    method: number,
+    attrs: Array<[number, Buffer]>,
+    key: Buffer | undefined,
+    timeoutMs: number,
+  ): Promise<Message | null> {
     const txid = randomBytes(12);
     const pkt = encode(method | CLASS.request, txid, attrs, key);
     const id = txid.toString("hex");
@@ -140,7 +147,13 @@ export class TurnClient {
    * A request with long-term credentials: first without them to learn REALM and NONCE (401),
    * then signed; a 438 (stale nonce) is retried once with the new nonce.
    */
-  async #authed(method: number, extra: Array<[number, Buffer]>, username: string, password: string, timeoutMs: number): Promise<{ m: Message | null; key: Buffer | null }> {
+  async #authed(
+    method: number,
+    extra: Array<[number, Buffer]>,
+    username: string,
+    password: string,
+    timeoutMs: number,
+  ): Promise<{ m: Message | null; key: Buffer | null }> {
     if (!this.#realm || !this.#nonce) {
       const first = await this.#transact(method, extra, undefined, timeoutMs);
       if (!first) return { m: null, key: null };
@@ -149,9 +162,21 @@ export class TurnClient {
       this.#nonce = first.attrs.get(ATTR.NONCE) ?? null;
       if (!this.#realm || !this.#nonce) return { m: first, key: null };
     }
-    const key = createHash("md5").update(`${username}:${this.#realm.toString("utf8")}:${password}`).digest();
+    const key = createHash("md5")
+      .update(`${username}:${this.#realm.toString("utf8")}:${password}`)
+      .digest();
     for (let attempt = 0; attempt < 2; attempt++) {
-      const m = await this.#transact(method, [[ATTR.USERNAME, Buffer.from(username, "utf8")], [ATTR.REALM, this.#realm], [ATTR.NONCE, this.#nonce!], ...extra], key, timeoutMs);
+      const m = await this.#transact(
+        method,
+        [
+          [ATTR.USERNAME, Buffer.from(username, "utf8")],
+          [ATTR.REALM, this.#realm],
+          [ATTR.NONCE, this.#nonce!],
+          ...extra,
+        ],
+        key,
+        timeoutMs,
+      );
       if (m && (m.type & 0x0110) === CLASS.error && errorCode(m) === 438 && m.attrs.get(ATTR.NONCE)) {
         this.#nonce = m.attrs.get(ATTR.NONCE)!;
         continue;
@@ -163,7 +188,13 @@ export class TurnClient {
 
   /** Allocate a UDP relay with these credentials. */
   async allocate(username: string, password: string, timeoutMs = 5000): Promise<TurnResult> {
-    const { m, key } = await this.#authed(METHOD.ALLOCATE, [[ATTR.REQUESTED_TRANSPORT, Buffer.from([17, 0, 0, 0])]], username, password, timeoutMs);
+    const { m, key } = await this.#authed(
+      METHOD.ALLOCATE,
+      [[ATTR.REQUESTED_TRANSPORT, Buffer.from([17, 0, 0, 0])]],
+      username,
+      password,
+      timeoutMs,
+    );
     return this.#result(m, key);
   }
 
@@ -179,7 +210,12 @@ export class TurnClient {
     if (!m) return { ok: false, status: "timeout", reason: "no answer" };
     if ((m.type & 0x0110) === CLASS.success) {
       const lifetime = m.attrs.get(ATTR.LIFETIME);
-      return { ok: true, relayed: xorAddress(m.attrs.get(ATTR.XOR_RELAYED_ADDRESS)), lifetimeSec: lifetime ? lifetime.readUInt32BE(0) : 0, integrity: key !== null && integrityOk(m, key) };
+      return {
+        ok: true,
+        relayed: xorAddress(m.attrs.get(ATTR.XOR_RELAYED_ADDRESS)),
+        lifetimeSec: lifetime ? lifetime.readUInt32BE(0) : 0,
+        integrity: key !== null && integrityOk(m, key),
+      };
     }
     const v = m.attrs.get(ATTR.ERROR_CODE);
     return { ok: false, status: errorCode(m) ?? 0, reason: v ? v.subarray(4).toString("utf8") : "" };
