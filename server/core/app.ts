@@ -36,6 +36,7 @@ import {
   randomCrockford,
   ROOM_CODE_LENGTH,
   JOIN_CODE_LENGTH,
+  type CloseReason,
   type ErrorCode,
 } from "../../src/protocol/index.ts";
 import { isOriginAllowed, type RegistryConfig } from "./config.ts";
@@ -118,7 +119,7 @@ export function createApp(deps: AppDeps) {
     return res;
   };
 
-  const fail = (c: Context<Env>, code: ErrorCode, extra: { message?: string; retryAfterSec?: number } = {}, more?: { allow?: string; connectionClose?: boolean }) => {
+  const fail = (c: Context<Env>, code: ErrorCode, extra: { message?: string; retryAfterSec?: number; closeReason?: CloseReason } = {}, more?: { allow?: string; connectionClose?: boolean }) => {
     const env = errorEnvelope(code, extra);
     return respond(c, statusOf(code), JSON.stringify(env), { ...more, ...(extra.retryAfterSec !== undefined && { retryAfter: String(extra.retryAfterSec) }) });
   };
@@ -197,7 +198,7 @@ export function createApp(deps: AppDeps) {
   }
 
   function reply(c: Context<Env>, r: RoomReply): Response {
-    if (r.error) return fail(c, r.error, { ...(r.message !== undefined && { message: r.message }), ...(r.retryAfterSec !== undefined && { retryAfterSec: r.retryAfterSec }) });
+    if (r.error) return fail(c, r.error, { ...(r.message !== undefined && { message: r.message }), ...(r.retryAfterSec !== undefined && { retryAfterSec: r.retryAfterSec }), ...(r.closeReason !== undefined && { closeReason: r.closeReason }) });
     const text = r.status === 204 || r.status === 304 ? null : JSON.stringify(r.body ?? null);
     return respond(c, r.status, text, r.etag ? { etag: r.etag } : undefined);
   }

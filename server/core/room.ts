@@ -28,7 +28,9 @@ import {
   checkSdp,
   checkUserName,
   candidateKey,
+  isCloseReason,
   type Candidate,
+  type CloseReason,
   type ErrorCode,
   type Feature,
 } from "../../src/protocol/index.ts";
@@ -78,6 +80,8 @@ export interface RoomRecord {
   joinLockedUntil: number;
   /** Accepted requests per token within the last minute. */
   tokenHits: { host: number[]; guest: number[] };
+  /** Why a player closed the room, if it gave one of CLOSE_REASONS (told to the other player on 410). */
+  closeReason?: CloseReason;
   /** Fresh ICE credentials handed out per token within the last minute (absent in records written before `ice`). */
   iceHits?: { host: number[]; guest: number[] };
 }
@@ -135,6 +139,8 @@ export interface RoomReply {
   /** A safe, data-free message overriding the default for `error`. */
   message?: string;
   retryAfterSec?: number;
+  /** On `closed`: the close reason to tell (CLOSE_REASONS only). */
+  closeReason?: CloseReason;
   /** Strong ETag value (quotes included) for snapshots. */
   etag?: string;
   /** `create` only: the code is taken, pick another. */
@@ -172,6 +178,11 @@ const ALL_CHANGED: Changed = { version: true, host: true, guest: true };
 
 function err(status: number, error: ErrorCode, extra: { message?: string; retryAfterSec?: number } = {}): RoomReply {
   return { status, error, ...extra };
+}
+
+/** 410 for a closed room, with the reason its closer gave when it is one we keep. */
+function gone(rec: RoomRecord): RoomReply {
+  return rec.closeReason ? { status: 410, error: "closed", closeReason: rec.closeReason } : { status: 410, error: "closed" };
 }
 
 const emptySide = (): SideCandidates => ({ items: [], lastSeq: 0, complete: false });
@@ -352,7 +363,7 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
   if (req.op === "join") return join(rec, req, ctx, done);
 
   // Token routes. A closed room answers 410 to everyone, except close itself (idempotent 204).
-  if (rec.status === "closed" && req.op !== "close") return done(err(410, "closed"));
+  if (rec.status === "closed" && req.op !== "close") return done(gone(rec));
   const side = sideOf(rec, req.tokenHash);
   if (!side) return done(err(403, "forbidden", { message: "Missing or wrong access token." }));
   if ((req.op === "offer" && side !== "host") || (req.op === "answer" && side !== "guest")) {
@@ -465,7 +476,9 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
         }
       }
       if (rec.status === "closed") return done({ status: 204 });
-      // The reason is not stored or logged: it is free text from a client.
+      // Free text is neither stored nor logged; only a reason from the fixed list is kept.
+      const reason = body.kind === "json" ? (body.value as { reason?: unknown }).reason : undefined;
+      if (isCloseReason(reason)) rec.closeReason = reason;
       enter(rec, "closed", now, config);
       if (config.ttlClosedMs <= 0) rec = null;
       return done({ status: 204 }, ALL_CHANGED, true);
@@ -482,7 +495,7 @@ type Done = (reply: RoomReply, extra?: Partial<Changed> | null, dirty?: boolean)
 
 function join(rec: RoomRecord, req: Extract<RoomRequest, { op: "join" }>, ctx: OpContext, done: Done): OpResult {
   const { now, config } = ctx;
-  if (rec.status === "closed") return done(err(410, "closed"));
+  if (rec.status === "closed") return done(gone(rec));
   const limit = config.limitWrongJoinPerRoomPerMin;
   if (limit > 0 && now < rec.joinLockedUntil) {
     return done(err(429, "rate_limited", { retryAfterSec: Math.max(1, Math.ceil((rec.joinLockedUntil - now) / 1000)) }));

@@ -315,3 +315,36 @@ test("secrets are never logged: TURN secret, minted credentials, tokens", async 
     for (const sv of b.iceServers) if (sv.username) forbidden.push(sv.username, sv.credential);
   for (const f of forbidden) assert.ok(!logs.includes(f), `log contains ${f}`);
 });
+
+test("close reason connection_failed is kept and told to the other player on every 410 (held long-poll too); free text is not", async () => {
+  const s = await start();
+  const room = await createRoom(s.url);
+  const guest = await joinRoom(s.url, room);
+  // The guest waits on the room; the host gives up on connecting.
+  const v = (await get(s.url, `/rooms/${room.code}`, tok(guest))).body.version;
+  const held = get(s.url, `/rooms/${room.code}?since=${v}&wait=10`, tok(guest));
+  await new Promise((r) => setTimeout(r, 200));
+  expectStatus(
+    await post(s.url, `/rooms/${room.code}/close`, { reason: "connection_failed" }, tok(room.ownerToken)),
+    204,
+  );
+  for (const r of [
+    await held,
+    await get(s.url, `/rooms/${room.code}/candidates`, tok(guest)),
+    await post(s.url, `/rooms/${room.code}/ice-servers`, "", tok(guest)),
+  ]) {
+    expectError(r, 410, "closed");
+    assert.equal(r.body.error.closeReason, "connection_failed");
+  }
+  // Any other reason is free text: not kept, not told.
+  const other = await createRoom(s.url);
+  const g2 = await joinRoom(s.url, other);
+  expectStatus(
+    await post(s.url, `/rooms/${other.code}/close`, { reason: "connection_failed!" }, tok(other.ownerToken)),
+    204,
+  );
+  const r = await get(s.url, `/rooms/${other.code}`, tok(g2));
+  expectError(r, 410, "closed");
+  assert.equal(r.body.error.closeReason, undefined);
+  assert.ok(!r.text.includes("connection_failed"));
+});
