@@ -5,17 +5,20 @@
  *
  * The handshake is in parts that own their state: negotiation.ts (offer/answer/restart),
  * room-watch.ts (reading the room), publisher.ts (our candidates), drain.ts (theirs),
- * recovery.ts (ICE "disconnected"). This class wires them and owns the phase (through the
+ * recovery.ts (ICE "disconnected"), connectivity.ts (ICE servers, the connect bound, the route).
+ * This class wires them and owns the phase (through the
  * reducer in state.ts) and the session's lifecycle: open and close.
  */
 import { HEADERS, LIMITS, checkUserName, normalizeJoinCode, normalizeRoomCode, parseCreateResult, parseJoinResult, parsePublicInfo, type RoomStatus } from "../protocol/index.ts";
 import { randomFromBytes } from "./backoff.ts";
 import { roomCall, type Ctx, type Emit } from "./ctx.ts";
 import { CLIENT_DEFAULTS } from "./defaults.ts";
+import { Connectivity } from "./connectivity.ts";
 import { Drain, drainDue } from "./drain.ts";
 import {
   AlreadyPairedError, BadJoinCodeError, BadRequestError, ChannelMismatchError, ClosedError, NotFoundError, RegistryError, TransitionError,
 } from "./errors.ts";
+import type { IceRoute } from "./route.ts";
 import { END, LocalCandidates, RemoteCandidates } from "./ice.ts";
 import { Negotiation } from "./negotiation.ts";
 import { Publisher } from "./publisher.ts";
@@ -50,7 +53,10 @@ export class RegistryClient {
   #snapshot: RoomSnapshot | null = null;
   #settle: { resolve: () => void; reject: (e: Error) => void } | undefined;
   readonly #rec: Recovery;
+  readonly #conn: Connectivity;
   #openedOnce = false;
+  /** Packets that arrive while onOpen waits for the route: delivered right after it. */
+  #held: Array<[ArrayBuffer | string, boolean]> | undefined;
 
   constructor(opts: RegistryClientOptions, ev: RegistryClientEvents = {}) {
     this.#o = opts;
@@ -74,8 +80,10 @@ export class RegistryClient {
     };
     this.#pub = new Publisher(ctx, new LocalCandidates(opts.maxCandidatesPerPeer ?? LIMITS.candidatesPerSide));
     this.#drain = new Drain(ctx, this.#remote, (cs) => this.#applyRemote(cs));
+    const conn = (this.#conn = new Connectivity(ctx, { pc: () => this.#rtc?.pc, stalled: () => this.#rec.stalled() }));
     this.#neg = new Negotiation(ctx, {
       rtc: () => this.#rtc!,
+      prepare: (restart) => conn.prepare(restart),
       seen: (s) => {
         this.#snapshot = s;
         if (this.#state.role === "host") this.#drainAt(s.status);
@@ -87,6 +95,7 @@ export class RegistryClient {
       publish: () => this.#pub.start(),
       answered: () => {
         this.#dispatch({ type: "answered" });
+        conn.answered();
         this.#applyRemote(this.#remote.markReady());
         // The channels may have opened before the answer step finished (not after a restart:
         // they never closed, and a second onOpen would be wrong).
@@ -107,6 +116,8 @@ export class RegistryClient {
   getRoomSnapshot(): RoomSnapshot | null { return this.#snapshot; }
   /** (ext) The extensions the server advertised in its latest response. */
   getFeatures(): string[] { return [...this.transport.features]; }
+  /** (ext) The route the open connection took (selected candidate pair), or null before open / when unknown. */
+  getRoute(): IceRoute | null { return this.#conn.route; }
 
   // ---------------------------------------------------------------- room admin
 
@@ -117,6 +128,7 @@ export class RegistryClient {
     try {
       const { body } = await this.transport.request({ method: "POST", path: "/rooms", route: "/rooms", body: { hostUserName: input.hostUserName }, signal: this.#ctl.signal });
       const r = parseCreateResult(body);
+      this.#conn.noteGrant(body);
       this.#dispatch({ type: "created", code: r.code, token: r.ownerToken });
       return r;
     } catch (err) {
@@ -152,6 +164,7 @@ export class RegistryClient {
         body: { joinCode, guestUserName: input.guestUserName }, signal: this.#ctl.signal,
       });
       const r = parseJoinResult(body);
+      this.#conn.noteGrant(body);
       this.#dispatch({ type: "joined", code, token: r.guestToken });
       return r;
     } catch (err) {
@@ -185,7 +198,12 @@ export class RegistryClient {
   }
 
   async #run(opts: ConnectOptions): Promise<void> {
-    const pc = this.#o.createPeerConnection(this.#o.rtcConfiguration);
+    // Relay-only without a relay cannot connect: say so at once (and tell the other player).
+    const impossible = this.#conn.precheck();
+    if (impossible) return this.fail(impossible, true);
+    const cfg = this.#conn.config();
+    const pc = this.#o.createPeerConnection(cfg);
+    this.#conn.created(cfg);
     const threshold = this.#o.backpressureThreshold ?? CLIENT_DEFAULTS.backpressureThreshold;
     const rtc = new RtcSession(pc, channelSpecs(opts.dataChannel, opts.unreliable), {
       localCandidate: (c) => this.#pub.gathered(c, this.#state.phase === "open"),
@@ -201,7 +219,7 @@ export class RegistryClient {
       foreignChannel: () => this.#timers.set(() => {
         if (!rtc.channels.has("reliable")) this.fail(new ChannelMismatchError(), true);
       }, CLIENT_DEFAULTS.channelWaitMs),
-      message: (data, reliable) => this.#emit("onMessage", data, { reliable }),
+      message: (data, reliable) => (this.#held ? this.#held.push([data, reliable]) : this.#emit("onMessage", data, { reliable })),
       drain: () => this.#emit("onDrain"),
     }, threshold, this.#o.bufferedAmountLowThreshold ?? Math.floor(threshold / 4));
     this.#rtc = rtc;
@@ -236,10 +254,19 @@ export class RegistryClient {
     // Open before the answer step finished: `answered` comes back here.
     if (!canApply(this.#state, "dc_open")) return;
     this.#openedOnce = true;
+    this.#conn.connected();
     this.#dispatch({ type: "dc_open" });
     this.#telemetry({ type: "dc_open" });
-    this.#emit("onOpen");
-    this.#settle?.resolve();
+    // onOpen tells the route (getStats, bounded); packets arriving meanwhile wait for it.
+    this.#held = [];
+    this.#conn.readRoute((route) => {
+      if (this.#ctl.signal.aborted) return;
+      const held = this.#held!;
+      this.#held = undefined;
+      this.#emit("onOpen", { route });
+      this.#settle?.resolve();
+      for (const [data, reliable] of held) this.#emit("onMessage", data, { reliable });
+    });
     // Late candidates may still help for a short grace, then no more requests.
     if (this.#drain.active) {
       const cycle = this.transport.has("delta") ? CLIENT_DEFAULTS.iceDrainMaxMs : this.#o.iceDrainIntervalMs ?? CLIENT_DEFAULTS.iceDrainMaxMs;
@@ -252,11 +279,17 @@ export class RegistryClient {
     this.#emit("onIceConnectionStateChange", s);
     if (s === "connected") {
       this.#rec.connected();
+      this.#conn.connected();
+      // Back after an ICE restart: the route may have changed.
+      if (this.#openedOnce) this.#conn.readRoute(() => {});
       if (canApply(this.#state, "ice_connected")) this.#dispatch({ type: "ice_connected" });
       // Back after an ICE restart: the channels never closed, so this is open again (no second onOpen).
       if (this.#openedOnce && canApply(this.#state, "dc_open")) this.#dispatch({ type: "dc_open" });
     } else if (s === "disconnected") {
       this.#rec.disconnected();
+    } else if (s === "failed" && !this.#openedOnce) {
+      // ICE gave up before the channels opened: nothing can connect. Said as such, on both sides.
+      this.#conn.fail();
     } else if (s === "failed" || s === "closed") {
       this.#peerLeft(s === "failed" ? "connection_failed" : "connection_closed");
     }
@@ -297,7 +330,9 @@ export class RegistryClient {
   /** Classifies a failure: a closed room / lost pairing is a close; anything else an error. */
   private fail(err: unknown, notifyServer = false): void {
     if (this.#ctl.signal.aborted) return;
-    const e = err instanceof RegistryError ? err : new RegistryError("unknown", `WebRTC or internal failure (${err instanceof Error ? err.name : typeof err}).`);
+    let e = err instanceof RegistryError ? err : new RegistryError("unknown", `WebRTC or internal failure (${err instanceof Error ? err.name : typeof err}).`);
+    // The other player closed the room because nothing could connect: the same error here.
+    if (e instanceof ClosedError && e.closeReason === "connection_failed" && !this.#openedOnce) e = this.#conn.error(true);
     if (notifyServer) this.#postClose(e.code);
     const closed = e instanceof ClosedError || e instanceof AlreadyPairedError;
     // Once the channels have opened, a room that turns closed (a late drain or candidate post

@@ -13,6 +13,8 @@ import { WAIT_SEC, watchRoom } from "./room-watch.ts";
 
 export interface NegotiationHooks {
   rtc(): RtcSession;
+  /** Before our description is made: the connection gets its current ICE servers (connectivity.ts). */
+  prepare(restart: boolean): Promise<void>;
   /** Every room snapshot read. */
   seen(s: RoomSnapshot): void;
   /** The remote description is set (guest: before the answer goes out). */
@@ -42,6 +44,7 @@ export class Negotiation {
   async offer(restart: boolean): Promise<void> {
     const ctx = this.#ctx;
     if (restart) this.restarts++;
+    await this.#h.prepare(restart);
     const sdp = checkedSdp(await this.#h.rtc().createOffer(restart), "offer");
     const { headers } = await ctx.post("/offer", restart ? { type: "offer", sdp, restart: true } : { type: "offer", sdp });
     ctx.dispatch({ type: "offer_posted" });
@@ -79,7 +82,9 @@ export class Negotiation {
 
   /** Guest: apply the offer, post the answer; our candidates go out after it. */
   async answer(offer: string): Promise<void> {
+    const restart = this.#offerSeen !== undefined;
     this.#offerSeen = offer;
+    await this.#h.prepare(restart);
     const sdp = checkedSdp(await this.#h.rtc().acceptOffer(offer), "answer");
     const posted = this.#postAnswer(sdp);
     // The offer is applied: read (and apply) the host's candidates, usually stored already, while

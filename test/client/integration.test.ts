@@ -5,6 +5,7 @@
  */
 import { expect } from "@open-wc/testing";
 import { RegistryClient, browserDefaults, type RegistryClientEvents } from "../../src/client/index.ts";
+import { FEATURES } from "../../src/protocol/index.ts";
 
 interface Side { client: RegistryClient; got: (string | ArrayBuffer)[]; unreliable: number; closes: (string | undefined)[]; errors: Error[] }
 
@@ -55,7 +56,7 @@ describe("integration: two clients, real WebRTC, real Registry", function () {
       await Promise.all([hostOpen, guestOpen]);
       expect(host.client.getState().phase).to.equal("open");
       expect(guest.client.getState().phase).to.equal("open");
-      expect(host.client.getFeatures().length).to.equal(mode === "full" ? 5 : 0);
+      expect(host.client.getFeatures().length).to.equal(mode === "full" ? FEATURES.length : 0);
 
       const N = 1000;
       const enc = new TextEncoder();
