@@ -175,8 +175,13 @@ export class RegistryClient {
   /** createRoom/joinRoom failed: a closed or paired room ends this client; else back to idle. */
   #requestFailed(err: unknown): unknown {
     if (this.#ctl.signal.aborted) return new TransitionError("the client was closed");
-    if (err instanceof ClosedError || err instanceof AlreadyPairedError) this.fail(err);
-    else this.#dispatch({ type: "request_failed", error: err as RegistryError });
+    if (err instanceof ClosedError || err instanceof AlreadyPairedError) {
+      // The error the session ends with is the one the caller gets (one report, not two).
+      const e = this.#classify(err);
+      this.fail(e);
+      return e;
+    }
+    this.#dispatch({ type: "request_failed", error: err as RegistryError });
     return err;
   }
 
@@ -330,9 +335,7 @@ export class RegistryClient {
   /** Classifies a failure: a closed room / lost pairing is a close; anything else an error. */
   private fail(err: unknown, notifyServer = false): void {
     if (this.#ctl.signal.aborted) return;
-    let e = err instanceof RegistryError ? err : new RegistryError("unknown", `WebRTC or internal failure (${err instanceof Error ? err.name : typeof err}).`);
-    // The other player closed the room because nothing could connect: the same error here.
-    if (e instanceof ClosedError && e.closeReason === "connection_failed" && !this.#openedOnce) e = this.#conn.error(true);
+    const e = this.#classify(err);
     if (notifyServer) this.#postClose(e.code);
     const closed = e instanceof ClosedError || e instanceof AlreadyPairedError;
     // Once the channels have opened, a room that turns closed (a late drain or candidate post
@@ -340,6 +343,12 @@ export class RegistryClient {
     // same single onClose, without an onError racing the DataChannel's own close.
     if (closed && this.#openedOnce) return this.#teardown({ type: "closed" }, "closed");
     this.#teardown(closed ? { type: "closed", error: e } : { type: "failed", error: e }, e.code, e);
+  }
+
+  /** Any failure as a RegistryError; a room the other player closed because nothing could connect is that error here too. */
+  #classify(err: unknown): RegistryError {
+    const e = err instanceof RegistryError ? err : new RegistryError("unknown", `WebRTC or internal failure (${err instanceof Error ? err.name : typeof err}).`);
+    return e instanceof ClosedError && e.closeReason === "connection_failed" && !this.#openedOnce ? this.#conn.error(true) : e;
   }
 
   /** Callers guarantee it runs once (close/fail check `aborted`; peerLeft's sources die here). */

@@ -80,7 +80,7 @@ export class Connectivity {
       restart &&
       !pageOwnsIce(ctx.o.rtcConfiguration) &&
       ctx.has("ice") &&
-      grantExpiring(this.#grant, ctx.o.nowMs())
+      grantExpiring(this.#grant, (ctx.o.wallClockMs ?? ctx.o.nowMs)())
     ) {
       try {
         this.noteGrant((await ctx.post("/ice-servers", undefined)).body);

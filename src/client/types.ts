@@ -33,6 +33,9 @@ export interface RegistryClientOptions {
   // (ext) bound for ICE to connect once both descriptions are set, default 10000 ms: one ICE
   // restart at half of it, then ConnectionFailedError (code "connection_failed")
   connectTimeoutMs?: number;
+  // (ext) wall-clock time (ms since the epoch), to compare with the Registry's iceExpiresAt;
+  // default nowMs (which in the browser is performance.now(), not the wall clock)
+  wallClockMs?: () => number;
   // (ext) relay-only: iceTransportPolicy "relay" (only TURN relay candidates); fails at once with
   // ConnectionFailedError when no relay (TURN server with credentials) is offered
   relayOnly?: boolean;

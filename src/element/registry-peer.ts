@@ -5,6 +5,7 @@ import type {
   ClientPhase,
   ClientState,
   CreateRoomResult,
+  IceRoute,
   RegistryClientOptions,
   Role,
   SendPacketOptions,
@@ -30,6 +31,11 @@ export interface PacketDetail {
   data: ArrayBuffer | string;
   reliable: boolean;
 }
+/** `peer-open`'s detail. */
+export interface PeerOpenDetail {
+  /** The selected candidate pair: local/remote type (host, srflx, prflx, relay), protocol, relayed. Null when the browser does not say. */
+  route: IceRoute | null;
+}
 export interface PeerCloseDetail {
   reason: string;
 }
@@ -48,7 +54,7 @@ declare global {
   interface HTMLElementEventMap {
     "phase-change": CustomEvent<PhaseChangeDetail>;
     "room-created": CustomEvent<RoomCreatedDetail>;
-    "peer-open": CustomEvent<void>;
+    "peer-open": CustomEvent<PeerOpenDetail>;
     packet: CustomEvent<PacketDetail>;
     drain: CustomEvent<void>;
     "peer-close": CustomEvent<PeerCloseDetail>;
@@ -112,13 +118,19 @@ const BUSY_GUEST: Partial<Record<ClientPhase, string>> = {
  *   once the room code and join code are known (attributes or the URL fragment).
  * @attr unreliable - Host: also open the unreliable channel (unordered, no retransmits). A guest
  *   always accepts the host's unreliable channel.
- * @attr ice-servers - JSON array of RTCIceServer, e.g. `[{"urls":"stun:stun.example.com"}]`.
+ * @attr ice-servers - JSON array of RTCIceServer, e.g. `[{"urls":"stun:stun.example.com"}]`. When
+ *   set (or `rtcConfiguration` has `iceServers`) these are used; otherwise the Registry's.
+ * @attr relay-only - Connect only through a TURN relay (`iceTransportPolicy: "relay"`); fails at
+ *   once with `connection_failed` when no relay is configured.
+ * @attr connect-timeout - Milliseconds ICE may take once offer and answer are set (default
+ *   10000; one ICE restart at half of it), then `peer-error` `connection_failed`.
  * @attr no-ui - Render nothing visible (events and methods only).
  * @attr backpressure-threshold - Bytes buffered above which `send()` returns false (default 262144).
  *
  * @fires phase-change - `{ phase, previous }` whenever `phase` changes.
  * @fires room-created - `{ code, joinCode, expiresAt, shareUrl }` after the host created a room.
- * @fires peer-open - The DataChannel is open: `send()` works.
+ * @fires peer-open - The DataChannel is open: `send()` works. `{ route }`: the selected candidate
+ *   pair (`localType`, `remoteType`, `protocol`, `relayed`), or null.
  * @fires packet - `{ data, reliable }` for every packet received (`data` is a string or an ArrayBuffer).
  * @fires drain - The send buffer fell low again after `send()` returned false.
  * @fires peer-close - `{ reason }` once the session that was open (or opening) ended.
@@ -169,6 +181,8 @@ export class RegistryPeer extends LitElement {
     autoConnect: { type: Boolean, attribute: "auto-connect" },
     unreliable: { type: Boolean },
     iceServers: { attribute: "ice-servers" },
+    relayOnly: { type: Boolean, attribute: "relay-only" },
+    connectTimeout: { type: Number, attribute: "connect-timeout" },
     noUi: { type: Boolean, attribute: "no-ui", reflect: true },
     backpressureThreshold: { type: Number, attribute: "backpressure-threshold" },
     rtcConfiguration: { attribute: false },
@@ -194,6 +208,10 @@ export class RegistryPeer extends LitElement {
   declare unreliable: boolean;
   /** The raw `ice-servers` attribute (JSON); `rtcConfiguration` is what is used. */
   declare iceServers: string | undefined;
+  /** Relay-only (attribute `relay-only`): `iceTransportPolicy: "relay"` for the next session. */
+  declare relayOnly: boolean;
+  /** Attribute `connect-timeout` (ms) for the next session; unset: the client's 10000. */
+  declare connectTimeout: number | undefined;
   declare noUi: boolean;
   declare backpressureThreshold: number | undefined;
   /**
@@ -226,6 +244,7 @@ export class RegistryPeer extends LitElement {
     // Initialised here, not as class fields: Lit's reactive accessors must not be shadowed.
     this.autoConnect = false;
     this.unreliable = false;
+    this.relayOnly = false;
     this.noUi = false;
     this._phase = "idle";
     this._err = null;
@@ -254,25 +273,30 @@ export class RegistryPeer extends LitElement {
 
   /**
    * The RTCConfiguration for the next session. Unless set explicitly it is
-   * `{ iceServers: <ice-servers attribute> }` (an empty list when absent or not valid JSON).
+   * `{ iceServers: <ice-servers attribute> }`, or `{}` when the attribute is absent or not a JSON
+   * array: then the Registry's ICE servers are used.
    */
   get rtcConfiguration(): RTCConfiguration {
     if (this._rtcConfiguration) return this._rtcConfiguration;
-    let iceServers: RTCIceServer[] = [];
     if (this.iceServers) {
       try {
         const v: unknown = JSON.parse(this.iceServers);
-        if (Array.isArray(v)) iceServers = v as RTCIceServer[];
+        if (Array.isArray(v)) return { iceServers: v as RTCIceServer[] };
       } catch {
         // Not JSON: ignored (no logging: the value may carry TURN credentials).
       }
     }
-    return { iceServers };
+    return {};
   }
   set rtcConfiguration(v: RTCConfiguration | undefined) {
     const old = this._rtcConfiguration;
     this._rtcConfiguration = v ?? undefined;
     this.requestUpdate("rtcConfiguration", old);
+  }
+
+  /** The route the open connection took (as on `peer-open`), or null. */
+  get route(): IceRoute | null {
+    return this._session?.client.getRoute() ?? null;
   }
 
   /** Bytes queued on the channels, 0 without a session. */
@@ -497,11 +521,14 @@ export class RegistryPeer extends LitElement {
     const live = () => this._session === s && s.client === client;
     let lastError: ClientState["lastError"];
     const threshold = this.backpressureThreshold;
+    const connectMs = this.connectTimeout;
     const opts: RegistryClientOptions = {
       ...browserDefaults(),
       baseUrl: this.baseUrl!,
       rtcConfiguration: this.rtcConfiguration,
       ...(threshold !== undefined && Number.isFinite(threshold) && threshold > 0 ? { backpressureThreshold: threshold } : {}),
+      ...(this.relayOnly ? { relayOnly: true } : {}),
+      ...(connectMs !== undefined && Number.isFinite(connectMs) && connectMs > 0 ? { connectTimeoutMs: connectMs } : {}),
       ...this.clientOptions,
     };
     const client: RegistryClient = new RegistryClient(opts, {
@@ -517,11 +544,11 @@ export class RegistryPeer extends LitElement {
         lastError = e;
         this._setPhase(st.phase);
       },
-      onOpen: () => {
+      onOpen: (info) => {
         if (!live()) return;
         s.opened = true;
         this._err = null;
-        this._emit("peer-open", undefined);
+        this._emit("peer-open", { route: info?.route ?? null });
       },
       onClose: (why) => live() && this._markClosed(s, why || "closed"),
       // Fatal errors arrive after the client entered "error"/"closed"; others (a lost candidate
@@ -556,11 +583,13 @@ export class RegistryPeer extends LitElement {
       if (this._reported.has(e)) return;
       this._reported.add(e);
     }
-    const err = (e ?? {}) as { code?: unknown; retryable?: unknown; retryAfterSec?: unknown };
+    const err = (e ?? {}) as { code?: unknown; message?: unknown; retryable?: unknown; retryAfterSec?: unknown };
     const code = typeof err.code === "string" ? err.code : "unknown";
     const detail: PeerErrorDetail = {
       code,
-      message: describeError(code).message,
+      // connection_failed's own message says why (no relay configured / the relay failed), in
+      // plain words and without secrets (src/client/ice-config.ts); every other code has ours.
+      message: code === "connection_failed" && typeof err.message === "string" ? err.message : describeError(code).message,
       retryable: err.retryable === true,
     };
     if (typeof err.retryAfterSec === "number") detail.retryAfterSec = err.retryAfterSec;

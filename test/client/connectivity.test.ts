@@ -232,6 +232,17 @@ describe("connectivity: the connect bound", () => {
     expect(h.closes).to.deep.equal(["closed"]);
   });
 
+  it("joining a room the host closed because nothing could connect: joinRoom rejects with that error, reported once", async () => {
+    const { reg, h } = setup();
+    reg.status = "closed";
+    reg.closeReason = "connection_failed";
+    const e = await swallow(h.client.joinRoom({ code: reg.code, joinCode: reg.joinCode, guestUserName: "B" }));
+    expect(e).to.be.instanceOf(ConnectionFailedError);
+    expect(h.errors).to.deep.equal([e]);
+    // Told from this side's view: it never got servers from the Registry.
+    expect((e as Error).message).to.equal(`The other player could not connect. ${CONNECT_FAILURE_MESSAGES.no_relay}`);
+  });
+
   it("a room closed for another reason before open stays `closed`", async () => {
     const { reg, h } = await hostAnswered();
     reg.close();
@@ -275,6 +286,15 @@ describe("connectivity: fresh credentials before an ICE restart", () => {
     expect(fresh).to.be.lessThan(calls.lastIndexOf("POST /rooms/:code/offer"));
     expect(mf.callsTo("POST /rooms/:code/ice-servers")[0]!.headers["x-access-token"]).to.equal(reg.ownerToken);
     expect(pc.configs).to.deep.equal([{ iceServers: [STUN, TURN2] }]);
+    h.client.close();
+  });
+
+  it("expiry is judged on wallClockMs when given (the browser's nowMs is performance.now())", async () => {
+    const { mf, h } = await restartAfter({
+      grant: grant([STUN, TURN], 1_000_000_000),
+      options: { wallClockMs: () => 2_000_000_000 },
+    });
+    expect(mf.callsTo("POST /rooms/:code/ice-servers").length).to.equal(1);
     h.client.close();
   });
 
