@@ -3,3 +3,4 @@ export * from "./errors.ts";
 export * from "./codes.ts";
 export * from "./validate.ts";
 export * from "./ice.ts";
+export * from "./wire.ts";

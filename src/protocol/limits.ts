@@ -1,5 +1,5 @@
 /**
- * The Registry's limits (registry-api.md §5, §8, §10). The server enforces them and the
+ * The Registry's limits (docs/protocol.md, Limits). The server enforces them and the
  * client checks them before sending, from this one module.
  */
 export const LIMITS = {
@@ -24,12 +24,12 @@ export const LIMITS = {
 } as const;
 
 /**
- * Longest long-poll hold (§8), seconds. Its own constant as well as a CONFIG_DEFAULTS entry:
+ * Longest long-poll hold (docs/protocol.md, Long-poll), seconds. Its own constant as well as a CONFIG_DEFAULTS entry:
  * the client needs only this one, and a bundle that reads it here does not carry the table.
  */
 export const LONGPOLL_MAX_SEC = 25;
 
-/** §10 configuration defaults; both runtimes read these names. */
+/** Configuration defaults (docs/protocol.md, Configuration); both runtimes read these names. */
 export const CONFIG_DEFAULTS = {
   PORT: 8787,
   HOST: "127.0.0.1",
@@ -40,7 +40,8 @@ export const CONFIG_DEFAULTS = {
   LIMIT_CREATE_PER_MIN: 10,
   LIMIT_PUBLIC_PER_MIN: 60,
   LIMIT_JOIN_PER_MIN: 20,
-  LIMIT_WRONG_JOIN_PER_ROOM_PER_MIN: 5,
+  /** Wrong join codes per room within any 60 s, all sources together (the room's budget). */
+  LIMIT_WRONG_JOIN_PER_ROOM_PER_MIN: 100,
   LIMIT_TOKEN_PER_MIN: 300,
   LONGPOLL_MAX_SEC,
   MAX_RESTARTS: 5,
@@ -52,11 +53,32 @@ export const CONFIG_DEFAULTS = {
   TURN_TTL_SEC: 3600,
   /** Fresh ICE credentials per access token per minute (`POST /rooms/:code/ice-servers`). */
   LIMIT_ICE_PER_MIN: 10,
+  // ---- ceilings of a public Registry (README "Security"); 0 switches one off ----
+  /** Wrong join codes per (room, client source) within any 60 s. */
+  LIMIT_WRONG_JOIN_PER_SOURCE_PER_MIN: 5,
+  /** Requests per client IP that name a room without a valid token (404/403/410), any 60 s. */
+  LIMIT_PROBE_PER_MIN: 60,
+  /** Rooms held at once, tombstones included (Node: one process). */
+  MAX_ROOMS: 10_000,
+  /** SDP, candidate and name characters stored per room. */
+  MAX_ROOM_BYTES: 65_536,
+  /** Long-polls held at once: per room, per client IP, in total (Node). */
+  MAX_LONGPOLLS_PER_ROOM: 8,
+  MAX_LONGPOLLS_PER_IP: 64,
+  MAX_LONGPOLLS: 4_000,
+  /** Open connections per client IP and in total (Node; total also capped by the fd limit). */
+  MAX_CONNECTIONS_PER_IP: 128,
+  MAX_CONNECTIONS: 8_000,
+  /** Node: request headers, and the whole request with its body, must arrive within. */
+  HEADERS_TIMEOUT_SEC: 10,
+  REQUEST_TIMEOUT_SEC: 15,
+  /** IPv6 clients are grouped by this prefix length for every per-IP limit. */
+  IPV6_PREFIX: 64,
 } as const;
 
 export const API_VERSION = 1;
 
-/** Extensions the server implements, in the order it advertises them (§1). */
+/** Extensions the server implements, in the order it advertises them (docs/protocol.md, Extensions). */
 export const FEATURES = ["longpoll", "delta", "batch", "end", "restart", "ice"] as const;
 export type Feature = (typeof FEATURES)[number];
 
