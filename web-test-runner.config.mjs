@@ -5,10 +5,10 @@ import { esbuildPlugin } from "@web/dev-server-esbuild";
 import { playwrightLauncher } from "@web/test-runner-playwright";
 import { ensureChromium, CHROMIUM_ARGS } from "./scripts/chromium.mjs";
 
-/** `node server/node/registry.ts` on port 0; resolves with its URL (parsed from its first line). */
+/** `node server/node/cli.ts` on port 0; resolves with its URL (parsed from its first line). */
 function startRegistryProcess(extraEnv) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "server/node/registry.ts"], {
+    const child = spawn(process.execPath, ["--import", "tsx", "server/node/cli.ts"], {
       // No public STUN servers: the browsers under test never send traffic off this machine.
       env: { ...process.env, PORT: "0", HOST: "127.0.0.1", STUN_URLS: "", ...extraEnv },
       stdio: ["ignore", "pipe", "pipe"],
@@ -34,6 +34,7 @@ function startRegistryProcess(extraEnv) {
 const LIMITS_OFF = {
   LIMIT_CREATE_PER_MIN: "0", LIMIT_PUBLIC_PER_MIN: "0", LIMIT_JOIN_PER_MIN: "0",
   LIMIT_WRONG_JOIN_PER_ROOM_PER_MIN: "0", LIMIT_TOKEN_PER_MIN: "0",
+  LIMIT_WRONG_JOIN_PER_SOURCE_PER_MIN: "0", LIMIT_PROBE_PER_MIN: "0",
 };
 const REGISTRIES = {
   // client: test/client/integration.test.ts, once with every feature, once as the MVP server.

@@ -4,7 +4,7 @@
  * Runs figures 1–7 of issue 6, prints a table and writes the results:
  *   full:  bench/results/latest.json and the generated table in bench/README.md
  *   quick: bench/results/quick.tmp (JSON; git-ignored), README untouched
- * `--only=size,browser,registry` runs a subset (results then go to the quick file too).
+ * `--only=size,browser,registry,sweep` runs a subset (results then go to the quick file too).
  * Builds dist/ first when it is missing or older than src/ (as `npm start` does).
  * Every loop in the suite is bounded in count and time; the whole run is capped at 20 min.
  */
@@ -15,7 +15,7 @@ import { loadavg } from "node:os";
 import { spawnSync } from "node:child_process";
 import { buildIfNeeded } from "../server/dev/start.ts";
 import { browserFigures } from "./browser.ts";
-import { registryFigures } from "./registry.ts";
+import { registryFigures, sweepFigures } from "./registry.ts";
 import { sizeFigures } from "./size.ts";
 import { machine } from "./lib/machine.ts";
 import type { Figure } from "./lib/stats.ts";
@@ -89,6 +89,7 @@ async function main(): Promise<void> {
     const r = await registryFigures({ root: ROOT, ...COUNTS, log });
     figures.push(...r.figures);
   }
+  if (want("sweep")) figures.push(...(await sweepFigures({ root: ROOT, rooms: 100_000, seconds: quick ? 20 : 75, log })));
   figures.sort((a, b) => a.id.localeCompare(b.id, "en", { numeric: true }));
   m.loadAvgEnd = Math.round(loadavg()[0]! * 100) / 100;
   const finished = new Date();
@@ -113,8 +114,8 @@ async function main(): Promise<void> {
     writeFileSync(join(ROOT, "bench/results/latest.json"), JSON.stringify(result, null, 2) + "\n");
     const start = "<!-- bench:table:start -->";
     const end = "<!-- bench:table:end -->";
-    // The same generated block goes into bench/README.md and the main README, so neither drifts.
-    for (const readmePath of [join(ROOT, "bench/README.md"), join(ROOT, "README.md")]) {
+    // The same generated block goes into bench/README.md and docs/benchmarks.md, so neither drifts.
+    for (const readmePath of [join(ROOT, "bench/README.md"), join(ROOT, "docs/benchmarks.md")]) {
     if (!existsSync(readmePath)) continue;
     const readme = readFileSync(readmePath, "utf8");
     const i = readme.indexOf(start);
@@ -128,7 +129,7 @@ async function main(): Promise<void> {
       writeFileSync(readmePath, readme.slice(0, i + start.length) + body + readme.slice(j));
     }
     }
-    log("wrote bench/results/latest.json and the table in bench/README.md and README.md");
+    log("wrote bench/results/latest.json and the table in bench/README.md and docs/benchmarks.md");
   } else {
     writeFileSync(join(ROOT, "bench/results/quick.tmp"), JSON.stringify(result, null, 2) + "\n");
     log("wrote bench/results/quick.tmp (not a full run: README and latest.json untouched)");
