@@ -48,11 +48,11 @@ describe("<registry-peer> attributes and properties", () => {
     expect(el.shareUrl).to.equal(null);
   });
 
-  it("ice-servers: absent or not a JSON array leaves iceServers unset (the Registry's are used); rtcConfiguration set as a property wins and reaches the RTCPeerConnection", async () => {
+  it("ice-servers: absent leaves iceServers unset (the Registry's are used); not a JSON array gives none (a setup mistake); rtcConfiguration set as a property wins and reaches the RTCPeerConnection", async () => {
     const el = await fixture<RegistryPeer>(html`<registry-peer ice-servers="not json" no-ui></registry-peer>`);
-    expect(el.rtcConfiguration).to.deep.equal({});
+    expect(el.rtcConfiguration).to.deep.equal({ iceServers: [] });
     el.setAttribute("ice-servers", '{"urls":"stun:x"}');
-    expect(el.rtcConfiguration, "not an array").to.deep.equal({});
+    expect(el.rtcConfiguration, "not an array").to.deep.equal({ iceServers: [] });
     el.setAttribute("ice-servers", "[]");
     expect(el.rtcConfiguration, "an empty list is the page's choice").to.deep.equal({ iceServers: [] });
     el.removeAttribute("ice-servers");
