@@ -18,6 +18,8 @@ export const CLIENT_DEFAULTS = {
   connectTimeoutMs: 10_000,
   /** Longest wait for getStats() to name the route before onOpen goes out without it. */
   routeWaitMs: 500,
+  /** (ext `fast`) The first candidates of a burst wait this long for the rest: one post, one wake. */
+  coalesceMs: 20,
   /** Guest: wait for the expected reliable channel after one under another label arrived. */
   channelWaitMs: 2000,
 } as const;

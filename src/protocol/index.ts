@@ -3,4 +3,5 @@ export * from "./errors.ts";
 export * from "./codes.ts";
 export * from "./validate.ts";
 export * from "./ice.ts";
+export * from "./fast.ts";
 export * from "./wire.ts";
