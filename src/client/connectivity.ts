@@ -129,7 +129,10 @@ export class Connectivity {
    */
   readRoute(done: (route: IceRoute | null) => void): void {
     const pc = this.#h.pc()!;
-    if (typeof pc.getStats !== "function") return done(null);
+    if (typeof pc.getStats !== "function") {
+      done(null);
+      return;
+    }
     let settled = false;
     const finish = (r: IceRoute | null) => {
       if (settled) return;
