@@ -5,7 +5,8 @@
  * Candidates: members declared by classes, interfaces and type literals in src/client/ and
  * src/element/internal/ (the parts' method and property names, which minifiers otherwise keep).
  * Reserved (never mangled), each because the name crosses a boundary the bundle cannot see:
- *   - public API: every property of every type reachable from the entry points' exports
+ *   - public API: the entry points' export names (properties of the IIFE's global), every
+ *     property of every type reachable from their exports
  *     (src/client/index.ts, src/element/index.ts, src/protocol/index.ts), and every member
  *     declared in src/client/types.ts, src/protocol/ and src/element/*.ts (the element class,
  *     its events and messages); `private` members of exported classes stay candidates;
@@ -196,6 +197,8 @@ export function mangleNames(root = ROOT) {
     const modSym = sf && checker.getSymbolAtLocation(sf);
     if (!modSym) throw new Error(`mangle-names: cannot read the exports of ${entry}`);
     for (let exp of checker.getExportsOfModule(modSym)) {
+      // The classic-script build sets exports as properties of its global (RegistryPeer.x).
+      reserved.add(exp.name);
       if (exp.flags & ts.SymbolFlags.Alias) exp = checker.getAliasedSymbol(exp);
       const decl = exp.valueDeclaration ?? exp.declarations?.[0];
       if (!decl) continue;

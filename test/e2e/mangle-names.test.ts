@@ -112,6 +112,14 @@ test("public client options, state and event callbacks are never mangled", () =>
   );
 });
 
+test("the entry points' export names (the classic script's global properties) are never mangled", async () => {
+  for (const entry of ["src/element/index.ts", "src/client/index.ts"]) {
+    const mod = (await import(join(ROOT, entry))) as Record<string, unknown>;
+    assert.ok(Object.keys(mod).length > 3, `${entry} exports were read`);
+    assertNoneMangled(Object.keys(mod), `${entry} export`);
+  }
+});
+
 test("the element's properties, methods, events and messages are never mangled", () => {
   const el = members(files(join(ROOT, "src/element")).filter((p) => !p.includes("/internal/")));
   assert.ok(el.has("baseUrl") && el.has("joinCode") && el.has("render"), "element members were read");
