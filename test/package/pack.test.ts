@@ -156,7 +156,7 @@ document.body.append(el);
 
   const { ensureChromium, CHROMIUM_ARGS } = (await import("../../scripts/chromium.mjs" as string)) as ChromiumModule;
   const web = await serveDir(join(app, "dist"));
-  const registry = await startBin(join(app, "node_modules/.bin/registry-peer"), { PORT: "0", HOST: "127.0.0.1" });
+  const registry = await startBin(join(app, "node_modules/.bin/registry-peer"), { PORT: "0", HOST: "127.0.0.1", STUN_URLS: "" });
   let browser: Browser | undefined;
   try {
     browser = await chromium.launch({ executablePath: ensureChromium(), headless: true, args: CHROMIUM_ARGS });
