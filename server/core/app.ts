@@ -1,20 +1,20 @@
 /**
- * The Registry's HTTP surface (registry-api.md), one runtime-independent Hono app.
+ * The Registry's HTTP surface (docs/protocol.md), one runtime-independent Hono app.
  *
  * `createApp(deps)` knows nothing about Node or Workers. A runtime supplies:
- * - `rooms`: a `RoomDirectory` (server/room-host.ts). Node: an in-process `RoomHost`.
+ * - `rooms`: a `RoomDirectory` (server/core/room-host.ts). Node: an in-process `RoomHost`.
  *   Workers: forward `call(code, request)` to the Durable Object named by `code`; requests
  *   and replies are plain JSON.
- * - `limiter`: the per-IP `RateLimiter` (server/ratelimit.ts); Workers may back it by a DO.
+ * - `limiter`: the per-IP `RateLimiter` (server/core/ratelimit.ts); Workers may back it by a DO.
  * - `clientIp(c)`: the caller's IP (Node: socket, or X-Forwarded-For from a TRUST_PROXY
  *   peer; Workers: CF-Connecting-IP). Only used as a rate-limit key (grouped by ipKey:
  *   IPv6 by its /IPV6_PREFIX), never logged.
  * - `holdGate(c, key)`: optional (Node): per-IP and total ceilings on held long-polls.
- * - `log(line)`: one JSON line per request (§9), `now`, `randomBytes` (tests may inject).
+ * - `log(line)`: one JSON line per request (docs/protocol.md, Logging), `now`, `randomBytes` (tests may inject).
  * - `sha256`: optional SHA-256 hex (default WebCrypto, async); Node passes a synchronous one.
  * - `fetch`: what the ICE minter calls Cloudflare's TURN API with (default the global fetch).
  *
- * Order of checks (§6), each the first to fail answers:
+ * Order of checks (docs/protocol.md, Errors), each the first to fail answers:
  *   origin (403 origin_not_allowed, readable; preflights pass; not GET /health) → route and method (404/405)
  *   → X-Registry-Version on POST (403 missing / 400 other) → body size (413, read with a cap)
  *   → per-IP limits (429) → [in the room: exists 404 → not closed 410 → token/role 403
@@ -73,14 +73,15 @@ export function createApp(deps: AppDeps) {
   const preflight = cors({
     origin: (origin) => (origin ? (config.allowedOrigins.any ? "*" : origin) : null),
     allowMethods: ["GET", "POST", "OPTIONS"],
-    // §7's list plus If-None-Match: a room long-poll keeps one URL (cursor in the header), so one cached preflight serves every read.
+    // The request headers of docs/protocol.md (Origin, CORS and CSRF) plus If-None-Match: a room
+    // long-poll keeps one URL (cursor in the header), so one cached preflight serves every read.
     allowHeaders: ["Content-Type", HEADERS.token, HEADERS.version, "If-None-Match"],
     exposeHeaders: EXPOSE_HEADERS,
     maxAge: 600,
   });
 
-  // 1. The §9 log line and §1 headers on every response (errors, preflights, 304s); then, in
-  //    order: 2. origin (§7), refused before anything else (preflights pass, see below), GET /health
+  // 1. The log line and the response headers (docs/protocol.md) on every response (errors, preflights, 304s); then, in
+  //    order: 2. origin (Origin, CORS and CSRF), refused before anything else (preflights pass, see below), GET /health
   //    exempt; 3. CORS: preflights answer 204 here, every other answer carries CORS headers.
   //    One middleware layer, not three: each layer is a Promise hop per request.
   app.use("*", async (c, next) => {

@@ -21,7 +21,7 @@ type Env = AppEnv;
 /** Headers a page may read (CORS Expose-Headers). */
 export const EXPOSE_HEADERS = [HEADERS.features, "Retry-After", "ETag"];
 
-/** Responses built complete by the app (all §1 and CORS headers in place). */
+/** Responses built complete by the app (all response and CORS headers in place). */
 const complete = new WeakSet<Response>();
 const featuresKey = HEADERS.features.toLowerCase();
 
@@ -43,7 +43,7 @@ export interface Responder {
     more?: { allow?: string; connectionClose?: boolean },
   ) => Response;
   reply: (c: Context<Env>, r: RoomReply) => Response;
-  /** Whether `res` was built here (all §1 and CORS headers already in place). */
+  /** Whether `res` was built here (all response and CORS headers already in place). */
   isComplete: (res: Response) => boolean;
   /** The X-Registry-Features value. */
   featuresHeader: string;
@@ -55,7 +55,7 @@ export function createResponder(config: RegistryConfig): Responder {
 
   /**
    * Every answer of the app is built here, with all its headers at once in one plain record:
-   * the §1 headers, and past the CORS step the CORS headers Hono's cors() would add
+   * the response headers, and past the CORS step the CORS headers Hono's cors() would add
    * (Access-Control-Allow-Origin when there is an Origin, Expose-Headers, Vary: Origin).
    * Adding them one by one to a finished Response (Hono's c.res.headers / c.header) made
    * Hono and @hono/node-server copy the Response and its Headers several times per request.

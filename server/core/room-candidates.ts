@@ -1,7 +1,7 @@
 /**
- * Candidates (docs/protocol.md, Candidates, Candidate extensions, Long-poll): validation, per-side sequence numbers, dedupe,
- * the per-side cap, end marks (ext `end`), batches (ext `batch`), full and delta pages with
- * long-polls (ext `delta`). Pure.
+ * Candidates (docs/protocol.md, Candidates; Candidate extensions; Long-poll): validation,
+ * per-side sequence numbers, dedupe, the per-side cap, end marks (ext `end`), batches (ext
+ * `batch`), full and delta pages with long-polls (ext `delta`). Pure.
  */
 import * as v from "valibot";
 import {

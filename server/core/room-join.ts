@@ -1,7 +1,8 @@
 /**
- * Joining a room (docs/protocol.md, Endpoints, Limits): the wrong-code budgets per source and per room
- * (sliding 60 s windows, checked before the code is looked at), the code check in constant
- * time, the guest's name, and (ext `fast`) the room and host candidates in the answer. Pure.
+ * Joining a room (docs/protocol.md, Endpoints; Limits): the wrong-code budgets per source and
+ * per room (sliding 60 s windows, checked before the code is looked at), the code check in
+ * constant time, the guest's name, and (ext `fast`) the room and host candidates in the answer.
+ * Pure.
  */
 import * as v from "valibot";
 import { checkUserName, normalizeUserName, type JoinRoomResult } from "../../src/protocol/index.ts";

@@ -1,6 +1,7 @@
 /**
- * A room record's life (docs/protocol.md, Room lifecycle, Room snapshot, Errors): creation, states and their TTLs,
- * expiry on access, the snapshot, token sides, and the small helpers every op shares. Pure.
+ * A room record's life (docs/protocol.md, Room lifecycle; Room snapshot; Errors): creation,
+ * states and their TTLs, expiry on access, the snapshot, token sides, and the small helpers
+ * every op shares. Pure.
  */
 import {
   ERROR_STATUS,

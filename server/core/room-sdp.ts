@@ -1,7 +1,7 @@
 /**
- * The session descriptions (docs/protocol.md, Endpoints; Restart and ETags; Fast): the host's offer (replaced
- * while unanswered; ext `restart`: an ICE restart once paired) and the guest's answer, which
- * (ext `fast`) may carry the guest's candidates and ask for the host's. Pure.
+ * The session descriptions (docs/protocol.md, Endpoints; Restart and ETags; Fast): the host's
+ * offer (replaced while unanswered; ext `restart`: an ICE restart once paired) and the guest's
+ * answer, which (ext `fast`) may carry the guest's candidates and ask for the host's. Pure.
  */
 import * as v from "valibot";
 import { LIMITS, checkSdp, isCursor, type Candidate } from "../../src/protocol/index.ts";

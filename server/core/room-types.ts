@@ -1,6 +1,7 @@
 /**
- * The shapes one room works with (docs/protocol.md, Room lifecycle, Endpoints): the stored record, the requests a
- * holder passes to `applyOp`, its replies and results. All plain JSON (see room.ts's header).
+ * The shapes one room works with (docs/protocol.md, Room lifecycle; Endpoints): the stored
+ * record, the requests a holder passes to `applyOp`, its replies and results. All plain JSON
+ * (see room.ts's header).
  */
 import type { CloseReason, ErrorCode, Feature, RoomStatus } from "../../src/protocol/index.ts";
 
@@ -47,8 +48,9 @@ export interface RoomRecord {
   candidates: { host: SideCandidates; guest: SideCandidates };
   /**
    * Wrong join codes within the last minute: who (a digest of the client's ipKey) and when.
-   * Bounded by the room's budget (or WRONG_JOINS_KEPT when that is off). Records written
-   * before sources were kept hold plain timestamps; those are dropped on the next join.
+   * Bounded by the room's budget (or room-join.ts's WRONG_JOINS_KEPT when that is off).
+   * Records written before sources were kept hold plain timestamps; those are dropped on the
+   * next join.
    */
   wrongJoins: WrongJoin[];
   /** Accepted requests per token within the last minute. */

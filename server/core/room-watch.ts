@@ -20,14 +20,7 @@ const WatchBody = v.object({
  * when there is news for any cursor given (a newer version, the awaited description, newer
  * candidates or the end mark), else holds until there is, or until `wait` runs out.
  */
-export function watch(
-  rec: RoomRecord,
-  side: Side,
-  body: BodyInput,
-  ctx: OpContext,
-  done: Done,
-  hold: Hold,
-): OpResult {
+export function watch(rec: RoomRecord, side: Side, body: BodyInput, ctx: OpContext, done: Done, hold: Hold): OpResult {
   const { config } = ctx;
   if (body.kind !== "json" || !isPlainObject(body.value)) return done(err("bad_request"));
   const parsed = v.safeParse(WatchBody, body.value);

@@ -18,7 +18,6 @@
  * - `RoomRequest` and `RoomReply` are JSON-serialisable too, so a Worker can forward them to
  *   the room's Durable Object over RPC or fetch.
  *
- *
  * The rules are split by job: room-record.ts (states, TTLs, snapshot), room-join.ts,
  * room-sdp.ts (offer, answer), room-candidates.ts, room-watch.ts (ext `fast`) and
  * room-bytes.ts (MAX_ROOM_BYTES); this file dispatches one request to them.

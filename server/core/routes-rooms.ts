@@ -1,7 +1,7 @@
 /**
- * The app's routes (docs/protocol.md, Endpoints; ICE servers; Fast), in §6 order inside each:
- * the shared steps first, then the room, then the answer. Known routes with another method
- * answer 405.
+ * The app's routes (docs/protocol.md, Endpoints; ICE servers; Fast), each in the check order
+ * of app.ts's header: the shared steps first, then the room, then the answer. Known routes
+ * with another method answer 405.
  */
 import type { Hono } from "hono";
 import * as v from "valibot";
@@ -24,7 +24,7 @@ import type { AppEnv, Responder } from "./respond.ts";
 import type { RoomDirectory } from "./room-host.ts";
 import type { RoomReply, RoomRequest } from "./room.ts";
 
-// Body shapes checked here (the room checks the rest, in §6 order, from the same protocol module).
+// Body shapes checked here (the room checks the rest, in the Errors order, from the same protocol module).
 const CreateBody = v.object({ hostUserName: v.string() });
 
 export interface RouteKit {
