@@ -200,8 +200,8 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
     case "ice": {
       if (!has(config, "ice")) return done(err("not_found", { message: "No such route." }));
       if (!ctx.resume && config.limitIcePerMin > 0) {
-        const hits = (rec.iceHits ??= { host: [], guest: [] });
-        const r = slidingWindowHit(hits[side], config.limitIcePerMin, now);
+        rec.iceHits ??= { host: [], guest: [] };
+        const r = slidingWindowHit(rec.iceHits[side], config.limitIcePerMin, now);
         write = true;
         if (!r.ok) return done(err("rate_limited", { retryAfterSec: r.retryAfterSec }));
       }
