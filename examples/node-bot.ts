@@ -101,7 +101,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const bot = await startEchoBot({ baseUrl, link, role });
   if (role === "host") console.log(`Open this link in a browser to play against the bot:\n  ${bot.shareUrl}`);
   process.once("SIGINT", () => bot.client.close("bot stopped"));
-  bot.open.then(() => console.log("[bot] connected: echoing"), () => {});
+  bot.open.then(
+    () => console.log("[bot] connected: echoing"),
+    () => {},
+  );
   console.log(`[bot] session ended: ${await bot.closed}`);
   process.exit(0);
 }

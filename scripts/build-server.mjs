@@ -34,7 +34,8 @@ await build({
 // and vars) with the entry and the header rewritten for a project that installed the package.
 const MAIN = '"main": "server/worker/worker.ts"';
 let cfg = readFileSync("wrangler.jsonc", "utf8");
-if (!cfg.includes(MAIN)) throw new Error(`build-server: wrangler.jsonc no longer has ${MAIN}; update scripts/build-server.mjs`);
+if (!cfg.includes(MAIN))
+  throw new Error(`build-server: wrangler.jsonc no longer has ${MAIN}; update scripts/build-server.mjs`);
 cfg = cfg.replace(MAIN, '"main": "node_modules/registry-peer/dist/server/worker.js"');
 const body = cfg.slice(cfg.indexOf("{"));
 const header = `// The registry-peer Registry on Cloudflare Workers, from the npm package.

@@ -32,9 +32,13 @@ export function ensureChromium({ log = console.log } = {}) {
   const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
   const hasApt = spawnSync("sh", ["-c", "command -v apt-get"], { stdio: "ignore" }).status === 0;
   if (!isRoot || !hasApt) {
-    throw new Error("Chromium not found: install it (Debian/Ubuntu: sudo apt-get install -y chromium) or set CHROME_PATH to a Chromium binary.");
+    throw new Error(
+      "Chromium not found: install it (Debian/Ubuntu: sudo apt-get install -y chromium) or set CHROME_PATH to a Chromium binary.",
+    );
   }
-  log("[setup] Chromium not found at /usr/bin/chromium: installing Debian's 'chromium' package with apt-get (one time)…");
+  log(
+    "[setup] Chromium not found at /usr/bin/chromium: installing Debian's 'chromium' package with apt-get (one time)…",
+  );
   execFileSync("apt-get", ["update", "-qq"], { stdio: "inherit" });
   execFileSync("apt-get", ["install", "-y", "-qq", "chromium"], {
     stdio: "inherit",

@@ -20,17 +20,22 @@ export function ensureFirefox({ log = console.log } = {}) {
   const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
   const hasApt = spawnSync("sh", ["-c", "command -v apt-get"], { stdio: "ignore" }).status === 0;
   if (!isRoot || !hasApt) {
-    return { path: null, why: "Firefox not found (Debian/Ubuntu: sudo apt-get install -y firefox-esr, or set FIREFOX_PATH)" };
+    return {
+      path: null,
+      why: "Firefox not found (Debian/Ubuntu: sudo apt-get install -y firefox-esr, or set FIREFOX_PATH)",
+    };
   }
   log("[setup] Firefox not found: installing Debian's 'firefox-esr' package with apt-get (one time)…");
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   // Bounded: a stuck apt must not hang the suite.
   const update = spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit", env, timeout: 300_000 });
-  const install = update.status === 0
-    ? spawnSync("apt-get", ["install", "-y", "-qq", "firefox-esr"], { stdio: "inherit", env, timeout: 600_000 })
-    : update;
+  const install =
+    update.status === 0
+      ? spawnSync("apt-get", ["install", "-y", "-qq", "firefox-esr"], { stdio: "inherit", env, timeout: 600_000 })
+      : update;
   const now = findFirefox();
-  if (!now) return { path: null, why: `apt-get could not install firefox-esr (exit ${install.status ?? install.signal})` };
+  if (!now)
+    return { path: null, why: `apt-get could not install firefox-esr (exit ${install.status ?? install.signal})` };
   log(`[setup] Installed Firefox at ${now}.`);
   return { path: now };
 }

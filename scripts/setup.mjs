@@ -32,7 +32,8 @@ export function ensureSystemPackages({ log = console.log, want = Object.keys(SYS
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
   spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
   // One package at a time: one that cannot be had does not keep the others out.
-  for (const p of missing) spawnSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", p], { stdio: "inherit", env });
+  for (const p of missing)
+    spawnSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", p], { stdio: "inherit", env });
   const still = missing.filter((p) => !has(SYSTEM_PACKAGES[p]));
   const got = missing.filter((p) => !still.includes(p));
   if (got.length) log(`[setup] installed with apt-get: ${got.join(", ")}`);

@@ -6,7 +6,15 @@
  *
  * A rate limit of 0 switches that limit off (tests and benchmarks only, §10).
  */
-import { CONFIG_DEFAULTS, DEFAULT_CF_TURN_API_BASE, DEFAULT_STUN_URLS, FEATURES, ICE_LIMITS, iceUrlScheme, type Feature } from "../../src/protocol/index.ts";
+import {
+  CONFIG_DEFAULTS,
+  DEFAULT_CF_TURN_API_BASE,
+  DEFAULT_STUN_URLS,
+  FEATURES,
+  ICE_LIMITS,
+  iceUrlScheme,
+  type Feature,
+} from "../../src/protocol/index.ts";
 import { parseTrustedProxies, type Cidr } from "./ip.ts";
 
 export type EnvLike = Record<string, string | undefined>;
@@ -76,7 +84,11 @@ export interface IceConfig {
   ttlSec: number;
 }
 
-function num(env: EnvLike, name: keyof typeof CONFIG_DEFAULTS, opts: { integer?: boolean; min?: number; max?: number } = {}): number {
+function num(
+  env: EnvLike,
+  name: keyof typeof CONFIG_DEFAULTS,
+  opts: { integer?: boolean; min?: number; max?: number } = {},
+): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === "") return CONFIG_DEFAULTS[name] as number;
   const s = raw.trim();
@@ -90,7 +102,10 @@ function num(env: EnvLike, name: keyof typeof CONFIG_DEFAULTS, opts: { integer?:
 
 function parseOrigins(raw: string | undefined): AllowedOrigins {
   if (raw === undefined || raw.trim() === "") return { any: false, list: [], defaultLocal: true };
-  const parts = raw.split(",").map((s) => s.trim()).filter(Boolean);
+  const parts = raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (parts.includes("*")) return { any: true, list: [], defaultLocal: false };
   for (const p of parts) {
     let u: URL;
@@ -100,7 +115,8 @@ function parseOrigins(raw: string | undefined): AllowedOrigins {
       throw new Error(`config: ALLOWED_ORIGINS entry is not an origin: ${p}`);
     }
     // An origin is scheme://host[:port] and nothing more; a path would never match a browser Origin.
-    if (u.origin === "null" || u.origin !== p.replace(/\/$/, "")) throw new Error(`config: ALLOWED_ORIGINS entry is not an origin: ${p}`);
+    if (u.origin === "null" || u.origin !== p.replace(/\/$/, ""))
+      throw new Error(`config: ALLOWED_ORIGINS entry is not an origin: ${p}`);
   }
   return { any: false, list: parts.map((p) => p.replace(/\/$/, "")), defaultLocal: false };
 }
@@ -109,19 +125,28 @@ function parseOrigins(raw: string | undefined): AllowedOrigins {
 function parseFeatureSwitch(raw: string | undefined): Feature[] {
   if (raw === undefined || raw.trim() === "" || raw.trim().toLowerCase() === "all") return [...FEATURES];
   if (raw.trim().toLowerCase() === "none") return [];
-  const wanted = raw.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
-  for (const w of wanted) if (!(FEATURES as readonly string[]).includes(w)) throw new Error(`config: REGISTRY_FEATURES has an unknown feature: ${w}`);
+  const wanted = raw
+    .split(",")
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+  for (const w of wanted)
+    if (!(FEATURES as readonly string[]).includes(w))
+      throw new Error(`config: REGISTRY_FEATURES has an unknown feature: ${w}`);
   return FEATURES.filter((f) => wanted.includes(f));
 }
 
 /** A comma list of ICE URLs whose schemes are in `allowed`; the message names the variable and the entry's position only. */
 function iceUrls(env: EnvLike, name: "STUN_URLS" | "TURN_URLS", allowed: readonly string[]): string[] {
   const raw = env[name];
-  const parts = (raw ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const parts = (raw ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (parts.length > ICE_LIMITS.maxUrls) throw new Error(`config: ${name} has more than ${ICE_LIMITS.maxUrls} entries`);
   parts.forEach((u, i) => {
     const scheme = iceUrlScheme(u);
-    if (scheme === null || !allowed.includes(scheme)) throw new Error(`config: ${name} entry ${i + 1} is not a ${allowed.join(":/")}: URL (scheme:host[:port])`);
+    if (scheme === null || !allowed.includes(scheme))
+      throw new Error(`config: ${name} entry ${i + 1} is not a ${allowed.join(":/")}: URL (scheme:host[:port])`);
   });
   return parts;
 }
@@ -131,13 +156,18 @@ function parseIce(env: EnvLike): IceConfig {
   const stunUrls = env.STUN_URLS === undefined ? [...DEFAULT_STUN_URLS] : iceUrls(env, "STUN_URLS", ["stun", "stuns"]);
   const turnUrls = iceUrls(env, "TURN_URLS", ["turn", "turns"]);
   const secret = env.TURN_SECRET ?? "";
-  if ((turnUrls.length > 0) !== (secret !== "")) throw new Error("config: TURN_URLS and TURN_SECRET must be set together");
-  if (secret !== "" && secret.length < ICE_LIMITS.secretMinChars) throw new Error(`config: TURN_SECRET must be at least ${ICE_LIMITS.secretMinChars} characters`);
+  if (turnUrls.length > 0 !== (secret !== ""))
+    throw new Error("config: TURN_URLS and TURN_SECRET must be set together");
+  if (secret !== "" && secret.length < ICE_LIMITS.secretMinChars)
+    throw new Error(`config: TURN_SECRET must be at least ${ICE_LIMITS.secretMinChars} characters`);
   const keyId = env.CF_TURN_KEY_ID?.trim() ?? "";
   const apiToken = env.CF_TURN_API_TOKEN?.trim() ?? "";
-  if ((keyId !== "") !== (apiToken !== "")) throw new Error("config: CF_TURN_KEY_ID and CF_TURN_API_TOKEN must be set together");
-  if (keyId !== "" && !/^[A-Za-z0-9_-]{1,128}$/.test(keyId)) throw new Error("config: CF_TURN_KEY_ID must be letters, digits, - or _");
-  if (keyId !== "" && turnUrls.length > 0) throw new Error("config: set TURN_URLS/TURN_SECRET or CF_TURN_KEY_ID/CF_TURN_API_TOKEN, not both");
+  if ((keyId !== "") !== (apiToken !== ""))
+    throw new Error("config: CF_TURN_KEY_ID and CF_TURN_API_TOKEN must be set together");
+  if (keyId !== "" && !/^[A-Za-z0-9_-]{1,128}$/.test(keyId))
+    throw new Error("config: CF_TURN_KEY_ID must be letters, digits, - or _");
+  if (keyId !== "" && turnUrls.length > 0)
+    throw new Error("config: set TURN_URLS/TURN_SECRET or CF_TURN_KEY_ID/CF_TURN_API_TOKEN, not both");
   const baseRaw = env.CF_TURN_API_BASE?.trim() || DEFAULT_CF_TURN_API_BASE;
   let apiBase: string;
   try {

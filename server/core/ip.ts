@@ -35,7 +35,7 @@ export function parseIp(input: string): ParsedIp | null {
     const t = parseV4(s.slice(lastColon + 1));
     if (!t) return null;
     tail = t;
-    s = s.slice(0, lastColon + 1) + "0:0";
+    s = `${s.slice(0, lastColon + 1)}0:0`;
   }
   const halves = s.split("::");
   if (halves.length > 2) return null;
@@ -72,7 +72,9 @@ export function ipKey(addr: string | undefined, v6Prefix: number): string {
   const ip = addr === undefined ? null : parseIp(addr);
   if (!ip) return "invalid";
   if (ip.v4) return `${ip.groups[0]! >> 8}.${ip.groups[0]! & 255}.${ip.groups[1]! >> 8}.${ip.groups[1]! & 255}`;
-  return `${masked(ip, v6Prefix).map((g) => g.toString(16)).join(":")}/${v6Prefix}`;
+  return `${masked(ip, v6Prefix)
+    .map((g) => g.toString(16))
+    .join(":")}/${v6Prefix}`;
 }
 
 export interface Cidr {
@@ -108,7 +110,10 @@ export function parseTrustedProxies(raw: string | undefined): Cidr[] {
     .filter(Boolean)
     .map((p) => {
       const c = parseCidr(p);
-      if (!c) throw new Error(`config: TRUST_PROXY entry is not an address or CIDR: ${p} (list the proxies to trust, e.g. 127.0.0.1,10.0.0.0/8)`);
+      if (!c)
+        throw new Error(
+          `config: TRUST_PROXY entry is not an address or CIDR: ${p} (list the proxies to trust, e.g. 127.0.0.1,10.0.0.0/8)`,
+        );
       return c;
     });
 }
@@ -125,7 +130,11 @@ export function isTrusted(addr: string | undefined, trusted: readonly Cidr[]): b
  * first untrusted hop is the client (entries to its left were written by the client itself).
  * A malformed entry ends the walk at the last address a trusted proxy vouched for.
  */
-export function clientAddress(peer: string | undefined, xff: string | undefined, trusted: readonly Cidr[]): string | undefined {
+export function clientAddress(
+  peer: string | undefined,
+  xff: string | undefined,
+  trusted: readonly Cidr[],
+): string | undefined {
   if (xff === undefined || !isTrusted(peer, trusted)) return peer;
   let client = peer;
   const hops = xff.split(",");

@@ -54,7 +54,8 @@ export class MemoryRateLimiter implements RateLimiter {
   /** Drops windows with no request in the last minute (called by the runtime's sweep). */
   sweep(): void {
     const cutoff = this.#now() - WINDOW_MS;
-    for (const [k, times] of this.#windows) if (times.length === 0 || times[times.length - 1]! <= cutoff) this.#windows.delete(k);
+    for (const [k, times] of this.#windows)
+      if (times.length === 0 || times[times.length - 1]! <= cutoff) this.#windows.delete(k);
   }
 
   get size(): number {

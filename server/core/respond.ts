@@ -73,13 +73,13 @@ export function createResponder(config: RegistryConfig): Responder {
       if (origin) h["access-control-allow-origin"] = config.allowedOrigins.any ? "*" : origin;
       h["access-control-expose-headers"] = exposeHeaders;
     }
-    if (extra?.allow !== undefined) h["allow"] = extra.allow;
+    if (extra?.allow !== undefined) h.allow = extra.allow;
     h["cache-control"] = "no-store";
-    if (extra?.connectionClose) h["connection"] = "close";
+    if (extra?.connectionClose) h.connection = "close";
     if (text !== null) h["content-type"] = "application/json";
-    if (extra?.etag !== undefined) h["etag"] = extra.etag;
+    if (extra?.etag !== undefined) h.etag = extra.etag;
     if (extra?.retryAfter !== undefined) h["retry-after"] = extra.retryAfter;
-    if (c.get("cors")) h["vary"] = "Origin";
+    if (c.get("cors")) h.vary = "Origin";
     h["x-content-type-options"] = "nosniff";
     h[featuresKey] = featuresHeader;
     // Last, spelled as Hono/node-server wrote it before, so the bytes on the wire are unchanged

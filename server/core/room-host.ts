@@ -27,7 +27,16 @@
  *   with it, so it needs no queue entry and none of the queue's Promise hops. Async storage
  *   (a Durable Object's) always goes through the queue.
  */
-import { applyOp, unnamed, type OpResult, type RoomConfig, type RoomRecord, type RoomReply, type RoomRequest, type Side, type WaitOn } from "./room.ts";
+import {
+  applyOp,
+  unnamed,
+  type OpResult,
+  type RoomConfig,
+  type RoomRecord,
+  type RoomReply,
+  type RoomRequest,
+  type WaitOn,
+} from "./room.ts";
 import { ExpiryQueue } from "./expiry.ts";
 import type { HoldGate } from "./limits-global.ts";
 
@@ -176,7 +185,9 @@ export class RoomHost implements RoomDirectory {
       const out =
         sync && !this.#queues.has(code)
           ? this.#decide(code, this.#applySync(sync, code, req, { resume, final }), st)
-          : await this.#serial(code, async () => this.#decide(code, await this.#apply(code, req, { resume, final }), st));
+          : await this.#serial(code, async () =>
+              this.#decide(code, await this.#apply(code, req, { resume, final }), st),
+            );
       if (out.reply) return out.reply;
       if (st.held) {
         const why = await st.held;
@@ -209,11 +220,28 @@ export class RoomHost implements RoomDirectory {
   /** Per-room, then per-IP and total held long-polls: null to hold, else the answer. */
   #admit(code: string, st: CallState): RoomReply | null {
     if (this.#maxHoldsPerRoom > 0 && (this.#waiters.get(code)?.size ?? 0) >= this.#maxHoldsPerRoom) {
-      return { status: 429, error: "rate_limited", message: "Too many long-polls on this room.", retryAfterSec: HOLD_RETRY_SEC };
+      return {
+        status: 429,
+        error: "rate_limited",
+        message: "Too many long-polls on this room.",
+        retryAfterSec: HOLD_RETRY_SEC,
+      };
     }
     const why = st.gate?.acquire() ?? null;
-    if (why === "per_ip") return { status: 429, error: "rate_limited", message: "Too many long-polls from this address.", retryAfterSec: HOLD_RETRY_SEC };
-    if (why === "total") return { status: 503, error: "unavailable", message: "The Registry holds too many long-polls; retry later.", retryAfterSec: HOLD_RETRY_SEC };
+    if (why === "per_ip")
+      return {
+        status: 429,
+        error: "rate_limited",
+        message: "Too many long-polls from this address.",
+        retryAfterSec: HOLD_RETRY_SEC,
+      };
+    if (why === "total")
+      return {
+        status: 503,
+        error: "unavailable",
+        message: "The Registry holds too many long-polls; retry later.",
+        retryAfterSec: HOLD_RETRY_SEC,
+      };
     return null;
   }
 
@@ -230,7 +258,8 @@ export class RoomHost implements RoomDirectory {
       }
       return;
     }
-    for (const code of await this.#storage.codes()) await this.#serial(code, () => this.#apply(code, { op: "tick" }, {}));
+    for (const code of await this.#storage.codes())
+      await this.#serial(code, () => this.#apply(code, { op: "tick" }, {}));
   }
 
   /** Live (not closed) rooms, as MAX_ROOMS counts them (synchronous storage). */
@@ -253,7 +282,12 @@ export class RoomHost implements RoomDirectory {
   }
 
   /** `#apply` in one turn, for a room with nothing queued on synchronous storage. */
-  #applySync(storage: SyncRoomStorage, code: string, req: RoomRequest, flags: { resume?: boolean; final?: boolean }): OpResult {
+  #applySync(
+    storage: SyncRoomStorage,
+    code: string,
+    req: RoomRequest,
+    flags: { resume?: boolean; final?: boolean },
+  ): OpResult {
     const before = storage.getSync(code);
     const wasLive = before !== undefined && before.status !== "closed";
     const out = applyOp(before ?? null, req, { now: this.#now(), config: this.#config, ...flags });

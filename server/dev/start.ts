@@ -43,7 +43,12 @@ export interface StaticServer {
  * `%REGISTRY_URL%` is replaced with `registryUrl`, so pages can name the Registry in markup
  * (the plain drop-in page has no script of its own).
  */
-export async function startStatic(opts: { registryUrl: string; port?: number; host?: string; root?: string }): Promise<StaticServer> {
+export async function startStatic(opts: {
+  registryUrl: string;
+  port?: number;
+  host?: string;
+  root?: string;
+}): Promise<StaticServer> {
   const root = opts.root ?? ROOT;
   const host = opts.host ?? "127.0.0.1";
   const server: Server = createServer(async (req, res) => {
@@ -102,7 +107,10 @@ export async function buildIfNeeded(root = ROOT): Promise<void> {
   const out = join(root, "dist", "registry-peer.js");
   if (existsSync(out) && (await stat(out)).mtimeMs >= (await newestMtime(join(root, "src")))) return;
   console.log("Building the drop-in (npm run build)…");
-  const r = spawnSync(process.platform === "win32" ? "npm.cmd" : "npm", ["run", "-s", "build"], { cwd: root, stdio: "inherit" });
+  const r = spawnSync(process.platform === "win32" ? "npm.cmd" : "npm", ["run", "-s", "build"], {
+    cwd: root,
+    stdio: "inherit",
+  });
   if (r.status !== 0) throw new Error("npm run build failed");
 }
 
@@ -113,7 +121,9 @@ async function main(): Promise<void> {
   const registryUrl = registry.url.replace(/\/$/, "");
   const demo = await startStatic({ registryUrl, host, port: Number(process.env.DEMO_PORT ?? 8080) });
   console.log(`Registry: ${registryUrl}`);
-  console.log(`Demo:     ${demo.url}/   (open it in two windows: create a room in one, open its share link in the other)`);
+  console.log(
+    `Demo:     ${demo.url}/   (open it in two windows: create a room in one, open its share link in the other)`,
+  );
   console.log(`Drop-in:  ${demo.url}/demo/plain.html`);
   const stop = () => {
     void Promise.all([demo.close(), registry.close()]).then(() => process.exit(0));

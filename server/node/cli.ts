@@ -26,7 +26,9 @@ const arg = process.argv[2];
 if (arg === "--help" || arg === "-h") {
   process.stdout.write(HELP);
 } else if (arg !== undefined) {
-  process.stderr.write(`registry-peer: unknown argument "${arg}" (configuration is environment variables; see --help)\n`);
+  process.stderr.write(
+    `registry-peer: unknown argument "${arg}" (configuration is environment variables; see --help)\n`,
+  );
   process.exitCode = 2;
 } else {
   startRegistry({ env: process.env })

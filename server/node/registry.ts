@@ -33,7 +33,15 @@ import { MemoryRateLimiter } from "../core/ratelimit.ts";
 import { MemoryRoomStorage, RoomHost } from "../core/room-host.ts";
 import { clientAddress, ipKey, isTrusted } from "../core/ip.ts";
 import { SlotLimiter, holdGate } from "../core/limits-global.ts";
-import { API_VERSION, HEADERS, LIMITS, errorEnvelope, ERROR_STATUS, FEATURES, type ErrorCode } from "../../src/protocol/index.ts";
+import {
+  API_VERSION,
+  HEADERS,
+  LIMITS,
+  errorEnvelope,
+  ERROR_STATUS,
+  FEATURES,
+  type ErrorCode,
+} from "../../src/protocol/index.ts";
 
 export interface StartOptions {
   port?: number;
@@ -142,14 +150,21 @@ export async function startRegistry(opts: StartOptions = {}): Promise<RunningReg
   const port = opts.port ?? config.port;
   const host = opts.host ?? config.host;
   const storage = new MemoryRoomStorage();
-  const rooms = new RoomHost({ storage, config, maxRooms: config.maxRooms, maxHoldsPerRoom: config.maxLongpollsPerRoom });
+  const rooms = new RoomHost({
+    storage,
+    config,
+    maxRooms: config.maxRooms,
+    maxHoldsPerRoom: config.maxLongpollsPerRoom,
+  });
   const limiter = new MemoryRateLimiter();
   const holds = new SlotLimiter(config.maxLongpollsPerIp, config.maxLongpolls);
 
   const clientIp = (c: Context): string | undefined => {
     const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
     const peer = incoming?.socket.remoteAddress;
-    return config.trustedProxies.length === 0 ? peer : clientAddress(peer, c.req.header("x-forwarded-for"), config.trustedProxies);
+    return config.trustedProxies.length === 0
+      ? peer
+      : clientAddress(peer, c.req.header("x-forwarded-for"), config.trustedProxies);
   };
 
   const app = createApp({
@@ -179,7 +194,10 @@ export async function startRegistry(opts: StartOptions = {}): Promise<RunningReg
   server.on("checkContinue", (req: IncomingMessage, res: ServerResponse) => {
     const cl = req.headers["content-length"];
     const declared = cl !== undefined && /^\d+$/.test(cl) ? Number(cl) : undefined;
-    const willRead = req.method === "POST" && String(req.headers[HEADERS.version.toLowerCase()] ?? "").trim() === String(API_VERSION) && (declared === undefined || declared <= LIMITS.bodyBytes);
+    const willRead =
+      req.method === "POST" &&
+      String(req.headers[HEADERS.version.toLowerCase()] ?? "").trim() === String(API_VERSION) &&
+      (declared === undefined || declared <= LIMITS.bodyBytes);
     if (willRead) res.writeContinue();
     server.emit("request", req, res);
   });
@@ -188,8 +206,17 @@ export async function startRegistry(opts: StartOptions = {}): Promise<RunningReg
   server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
     const res = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
     if (socket.writable && !res?.headersSent) {
-      if (err.code === "HPE_HEADER_OVERFLOW") socket.write("HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n");
-      else socket.write(rawEnvelope("bad_request", err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? "The request did not arrive in time." : "The request is malformed."));
+      if (err.code === "HPE_HEADER_OVERFLOW")
+        socket.write("HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n");
+      else
+        socket.write(
+          rawEnvelope(
+            "bad_request",
+            err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+              ? "The request did not arrive in time."
+              : "The request is malformed.",
+          ),
+        );
     }
     socket.destroy();
   });
@@ -198,15 +225,19 @@ export async function startRegistry(opts: StartOptions = {}): Promise<RunningReg
   const fdLimit = opts.fdLimit ?? fdSoftLimit();
   const maxConnections = connectionCeiling(config.maxConnections, fdLimit);
   // Refused sockets may use half of the descriptors the ceiling leaves free.
-  const refuse = refuser(fdLimit === undefined ? 256 : Math.max(8, Math.min(256, Math.floor((fdLimit - maxConnections) / 2))));
+  const refuse = refuser(
+    fdLimit === undefined ? 256 : Math.max(8, Math.min(256, Math.floor((fdLimit - maxConnections) / 2))),
+  );
   const perIp = new SlotLimiter(config.maxConnectionsPerIp, 0);
   let open = 0;
   // The socket options http.Server would have used had it accepted the socket itself.
   const tcp = createTcpServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
     const peer = socket.remoteAddress;
-    if (maxConnections > 0 && open >= maxConnections) return refuse(socket, rawEnvelope("unavailable", "The Registry has too many connections; retry later.", 5));
+    if (maxConnections > 0 && open >= maxConnections)
+      return refuse(socket, rawEnvelope("unavailable", "The Registry has too many connections; retry later.", 5));
     const key = isTrusted(peer, config.trustedProxies) ? null : ipKey(peer, config.ipv6Prefix);
-    if (key !== null && perIp.acquire(key) !== null) return refuse(socket, rawEnvelope("rate_limited", "Too many connections from this address.", 5));
+    if (key !== null && perIp.acquire(key) !== null)
+      return refuse(socket, rawEnvelope("rate_limited", "Too many connections from this address.", 5));
     open++;
     socket.once("close", () => {
       open--;

@@ -33,13 +33,15 @@ export function toJsonText(root: unknown): string {
       }
     } else {
       // Object members whose value JSON cannot hold (undefined, functions) are left out.
-      const entries = Object.entries(v).filter(([, x]) => x !== undefined && typeof x !== "function" && typeof x !== "symbol");
+      const entries = Object.entries(v).filter(
+        ([, x]) => x !== undefined && typeof x !== "function" && typeof x !== "symbol",
+      );
       out.push("{");
       stack.push("}");
       for (let i = entries.length - 1; i >= 0; i--) {
         const [k, x] = entries[i]!;
         stack.push({ v: x });
-        stack.push(JSON.stringify(k) + ":");
+        stack.push(`${JSON.stringify(k)}:`);
         if (i > 0) stack.push(",");
       }
     }

@@ -114,10 +114,21 @@ function appOf(env: Env): App {
 
 /** A misconfigured deployment answers 503 envelopes (the log names the variable, no data). */
 function misconfigured(e: unknown): Response {
-  console.error(JSON.stringify({ t: new Date().toISOString(), error: "config", message: e instanceof Error ? e.message : "invalid configuration" }));
+  console.error(
+    JSON.stringify({
+      t: new Date().toISOString(),
+      error: "config",
+      message: e instanceof Error ? e.message : "invalid configuration",
+    }),
+  );
   return new Response(JSON.stringify(errorEnvelope("unavailable", { message: "The Registry is misconfigured." })), {
     status: ERROR_STATUS.unavailable,
-    headers: { "content-type": "application/json", "cache-control": "no-store", "x-content-type-options": "nosniff", [HEADERS.features]: FEATURES.join(", ") },
+    headers: {
+      "content-type": "application/json",
+      "cache-control": "no-store",
+      "x-content-type-options": "nosniff",
+      [HEADERS.features]: FEATURES.join(", "),
+    },
   });
 }
 
@@ -275,7 +286,13 @@ export class Room extends DurableObject<Env> {
     // A record that is still here has its next deadline (the put above re-armed it, or
     // nothing changed and the deadline is still ahead): make sure the alarm says so.
     await this.#storage.ensureAlarm();
-    console.log(JSON.stringify({ t: new Date().toISOString(), event: "room_alarm", room: (await this.#storage.codes()).length > 0 ? "kept" : "gone" }));
+    console.log(
+      JSON.stringify({
+        t: new Date().toISOString(),
+        event: "room_alarm",
+        room: (await this.#storage.codes()).length > 0 ? "kept" : "gone",
+      }),
+    );
   }
 }
 

@@ -7,7 +7,10 @@ import type { HTMLAttributes } from "preact";
 import type { RegistryPeer } from "../element/registry-peer.ts";
 import type { LowercaseEventProps, RegistryPeerProperties } from "./props.ts";
 
-export type RegistryPeerPreactProps = Omit<HTMLAttributes<RegistryPeer>, "role" | keyof RegistryPeerProperties | keyof LowercaseEventProps> &
+export type RegistryPeerPreactProps = Omit<
+  HTMLAttributes<RegistryPeer>,
+  "role" | keyof RegistryPeerProperties | keyof LowercaseEventProps
+> &
   RegistryPeerProperties &
   LowercaseEventProps;
 

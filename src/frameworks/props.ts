@@ -16,7 +16,9 @@ export type RegistryPeerEventName =
   | "peer-close"
   | "peer-error";
 
-export type RegistryPeerEvent<K extends RegistryPeerEventName> = HTMLElementEventMap[K] & { currentTarget: RegistryPeer };
+export type RegistryPeerEvent<K extends RegistryPeerEventName> = HTMLElementEventMap[K] & {
+  currentTarget: RegistryPeer;
+};
 
 type IfEquals<X, Y, A, B> = (<T>() => T extends X ? 1 : 2) extends <T>() => T extends Y ? 1 : 2 ? A : B;
 type WritableKeys<T> = {
@@ -25,7 +27,9 @@ type WritableKeys<T> = {
 type DataKeys<T> = { [P in keyof T]-?: T[P] extends (...args: never[]) => unknown ? never : P }[keyof T];
 
 /** The element's own settable properties (not LitElement's/HTMLElement's, no methods, no getters). */
-export type RegistryPeerPropertyName = Exclude<WritableKeys<RegistryPeer> & DataKeys<RegistryPeer>, keyof LitElement> | "role";
+export type RegistryPeerPropertyName =
+  | Exclude<WritableKeys<RegistryPeer> & DataKeys<RegistryPeer>, keyof LitElement>
+  | "role";
 export type RegistryPeerProperties = Partial<Pick<RegistryPeer, RegistryPeerPropertyName>>;
 
 /**

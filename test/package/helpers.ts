@@ -14,9 +14,15 @@ export const NPM = process.platform === "win32" ? "npm.cmd" : "npm";
 
 /** Runs a command to completion; throws with its output when it fails. */
 export function run(cmd: string, args: string[], opts: SpawnSyncOptions & { cwd: string }): string {
-  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 300_000, ...opts, env: { ...process.env, NO_COLOR: "1", ...opts.env } });
+  const r = spawnSync(cmd, args, {
+    encoding: "utf8",
+    timeout: 300_000,
+    ...opts,
+    env: { ...process.env, NO_COLOR: "1", ...opts.env },
+  });
   const out = `${r.stdout ?? ""}\n${r.stderr ?? ""}`;
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status ?? r.signal}):\n${out.slice(-4000)}`);
+  if (r.status !== 0)
+    throw new Error(`${cmd} ${args.join(" ")} failed (${r.status ?? r.signal}):\n${out.slice(-4000)}`);
   return String(r.stdout ?? "");
 }
 
@@ -26,7 +32,11 @@ export function ensureBuilt(): void {
   run(NPM, ["run", "-s", "build"], { cwd: ROOT, stdio: "inherit" });
 }
 
-const TYPES: Record<string, string> = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css" };
+const TYPES: Record<string, string> = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css",
+};
 
 export interface Served {
   url: string;

@@ -6,7 +6,16 @@
  */
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
@@ -50,7 +59,9 @@ before(async () => {
   app = join(work, "app");
   mkdirSync(join(app, "src"), { recursive: true });
   writeFileSync(join(app, "package.json"), JSON.stringify({ name: "pack-app", private: true, type: "module" }));
-  run(NPM, ["install", join(work, info.filename), "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts"], { cwd: app });
+  run(NPM, ["install", join(work, info.filename), "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts"], {
+    cwd: app,
+  });
   installed = join(app, "node_modules/registry-peer");
 });
 
@@ -68,10 +79,18 @@ test("the tarball ships every file package.json points at, and no sources", () =
     ...Object.values(pkg.exports).flatMap((e) => (typeof e === "string" ? [e] : Object.values(e))),
   ];
   for (const t of targets) assert.ok(packed.has(t.replace(/^\.\//, "")), `${t} is not in the tarball`);
-  for (const f of ["LICENSE", "README.md", "package.json", "dist/server/worker.js", "dist/server/wrangler.example.jsonc"]) {
+  for (const f of [
+    "LICENSE",
+    "README.md",
+    "package.json",
+    "dist/server/worker.js",
+    "dist/server/wrangler.example.jsonc",
+  ]) {
     assert.ok(packed.has(f), `${f} is not in the tarball`);
   }
-  const sources = [...packed].filter((p) => /^(src|server|test|bench|scripts)\//.test(p) || (p.endsWith(".ts") && !p.endsWith(".d.ts")));
+  const sources = [...packed].filter(
+    (p) => /^(src|server|test|bench|scripts)\//.test(p) || (p.endsWith(".ts") && !p.endsWith(".d.ts")),
+  );
   assert.deepEqual(sources, [], "sources in the tarball");
   assert.match(readFileSync(join(installed, "LICENSE"), "utf8"), /^MIT License/);
 });
@@ -90,7 +109,9 @@ test("no browser file in the package carries server code; the server files do", 
 });
 
 test("every file that registers the element is listed in sideEffects, and the list has nothing else", () => {
-  const registering = [...packed].filter((p) => p.endsWith(".js") && readFileSync(join(installed, p), "utf8").includes("customElements.define"));
+  const registering = [...packed].filter(
+    (p) => p.endsWith(".js") && readFileSync(join(installed, p), "utf8").includes("customElements.define"),
+  );
   assert.ok(registering.length >= 3, `expected the element module and both drop-ins, found ${registering.join(", ")}`);
   const listed = new Set(shippedSideEffects().map((p) => p.replace(/^\.\//, "")));
   for (const p of registering) assert.ok(listed.has(p), `${p} defines the element but is not in sideEffects`);
@@ -101,14 +122,18 @@ test("every file that registers the element is listed in sideEffects, and the li
     assert.ok(isEntry || registering.includes(p), `${p} is in sideEffects but registers nothing`);
   }
   // The src/ entries mirror the lib ones exactly (dist/lib/x.js is built from src/x.ts).
-  const fromSrc = pkg.sideEffects.filter((p) => p.startsWith("./src/")).map((p) => p.replace(/^\.\/src\//, "dist/lib/").replace(/\.ts$/, ".js"));
+  const fromSrc = pkg.sideEffects
+    .filter((p) => p.startsWith("./src/"))
+    .map((p) => p.replace(/^\.\/src\//, "dist/lib/").replace(/\.ts$/, ".js"));
   assert.deepEqual(fromSrc.sort(), [...listed].filter((p) => p.startsWith("dist/lib/")).sort());
 });
 
 test("the shipped README links only to files in the package (or to absolute URLs)", () => {
   const readme = readFileSync(join(installed, "README.md"), "utf8");
   const targets = [...readme.matchAll(/\]\(([^)\s]+)\)|<img[^>]*\ssrc="([^"]+)"/g)].map((m) => (m[1] ?? m[2])!);
-  const local = targets.filter((t) => !/^(https?:|mailto:|#)/.test(t)).map((t) => t.split("#")[0]!.replace(/^\.\//, ""));
+  const local = targets
+    .filter((t) => !/^(https?:|mailto:|#)/.test(t))
+    .map((t) => t.split("#")[0]!.replace(/^\.\//, ""));
   const missing = local.filter((t) => !packed.has(t));
   assert.deepEqual(missing, [], "README links to files that are not in the package");
 });
@@ -117,11 +142,14 @@ test("installing it brings lit and nothing of the server (hono, @hono/node-serve
   assert.deepEqual(Object.keys(pkg.dependencies), ["lit"]);
   assert.match(pkg.dependencies.lit!, /^\^3(\.|$)/);
   const top = readdirSync(join(app, "node_modules")).filter((n) => !n.startsWith("."));
-  for (const name of ["hono", "@hono", "valibot", "react", "vue"]) assert.ok(!top.includes(name), `${name} was installed`);
+  for (const name of ["hono", "@hono", "valibot", "react", "vue"])
+    assert.ok(!top.includes(name), `${name} was installed`);
   assert.ok(top.includes("lit"), "lit was not installed");
 });
 
-test("a Vite app that imports the package builds and renders in Chromium, and the packed bin serves it a room", { timeout: 180_000 }, async () => {
+test("a Vite app that imports the package builds and renders in Chromium, and the packed bin serves it a room", {
+  timeout: 180_000,
+}, async () => {
   writeFileSync(
     join(app, "index.html"),
     `<!doctype html><html><head><meta charset="utf-8"><title>pack</title></head><body><script type="module" src="/src/main.ts"></script></body></html>`,
@@ -156,7 +184,11 @@ document.body.append(el);
 
   const { ensureChromium, CHROMIUM_ARGS } = (await import("../../scripts/chromium.mjs" as string)) as ChromiumModule;
   const web = await serveDir(join(app, "dist"));
-  const registry = await startBin(join(app, "node_modules/.bin/registry-peer"), { PORT: "0", HOST: "127.0.0.1", STUN_URLS: "" });
+  const registry = await startBin(join(app, "node_modules/.bin/registry-peer"), {
+    PORT: "0",
+    HOST: "127.0.0.1",
+    STUN_URLS: "",
+  });
   let browser: Browser | undefined;
   try {
     browser = await chromium.launch({ executablePath: ensureChromium(), headless: true, args: CHROMIUM_ARGS });
@@ -167,10 +199,18 @@ document.body.append(el);
     await page.goto(`${web.url}/`);
     await page.waitForFunction(() => !!customElements.get("registry-peer"), null, { timeout: 20_000 });
     // Rendered: without a base-url the element's UI says which attribute is missing.
-    await page.waitForFunction(() => /base-url/.test(document.querySelector("registry-peer")?.shadowRoot?.textContent ?? ""), null, { timeout: 20_000 });
+    await page.waitForFunction(
+      () => /base-url/.test(document.querySelector("registry-peer")?.shadowRoot?.textContent ?? ""),
+      null,
+      { timeout: 20_000 },
+    );
 
     await page.goto(`${web.url}/?registry=${encodeURIComponent(registry.url)}`);
-    const seen = await page.waitForFunction(() => (window as unknown as { seen: string[] }).seen.join(" ") || false, null, { timeout: 30_000 });
+    const seen = await page.waitForFunction(
+      () => (window as unknown as { seen: string[] }).seen.join(" ") || false,
+      null,
+      { timeout: 30_000 },
+    );
     assert.match(String(await seen.jsonValue()), /^room-created:[0-9A-Z]+$/);
     assert.deepEqual(errors, []);
   } finally {
@@ -180,7 +220,9 @@ document.body.append(el);
   }
 });
 
-test("the packed bin: /health, the error envelope, --help, and a bad setting refused by name", { timeout: 60_000 }, async () => {
+test("the packed bin: /health, the error envelope, --help, and a bad setting refused by name", {
+  timeout: 60_000,
+}, async () => {
   const bin = join(app, "node_modules/.bin/registry-peer");
   const help = spawnSync(bin, ["--help"], { encoding: "utf8", timeout: 20_000 });
   assert.equal(help.status, 0, help.stderr);
@@ -211,7 +253,9 @@ test("the packed bin: /health, the error envelope, --help, and a bad setting ref
   }
 });
 
-test("React 19, Preact and Vue typings from the installed package: TSX typechecks, mistakes are errors, and nothing without the import", { timeout: 120_000 }, () => {
+test("React 19, Preact and Vue typings from the installed package: TSX typechecks, mistakes are errors, and nothing without the import", {
+  timeout: 120_000,
+}, () => {
   const from = (f: string) => readFileSync(join(ROOT, "test/package/fixtures", f), "utf8");
   const rewrite = (text: string, map: Record<string, string>) => {
     for (const [a, b] of Object.entries(map)) {
@@ -224,10 +268,19 @@ test("React 19, Preact and Vue typings from the installed package: TSX typecheck
   mkdirSync(types, { recursive: true });
   writeFileSync(
     join(types, "react-types.tsx"),
-    rewrite(from("react-types.tsx"), { '"../../../src/frameworks/react.ts"': '"registry-peer/react"', '"../../../src/element/registry-peer.ts"': '"registry-peer"' }),
+    rewrite(from("react-types.tsx"), {
+      '"../../../src/frameworks/react.ts"': '"registry-peer/react"',
+      '"../../../src/element/registry-peer.ts"': '"registry-peer"',
+    }),
   );
-  writeFileSync(join(types, "vue-types.ts"), rewrite(from("vue-types.ts"), { '"../../../src/frameworks/vue.ts"': '"registry-peer/vue"' }));
-  writeFileSync(join(types, "preact-types.tsx"), rewrite(from("preact-types.tsx"), { '"../../../src/frameworks/preact.ts"': '"registry-peer/preact"' }));
+  writeFileSync(
+    join(types, "vue-types.ts"),
+    rewrite(from("vue-types.ts"), { '"../../../src/frameworks/vue.ts"': '"registry-peer/vue"' }),
+  );
+  writeFileSync(
+    join(types, "preact-types.tsx"),
+    rewrite(from("preact-types.tsx"), { '"../../../src/frameworks/preact.ts"': '"registry-peer/preact"' }),
+  );
   writeFileSync(join(types, "plain.tsx"), `export const el = <registry-peer base-url="x" />;\n`);
   const nm = (p: string) => join(ROOT, "node_modules", p);
   const config = (include: string[]) => ({
@@ -252,7 +305,10 @@ test("React 19, Preact and Vue typings from the installed package: TSX typecheck
     },
     include,
   });
-  writeFileSync(join(app, "tsconfig.types.json"), JSON.stringify(config(["types/react-types.tsx", "types/vue-types.ts", "types/preact-types.tsx", "src/main.ts"])));
+  writeFileSync(
+    join(app, "tsconfig.types.json"),
+    JSON.stringify(config(["types/react-types.tsx", "types/vue-types.ts", "types/preact-types.tsx", "src/main.ts"])),
+  );
   writeFileSync(join(app, "tsconfig.plain.json"), JSON.stringify(config(["types/plain.tsx"])));
   const tsc = nm("typescript/bin/tsc");
   run(process.execPath, [tsc, "-p", "tsconfig.types.json"], { cwd: app });
@@ -262,7 +318,9 @@ test("React 19, Preact and Vue typings from the installed package: TSX typecheck
   assert.match(plain.stdout, /registry-peer/);
 });
 
-test("the packed Worker runs under workerd with the example wrangler config, and wrangler deploys it (dry run)", { timeout: 180_000 }, async () => {
+test("the packed Worker runs under workerd with the example wrangler config, and wrangler deploys it (dry run)", {
+  timeout: 180_000,
+}, async () => {
   copyFileSync(join(installed, "dist/server/wrangler.example.jsonc"), join(app, "wrangler.jsonc"));
   const { unstable_getMiniflareWorkerOptions } = await import("wrangler");
   const cfg = unstable_getMiniflareWorkerOptions(join(app, "wrangler.jsonc"));
@@ -293,12 +351,16 @@ test("the packed Worker runs under workerd with the example wrangler config, and
   }
 
   const out = join(work, "deploy");
-  const r = spawnSync(process.execPath, [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", out], {
-    cwd: app,
-    encoding: "utf8",
-    timeout: 150_000,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", CI: "1" },
-  });
+  const r = spawnSync(
+    process.execPath,
+    [join(ROOT, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", out],
+    {
+      cwd: app,
+      encoding: "utf8",
+      timeout: 150_000,
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", CI: "1" },
+    },
+  );
   const log = `${r.stdout}\n${r.stderr}`;
   assert.equal(r.status, 0, log);
   assert.match(log, /env\.ROOMS \(Room\)\s+Durable Object/);

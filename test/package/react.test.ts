@@ -19,7 +19,9 @@ interface ChromiumModule {
   CHROMIUM_ARGS: string[];
 }
 
-test("a React 19 app: props reach <registry-peer> as properties, lowercase event props fire, two elements connect", { timeout: 120_000 }, async () => {
+test("a React 19 app: props reach <registry-peer> as properties, lowercase event props fire, two elements connect", {
+  timeout: 120_000,
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), "registry-peer-react-"));
   const registry = await startRegistry({ port: 0, host: "127.0.0.1", env: { STUN_URLS: "" }, log: () => {} });
   let browser: Browser | undefined;
@@ -36,7 +38,10 @@ test("a React 19 app: props reach <registry-peer> as properties, lowercase event
       tsconfigRaw: { compilerOptions: { experimentalDecorators: true, useDefineForClassFields: false } },
       logLevel: "warning",
     });
-    writeFileSync(join(dir, "index.html"), `<!doctype html><meta charset="utf-8"><div id="root"></div><script type="module" src="/app.js"></script>`);
+    writeFileSync(
+      join(dir, "index.html"),
+      `<!doctype html><meta charset="utf-8"><div id="root"></div><script type="module" src="/app.js"></script>`,
+    );
     web = await serveDir(dir);
 
     const { ensureChromium, CHROMIUM_ARGS } = (await import("../../scripts/chromium.mjs" as string)) as ChromiumModule;
@@ -57,16 +62,24 @@ test("a React 19 app: props reach <registry-peer> as properties, lowercase event
         { timeout: 60_000 },
       )
       .catch(async (e: unknown) => {
-        throw new Error(`no packets both ways: ${(await log()).join(" | ")}; page errors: ${errors.join(" | ")}`, { cause: e });
+        throw new Error(`no packets both ways: ${(await log()).join(" | ")}; page errors: ${errors.join(" | ")}`, {
+          cause: e,
+        });
       });
     const events = await log();
-    assert.ok(events.some((x) => /^host room-created [0-9A-Z]+$/.test(x)), events.join(" | "));
+    assert.ok(
+      events.some((x) => /^host room-created [0-9A-Z]+$/.test(x)),
+      events.join(" | "),
+    );
     assert.ok(events.includes("host phase creating_room"), events.join(" | "));
     assert.ok(events.includes("host peer-open") && events.includes("guest peer-open"), events.join(" | "));
     assert.ok(events.includes("host packet from-guest true"), events.join(" | "));
     assert.ok(events.includes("guest packet from-host true"), events.join(" | "));
     assert.ok(!events.some((x) => x.includes("peer-error")), events.join(" | "));
-    assert.ok(!events.includes("onPacket fired"), "the React spelling onPacket fired: update the README and the typings");
+    assert.ok(
+      !events.includes("onPacket fired"),
+      "the React spelling onPacket fired: update the README and the typings",
+    );
 
     const props = await page.evaluate(() => {
       const host = document.getElementById("host") as HTMLElementTagNameMap["registry-peer"];
@@ -87,7 +100,8 @@ test("a React 19 app: props reach <registry-peer> as properties, lowercase event
     assert.equal(props.autoConnect, true);
     assert.equal(props.answerTimeoutMs, 45_000, "an object prop must arrive as a property");
     assert.match(props.guestRoom ?? "", /^[0-9A-Z]+$/);
-    for (const a of ["baseurl", "clientoptions", "onpacket", "onpeer-open"]) assert.ok(!props.attrs.includes(a), `React set "${a}" as an attribute`);
+    for (const a of ["baseurl", "clientoptions", "onpacket", "onpeer-open"])
+      assert.ok(!props.attrs.includes(a), `React set "${a}" as an attribute`);
     assert.deepEqual(errors, []);
   } finally {
     await browser?.close();

@@ -2,7 +2,19 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer, type TestServer } from "./harness.ts";
-import { SDP_ANSWER, SDP_OFFER, cand, createRoom, expectError, expectStatus, get, joinRoom, pairedRoom, post, tok } from "./helpers.ts";
+import {
+  SDP_ANSWER,
+  SDP_OFFER,
+  cand,
+  createRoom,
+  expectError,
+  expectStatus,
+  get,
+  joinRoom,
+  pairedRoom,
+  post,
+  tok,
+} from "./helpers.ts";
 import { LIMITS } from "../../src/protocol/index.ts";
 
 let s: TestServer;
@@ -25,7 +37,10 @@ test("dedupe: the same (candidate, sdpMid, sdpMLineIndex) is accepted again and 
   // Missing sdpMid / sdpMLineIndex equal null equal "" / -1 for the key.
   const bare = { candidate: "candidate:9 1 udp 1 1.1.1.1 9 typ host" };
   expectStatus(await post(s.url, `/rooms/${code}/candidate`, bare, host), 204);
-  expectStatus(await post(s.url, `/rooms/${code}/candidate`, { ...bare, sdpMid: null, sdpMLineIndex: null }, host), 204);
+  expectStatus(
+    await post(s.url, `/rooms/${code}/candidate`, { ...bare, sdpMid: null, sdpMLineIndex: null }, host),
+    204,
+  );
   expectStatus(await post(s.url, `/rooms/${code}/candidate`, { ...bare, sdpMid: "" }, host), 204);
   // A different sdpMid or index is a different candidate.
   expectStatus(await post(s.url, `/rooms/${code}/candidate`, { ...bare, sdpMid: "1" }, host), 204);
@@ -48,13 +63,22 @@ test("libdatachannel's a=candidate: lines are accepted and stored as candidate: 
   assert.deepEqual(r.body.items, [cand(1), cand(2), cand(3)]);
   assert.equal(r.body.lastSeq, 3);
   // Only that exact prefix: anything else that is not a candidate line is still refused.
-  expectError(await post(s.url, `/rooms/${code}/candidate`, { candidate: "a=ice-ufrag:abcd" }, guest), 400, "bad_candidate");
-  expectError(await post(s.url, `/rooms/${code}/candidate`, { items: [sdpForm(4), { candidate: "a=end-of-candidates" }] }, guest), 400, "bad_candidate");
+  expectError(
+    await post(s.url, `/rooms/${code}/candidate`, { candidate: "a=ice-ufrag:abcd" }, guest),
+    400,
+    "bad_candidate",
+  );
+  expectError(
+    await post(s.url, `/rooms/${code}/candidate`, { items: [sdpForm(4), { candidate: "a=end-of-candidates" }] }, guest),
+    400,
+    "bad_candidate",
+  );
 });
 
 test("40 distinct candidates per side: the 41st is 409 too_many_candidates; duplicates still 204", async () => {
   const { code, host, guest } = await joined();
-  for (let i = 0; i < LIMITS.candidatesPerSide; i++) expectStatus(await post(s.url, `/rooms/${code}/candidate`, cand(i), host), 204);
+  for (let i = 0; i < LIMITS.candidatesPerSide; i++)
+    expectStatus(await post(s.url, `/rooms/${code}/candidate`, cand(i), host), 204);
   expectError(await post(s.url, `/rooms/${code}/candidate`, cand(1000), host), 409, "too_many_candidates");
   expectStatus(await post(s.url, `/rooms/${code}/candidate`, cand(5), host), 204);
   // The guest's side has its own 40.
@@ -69,9 +93,17 @@ test("batch: up to 40 items, all or nothing, dedupe inside and against stored", 
   const items = Array.from({ length: 40 }, (_, i) => cand(i));
   expectError(await post(s.url, `/rooms/${code}/candidate`, { items: [...items, cand(99)] }, host), 400, "bad_request");
   // One invalid item refuses the whole batch.
-  expectError(await post(s.url, `/rooms/${code}/candidate`, { items: [cand(1), { candidate: "nope" }] }, host), 400, "bad_candidate");
+  expectError(
+    await post(s.url, `/rooms/${code}/candidate`, { items: [cand(1), { candidate: "nope" }] }, host),
+    400,
+    "bad_candidate",
+  );
   expectError(await post(s.url, `/rooms/${code}/candidate`, { items: "x" }, host), 400, "bad_request");
-  expectError(await post(s.url, `/rooms/${code}/candidate`, { items: [cand(1)], end: false }, host), 400, "bad_request");
+  expectError(
+    await post(s.url, `/rooms/${code}/candidate`, { items: [cand(1)], end: false }, host),
+    400,
+    "bad_request",
+  );
   assert.equal((await candidates(code, guest)).body.lastSeq, 0, "nothing stored by refused batches");
   expectStatus(await post(s.url, `/rooms/${code}/candidate`, { items: [cand(0), cand(0), cand(1)] }, host), 204);
   expectStatus(await post(s.url, `/rooms/${code}/candidate`, { items: [] }, host), 204);
@@ -86,10 +118,27 @@ test("batch: up to 40 items, all or nothing, dedupe inside and against stored", 
   // A batch that would pass the cap is refused whole.
   const s2 = await joined();
   expectStatus(await post(s.url, `/rooms/${s2.code}/candidate`, { items: items.slice(0, 30) }, s2.host), 204);
-  expectError(await post(s.url, `/rooms/${s2.code}/candidate`, { items: Array.from({ length: 11 }, (_, i) => cand(100 + i)) }, s2.host), 409, "too_many_candidates");
+  expectError(
+    await post(
+      s.url,
+      `/rooms/${s2.code}/candidate`,
+      { items: Array.from({ length: 11 }, (_, i) => cand(100 + i)) },
+      s2.host,
+    ),
+    409,
+    "too_many_candidates",
+  );
   r = await candidates(s2.code, s2.guest);
   assert.equal(r.body.items.length, 30);
-  expectStatus(await post(s.url, `/rooms/${s2.code}/candidate`, { items: Array.from({ length: 10 }, (_, i) => cand(100 + i)) }, s2.host), 204);
+  expectStatus(
+    await post(
+      s.url,
+      `/rooms/${s2.code}/candidate`,
+      { items: Array.from({ length: 10 }, (_, i) => cand(100 + i)) },
+      s2.host,
+    ),
+    204,
+  );
   assert.equal((await candidates(s2.code, s2.guest)).body.items.length, 40);
 });
 
@@ -98,7 +147,10 @@ test("end: alone or in a batch marks complete for the other side", async () => {
   assert.equal((await candidates(code, guest)).body.complete, false);
   expectStatus(await post(s.url, `/rooms/${code}/candidate`, { items: [cand(1)], end: true }, host), 204);
   let r = await candidates(code, guest);
-  assert.deepEqual({ n: r.body.items.length, complete: r.body.complete, lastSeq: r.body.lastSeq }, { n: 1, complete: true, lastSeq: 1 });
+  assert.deepEqual(
+    { n: r.body.items.length, complete: r.body.complete, lastSeq: r.body.lastSeq },
+    { n: 1, complete: true, lastSeq: 1 },
+  );
   // The host's own view of the guest is not complete.
   assert.equal((await candidates(code, host)).body.complete, false);
   expectStatus(await post(s.url, `/rooms/${code}/candidate`, { end: true }, guest), 204);
@@ -116,16 +168,29 @@ test("delta: since=N returns seq > N, lastSeq is the cursor, also when empty", a
   for (let i = 1; i <= 3; i++) expectStatus(await post(s.url, `/rooms/${code}/candidate`, cand(i), host), 204);
   r = await candidates(code, guest, "?since=0");
   assert.equal(r.body.mode, "delta");
-  assert.deepEqual(r.body.items.map((c: { candidate: string }) => c.candidate), [1, 2, 3].map((i) => cand(i).candidate));
+  assert.deepEqual(
+    r.body.items.map((c: { candidate: string }) => c.candidate),
+    [1, 2, 3].map((i) => cand(i).candidate),
+  );
   assert.equal(r.body.lastSeq, 3);
   r = await candidates(code, guest, "?since=2");
-  assert.deepEqual(r.body.items.map((c: { candidate: string }) => c.candidate), [cand(3).candidate]);
+  assert.deepEqual(
+    r.body.items.map((c: { candidate: string }) => c.candidate),
+    [cand(3).candidate],
+  );
   r = await candidates(code, guest, "?since=3");
   assert.deepEqual(r.body, { items: [], mode: "delta", lastSeq: 3, complete: false });
   // A duplicate gets no new sequence number.
   expectStatus(await post(s.url, `/rooms/${code}/candidate`, cand(2), host), 204);
   assert.equal((await candidates(code, guest, "?since=3")).body.lastSeq, 3);
-  for (const bad of ["?since=-1", "?since=abc", "?since=1.5", "?since=", "?since=1&wait=x", "?since=99999999999999999999"]) {
+  for (const bad of [
+    "?since=-1",
+    "?since=abc",
+    "?since=1.5",
+    "?since=",
+    "?since=1&wait=x",
+    "?since=99999999999999999999",
+  ]) {
     expectError(await candidates(code, guest, bad), 400, "bad_request");
   }
 });
@@ -138,7 +203,12 @@ test("offer replacement clears the host's candidates and end mark; numbering goe
   expectStatus(await post(s.url, `/rooms/${code}/offer`, { type: "offer", sdp: SDP_OFFER }, host), 204);
   let r = await candidates(code, guest);
   assert.deepEqual(r.body, { items: [], mode: "full", lastSeq: 2, complete: false }, "cleared, cursor kept");
-  assert.deepEqual((await candidates(code, guest, "?since=2")).body, { items: [], mode: "delta", lastSeq: 2, complete: false });
+  assert.deepEqual((await candidates(code, guest, "?since=2")).body, {
+    items: [],
+    mode: "delta",
+    lastSeq: 2,
+    complete: false,
+  });
   // The guest's candidates are untouched.
   assert.equal((await candidates(code, host)).body.items.length, 1);
   // New candidates continue at 3, and a previously stored one may come back.
@@ -147,7 +217,10 @@ test("offer replacement clears the host's candidates and end mark; numbering goe
   assert.equal(r.body.items.length, 1);
   assert.equal(r.body.lastSeq, 3);
   // After a clear the 40 cap counts what is stored now.
-  expectStatus(await post(s.url, `/rooms/${code}/candidate`, { items: Array.from({ length: 39 }, (_, i) => cand(100 + i)) }, host), 204);
+  expectStatus(
+    await post(s.url, `/rooms/${code}/candidate`, { items: Array.from({ length: 39 }, (_, i) => cand(100 + i)) }, host),
+    204,
+  );
 });
 
 test("restart: while paired, clears answer, both sides' candidates and ends; status joined; guest answers again", async () => {
@@ -158,7 +231,7 @@ test("restart: while paired, clears answer, both sides' candidates and ends; sta
   expectStatus(await post(s.url, `/rooms/${c}/candidate`, { items: [cand(1), cand(2)], end: true }, H), 204);
   expectStatus(await post(s.url, `/rooms/${c}/candidate`, { items: [cand(3)], end: true }, G), 204);
   const before = (await get(s.url, `/rooms/${c}`, H)).body;
-  const newSdp = SDP_OFFER + "a=ice-restart\r\n";
+  const newSdp = `${SDP_OFFER}a=ice-restart\r\n`;
   expectStatus(await post(s.url, `/rooms/${c}/offer`, { type: "offer", sdp: newSdp, restart: true }, H), 204);
   const snap = (await get(s.url, `/rooms/${c}`, G)).body;
   assert.equal(snap.status, "joined");
@@ -187,22 +260,44 @@ test("restart: at most 5 per room (6th is 409 too_many_restarts); outside paired
     expectStatus(await post(s.url, `/rooms/${c}/offer`, { type: "offer", sdp: SDP_OFFER, restart: true }, H), 204);
     expectStatus(await post(s.url, `/rooms/${c}/answer`, { type: "answer", sdp: SDP_ANSWER }, G), 204);
   }
-  expectError(await post(s.url, `/rooms/${c}/offer`, { type: "offer", sdp: SDP_OFFER, restart: true }, H), 409, "too_many_restarts");
+  expectError(
+    await post(s.url, `/rooms/${c}/offer`, { type: "offer", sdp: SDP_OFFER, restart: true }, H),
+    409,
+    "too_many_restarts",
+  );
   assert.equal((await get(s.url, `/rooms/${c}`, H)).body.status, "paired");
   // The guest can never restart.
-  expectError(await post(s.url, `/rooms/${c}/offer`, { type: "offer", sdp: SDP_OFFER, restart: true }, G), 403, "forbidden");
+  expectError(
+    await post(s.url, `/rooms/${c}/offer`, { type: "offer", sdp: SDP_OFFER, restart: true }, G),
+    403,
+    "forbidden",
+  );
 });
 
 test("MAX_RESTARTS is configurable (1), and 0 switches the limit off", async () => {
-  for (const [max, allowed] of [["1", 1], ["0", 8]] as const) {
+  for (const [max, allowed] of [
+    ["1", 1],
+    ["0", 8],
+  ] as const) {
     const s2 = await startServer({ MAX_RESTARTS: max });
     try {
       const { room, host, guest } = await pairedRoom(s2.url);
       for (let i = 0; i < allowed; i++) {
-        expectStatus(await post(s2.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER, restart: true }, tok(host)), 204);
-        expectStatus(await post(s2.url, `/rooms/${room.code}/answer`, { type: "answer", sdp: SDP_ANSWER }, tok(guest)), 204);
+        expectStatus(
+          await post(s2.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER, restart: true }, tok(host)),
+          204,
+        );
+        expectStatus(
+          await post(s2.url, `/rooms/${room.code}/answer`, { type: "answer", sdp: SDP_ANSWER }, tok(guest)),
+          204,
+        );
       }
-      const r = await post(s2.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER, restart: true }, tok(host));
+      const r = await post(
+        s2.url,
+        `/rooms/${room.code}/offer`,
+        { type: "offer", sdp: SDP_OFFER, restart: true },
+        tok(host),
+      );
       if (max === "1") expectError(r, 409, "too_many_restarts");
       else expectStatus(r, 204);
     } finally {

@@ -33,17 +33,32 @@ test("defaults", () => {
 });
 
 test("values, fractions for TTLs, 0 for limits, flags, features", () => {
-  const c = parseConfig({ PORT: "0", TTL_OPEN_SEC: "0.5", TTL_CLOSED_SEC: "0", LIMIT_CREATE_PER_MIN: "0", TRUST_PROXY: "127.0.0.1, 10.0.0.0/8,::1", HEADERS_TIMEOUT_SEC: "0.5", REGISTRY_FEATURES: "none", ALLOWED_ORIGINS: "*" });
+  const c = parseConfig({
+    PORT: "0",
+    TTL_OPEN_SEC: "0.5",
+    TTL_CLOSED_SEC: "0",
+    LIMIT_CREATE_PER_MIN: "0",
+    TRUST_PROXY: "127.0.0.1, 10.0.0.0/8,::1",
+    HEADERS_TIMEOUT_SEC: "0.5",
+    REGISTRY_FEATURES: "none",
+    ALLOWED_ORIGINS: "*",
+  });
   assert.equal(c.port, 0);
   assert.equal(c.ttlOpenMs, 500);
   assert.equal(c.ttlClosedMs, 0);
   assert.equal(c.limitCreatePerMin, 0);
-  assert.deepEqual(c.trustedProxies.map((p) => p.bits), [32, 8, 128]);
+  assert.deepEqual(
+    c.trustedProxies.map((p) => p.bits),
+    [32, 8, 128],
+  );
   assert.equal(c.headersTimeoutMs, 500);
   assert.deepEqual(c.features, []);
   assert.equal(c.allowedOrigins.any, true);
   assert.deepEqual(parseConfig({ REGISTRY_FEATURES: "restart, batch" }).features, ["batch", "restart"]);
-  assert.deepEqual(parseConfig({ ALLOWED_ORIGINS: "https://a.example/, http://b.example:81" }).allowedOrigins.list, ["https://a.example", "http://b.example:81"]);
+  assert.deepEqual(parseConfig({ ALLOWED_ORIGINS: "https://a.example/, http://b.example:81" }).allowedOrigins.list, [
+    "https://a.example",
+    "http://b.example:81",
+  ]);
 });
 
 test("malformed values fail fast, naming the variable", () => {
@@ -73,14 +88,31 @@ test("malformed values fail fast, naming the variable", () => {
   ];
   for (const env of bad) {
     const name = Object.keys(env)[0]!;
-    assert.throws(() => parseConfig(env), (e: Error) => e.message.includes(name), JSON.stringify(env));
+    assert.throws(
+      () => parseConfig(env),
+      (e: Error) => e.message.includes(name),
+      JSON.stringify(env),
+    );
   }
 });
 
 test("default origin rule: exact local hosts on http, any port", () => {
   const d = parseConfig({}).allowedOrigins;
-  for (const o of ["http://localhost", "http://localhost:1", "http://127.0.0.1:65535", "http://[::1]:8080"]) assert.ok(isOriginAllowed(o, d), o);
-  for (const o of ["http://localhost:0", "http://localhost:65536", "http://localhost.", "http://localhost.evil.example", "https://localhost", "http://127.0.0.1.nip.io", "http://[::1].evil", "http://localhost:80/", "", "https://http://localhost", "xhttp://127.0.0.1"]) {
+  for (const o of ["http://localhost", "http://localhost:1", "http://127.0.0.1:65535", "http://[::1]:8080"])
+    assert.ok(isOriginAllowed(o, d), o);
+  for (const o of [
+    "http://localhost:0",
+    "http://localhost:65536",
+    "http://localhost.",
+    "http://localhost.evil.example",
+    "https://localhost",
+    "http://127.0.0.1.nip.io",
+    "http://[::1].evil",
+    "http://localhost:80/",
+    "",
+    "https://http://localhost",
+    "xhttp://127.0.0.1",
+  ]) {
     assert.ok(!isOriginAllowed(o, d), o);
   }
 });
@@ -94,12 +126,30 @@ test("ICE: defaults are the public STUN servers, no TURN, an hour of TTL, 10 fre
 
 test("ICE: values (empty STUN_URLS disables STUN; coturn; Cloudflare with the default or a local API base)", () => {
   assert.deepEqual(parseConfig({ STUN_URLS: "" }).ice.stunUrls, []);
-  assert.deepEqual(parseConfig({ STUN_URLS: " stun:[::1]:3478 ,stuns:a.example " }).ice.stunUrls, ["stun:[::1]:3478", "stuns:a.example"]);
-  const t = parseConfig({ TURN_URLS: "turn:10.0.0.1:3478?transport=udp,turns:t.example:443?transport=tcp", TURN_SECRET: "s".repeat(16), TURN_TTL_SEC: "1" }).ice;
-  assert.deepEqual(t.turn, { urls: ["turn:10.0.0.1:3478?transport=udp", "turns:t.example:443?transport=tcp"], secret: "s".repeat(16) });
+  assert.deepEqual(parseConfig({ STUN_URLS: " stun:[::1]:3478 ,stuns:a.example " }).ice.stunUrls, [
+    "stun:[::1]:3478",
+    "stuns:a.example",
+  ]);
+  const t = parseConfig({
+    TURN_URLS: "turn:10.0.0.1:3478?transport=udp,turns:t.example:443?transport=tcp",
+    TURN_SECRET: "s".repeat(16),
+    TURN_TTL_SEC: "1",
+  }).ice;
+  assert.deepEqual(t.turn, {
+    urls: ["turn:10.0.0.1:3478?transport=udp", "turns:t.example:443?transport=tcp"],
+    secret: "s".repeat(16),
+  });
   assert.equal(t.ttlSec, 1);
-  assert.deepEqual(parseConfig({ CF_TURN_KEY_ID: "abc_DEF-1", CF_TURN_API_TOKEN: "tok" }).ice.cloudflare, { keyId: "abc_DEF-1", apiToken: "tok", apiBase: "https://rtc.live.cloudflare.com" });
-  assert.equal(parseConfig({ CF_TURN_KEY_ID: "k", CF_TURN_API_TOKEN: "t", CF_TURN_API_BASE: "http://127.0.0.1:9999/" }).ice.cloudflare?.apiBase, "http://127.0.0.1:9999");
+  assert.deepEqual(parseConfig({ CF_TURN_KEY_ID: "abc_DEF-1", CF_TURN_API_TOKEN: "tok" }).ice.cloudflare, {
+    keyId: "abc_DEF-1",
+    apiToken: "tok",
+    apiBase: "https://rtc.live.cloudflare.com",
+  });
+  assert.equal(
+    parseConfig({ CF_TURN_KEY_ID: "k", CF_TURN_API_TOKEN: "t", CF_TURN_API_BASE: "http://127.0.0.1:9999/" }).ice
+      .cloudflare?.apiBase,
+    "http://127.0.0.1:9999",
+  );
 });
 
 test("ICE: malformed values fail fast, naming the variable and never echoing a secret", () => {

@@ -10,7 +10,14 @@ before(async () => {
 });
 after(() => s.close());
 
-const ALLOWED_DEFAULT = ["http://localhost", "http://localhost:5173", "http://127.0.0.1:8080", "http://127.0.0.1", "http://[::1]:3000", "http://[::1]"];
+const ALLOWED_DEFAULT = [
+  "http://localhost",
+  "http://localhost:5173",
+  "http://127.0.0.1:8080",
+  "http://127.0.0.1",
+  "http://[::1]:3000",
+  "http://[::1]",
+];
 const REFUSED_DEFAULT = [
   "http://localhost.evil.example",
   "http://localhost.evil.example:80",
@@ -34,7 +41,11 @@ const REFUSED_DEFAULT = [
 function preflight(url: string, origin: string, path = "/rooms") {
   return req(url + path, {
     method: "OPTIONS",
-    headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type, x-registry-version, x-access-token" },
+    headers: {
+      origin,
+      "access-control-request-method": "POST",
+      "access-control-request-headers": "content-type, x-registry-version, x-access-token",
+    },
   });
 }
 
@@ -48,11 +59,18 @@ test("preflight from an allowed origin: 204, methods, headers, §1 headers", asy
     const r = await preflight(s.url, origin);
     assert.equal(r.status, 204, origin);
     assert.equal(r.headers.get("access-control-allow-origin"), origin);
-    const methods = r.headers.get("access-control-allow-methods")!.split(",").map((x) => x.trim());
+    const methods = r.headers
+      .get("access-control-allow-methods")!
+      .split(",")
+      .map((x) => x.trim());
     assert.deepEqual(methods.sort(), ["GET", "OPTIONS", "POST"]);
-    const headers = r.headers.get("access-control-allow-headers")!.split(",").map((x) => x.trim().toLowerCase());
+    const headers = r.headers
+      .get("access-control-allow-headers")!
+      .split(",")
+      .map((x) => x.trim().toLowerCase());
     // §7's list, plus If-None-Match (README.md, "Decisions"): the room long-poll's cursor header
-    for (const h of ["content-type", "x-access-token", "x-registry-version", "if-none-match"]) assert.ok(headers.includes(h), h);
+    for (const h of ["content-type", "x-access-token", "x-registry-version", "if-none-match"])
+      assert.ok(headers.includes(h), h);
     expectFeatureHeaders(r);
   }
   // Preflights to room routes too.
@@ -63,7 +81,10 @@ test("actual responses to an allowed origin expose X-Registry-Features, Retry-Af
   const r = await post(s.url, "/rooms", { hostUserName: "a" }, { origin: "http://localhost:5173" });
   expectStatus(r, 201);
   assert.equal(r.headers.get("access-control-allow-origin"), "http://localhost:5173");
-  const exposed = r.headers.get("access-control-expose-headers")!.split(",").map((x) => x.trim().toLowerCase());
+  const exposed = r.headers
+    .get("access-control-expose-headers")!
+    .split(",")
+    .map((x) => x.trim().toLowerCase());
   for (const h of ["x-registry-features", "retry-after", "etag"]) assert.ok(exposed.includes(h), h);
   const snap = await get(s.url, `/rooms/${r.body.code}`, { ...tok(r.body.ownerToken), origin: "http://127.0.0.1:9" });
   expectStatus(snap, 200);
@@ -87,7 +108,7 @@ test("default allowlist refuses look-alike and non-local origins with a readable
     expectError(await get(s.url, "/", { origin }), 403, "origin_not_allowed");
     // Origin comes first: even an unknown route or a wrong method is 403 for it.
     expectError(await get(s.url, "/nowhere", { origin }), 403, "origin_not_allowed");
-    expectError(await req(s.url + "/rooms", { method: "PUT", headers: { origin } }), 403, "origin_not_allowed");
+    expectError(await req(`${s.url}/rooms`, { method: "PUT", headers: { origin } }), 403, "origin_not_allowed");
   }
 });
 
@@ -104,7 +125,11 @@ test("GET /health answers without an origin check", async () => {
     assert.deepEqual(r.body, { ok: true });
   }
   // Only GET: another method on /health is still origin-checked.
-  expectError(await req(s.url + "/health", { method: "POST", headers: { origin: "http://evil.example" } }), 403, "origin_not_allowed");
+  expectError(
+    await req(`${s.url}/health`, { method: "POST", headers: { origin: "http://evil.example" } }),
+    403,
+    "origin_not_allowed",
+  );
 });
 
 test("ALLOWED_ORIGINS: an exact list replaces the default", async () => {
@@ -116,7 +141,14 @@ test("ALLOWED_ORIGINS: an exact list replaces the default", async () => {
       assert.equal(pf.headers.get("access-control-allow-origin"), origin);
       expectStatus(await post(s2.url, "/rooms", { hostUserName: "a" }, { origin }), 201);
     }
-    for (const origin of ["http://localhost", "http://localhost:5174", "https://game.example:444", "http://game.example", "https://game.example.evil", "https://sub.game.example"]) {
+    for (const origin of [
+      "http://localhost",
+      "http://localhost:5174",
+      "https://game.example:444",
+      "http://game.example",
+      "https://game.example.evil",
+      "https://sub.game.example",
+    ]) {
       expectStatus(await preflight(s2.url, origin), 204);
       expectError(await post(s2.url, "/rooms", { hostUserName: "a" }, { origin }), 403, "origin_not_allowed");
     }
@@ -145,7 +177,15 @@ test("ALLOWED_ORIGINS=*: any origin", async () => {
 
 test("a disallowed origin cannot act on a room even with a valid token", async () => {
   const room = await createRoom(s.url);
-  expectError(await get(s.url, `/rooms/${room.code}`, { ...tok(room.ownerToken), origin: "http://evil.example" }), 403, "origin_not_allowed");
-  expectError(await post(s.url, `/rooms/${room.code}/close`, {}, { ...tok(room.ownerToken), origin: "http://evil.example" }), 403, "origin_not_allowed");
+  expectError(
+    await get(s.url, `/rooms/${room.code}`, { ...tok(room.ownerToken), origin: "http://evil.example" }),
+    403,
+    "origin_not_allowed",
+  );
+  expectError(
+    await post(s.url, `/rooms/${room.code}/close`, {}, { ...tok(room.ownerToken), origin: "http://evil.example" }),
+    403,
+    "origin_not_allowed",
+  );
   expectStatus(await get(s.url, `/rooms/${room.code}`, tok(room.ownerToken)), 200);
 });

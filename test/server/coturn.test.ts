@@ -154,7 +154,7 @@ test("minted credentials allocate a relay on coturn; tampered or foreign ones ar
     expectAllocated(await allocate(turnOf(fresh.body).username, turnOf(fresh.body).credential), "guest (fresh)");
 
     const [expiry, id] = host.username.split(":");
-    expectRefused(await allocate(host.username, host.credential.slice(0, -4) + "AAA="), "credential altered");
+    expectRefused(await allocate(host.username, `${host.credential.slice(0, -4)}AAA=`), "credential altered");
     expectRefused(
       await allocate(`${Number(expiry) + 3600}:${id}`, host.credential),
       "expiry pushed out, same credential",

@@ -2,7 +2,20 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer, type TestServer } from "./harness.ts";
-import { SDP_ANSWER, SDP_OFFER, UNKNOWN_CODE, cand, createRoom, expectError, expectStatus, get, joinRoom, post, req, tok } from "./helpers.ts";
+import {
+  SDP_ANSWER,
+  SDP_OFFER,
+  UNKNOWN_CODE,
+  cand,
+  createRoom,
+  expectError,
+  expectStatus,
+  get,
+  joinRoom,
+  post,
+  req,
+  tok,
+} from "./helpers.ts";
 import { FEATURES, isRoomCode, normalizeJoinCode } from "../../src/protocol/index.ts";
 
 let s: TestServer;
@@ -44,7 +57,14 @@ test("POST /rooms creates an open room with well-formed secrets", async () => {
   assert.equal(normalizeJoinCode(joinCode), joinCode);
   // 15 min default TTL for open rooms.
   assert.ok(expiresAt >= before + 900_000 - 5_000 && expiresAt <= Date.now() + 900_000 + 5_000, String(expiresAt));
-  assert.deepEqual(Object.keys(r.body).sort(), ["code", "expiresAt", "iceExpiresAt", "iceServers", "joinCode", "ownerToken"]);
+  assert.deepEqual(Object.keys(r.body).sort(), [
+    "code",
+    "expiresAt",
+    "iceExpiresAt",
+    "iceServers",
+    "joinCode",
+    "ownerToken",
+  ]);
 });
 
 test("two rooms never share code or secrets", async () => {
@@ -75,7 +95,16 @@ test("full handshake: join, offer, snapshot, answer, candidates, close", async (
   expectStatus(snap, 200);
   assert.deepEqual(
     { ...snap.body, updatedAt: 0 },
-    { status: "open", offer: null, answer: null, hostUserName: "Alice", guestUserName: null, version: 1, updatedAt: 0, expiresAt: room.expiresAt },
+    {
+      status: "open",
+      offer: null,
+      answer: null,
+      hostUserName: "Alice",
+      guestUserName: null,
+      version: 1,
+      updatedAt: 0,
+      expiresAt: room.expiresAt,
+    },
   );
   assert.equal(snap.headers.get("etag"), `"${snap.body.version}"`);
 
@@ -84,7 +113,14 @@ test("full handshake: join, offer, snapshot, answer, candidates, close", async (
   assert.match(j.body.guestToken, /^[A-Za-z0-9_-]{43}$/);
   assert.equal(typeof j.body.expiresAt, "number");
   // (ext fast) the join also carries the room and the host's candidates so far; (ext ice) the guest's ICE servers.
-  assert.deepEqual(Object.keys(j.body).sort(), ["candidates", "expiresAt", "guestToken", "iceExpiresAt", "iceServers", "room"]);
+  assert.deepEqual(Object.keys(j.body).sort(), [
+    "candidates",
+    "expiresAt",
+    "guestToken",
+    "iceExpiresAt",
+    "iceServers",
+    "room",
+  ]);
   assert.deepEqual(j.body.candidates, { items: [], mode: "full", lastSeq: 0, complete: false });
   const guest = tok(j.body.guestToken);
 
@@ -103,7 +139,10 @@ test("full handshake: join, offer, snapshot, answer, candidates, close", async (
   assert.ok(snap.body.updatedAt >= v2Updated);
 
   expectStatus(await post(s.url, `/rooms/${room.code}/candidate`, cand(1), host), 204);
-  expectStatus(await post(s.url, `/rooms/${room.code}/candidate`, { candidate: "candidate:2 1 udp 1 10.0.0.1 9 typ host" }, host), 204);
+  expectStatus(
+    await post(s.url, `/rooms/${room.code}/candidate`, { candidate: "candidate:2 1 udp 1 10.0.0.1 9 typ host" }, host),
+    204,
+  );
   // Candidate posts do not change the version.
   assert.equal((await get(s.url, `/rooms/${room.code}`, host)).body.version, 3);
 
@@ -133,7 +172,10 @@ test("full handshake: join, offer, snapshot, answer, candidates, close", async (
   expectError(await get(s.url, `/rooms/${room.code}`, host), 410, "closed");
   // Close is idempotent, for both sides, with or without a body.
   expectStatus(await post(s.url, `/rooms/${room.code}/close`, {}, host), 204);
-  expectStatus(await req(`${s.url}/rooms/${room.code}/close`, { method: "POST", headers: { "x-registry-version": "1", ...host } }), 204);
+  expectStatus(
+    await req(`${s.url}/rooms/${room.code}/close`, { method: "POST", headers: { "x-registry-version": "1", ...host } }),
+    204,
+  );
 });
 
 test("room codes in the path are read forgivingly (case, O/I/L)", async () => {
@@ -171,7 +213,11 @@ test("known routes with another method are 405 method_not_allowed", async () => 
   ];
   for (const [method, path] of cases) {
     // Without the version header too: route and method come before it in §6.
-    const r = await req(s.url + path, { method, headers: method === "GET" ? {} : { "content-type": "application/json" }, ...(method === "GET" ? {} : { body: "{}" }) });
+    const r = await req(s.url + path, {
+      method,
+      headers: method === "GET" ? {} : { "content-type": "application/json" },
+      ...(method === "GET" ? {} : { body: "{}" }),
+    });
     expectError(r, 405, "method_not_allowed");
     expectCommonHeaders(r);
   }
@@ -181,8 +227,13 @@ test("unknown room is 404 on every room endpoint", async () => {
   const t = tok("x".repeat(43));
   expectError(await get(s.url, `/rooms/${UNKNOWN_CODE}`, t), 404, "not_found");
   expectError(await get(s.url, `/rooms/${UNKNOWN_CODE}/candidates`, t), 404, "not_found");
-  for (const op of ["offer", "answer", "candidate", "close"]) expectError(await post(s.url, `/rooms/${UNKNOWN_CODE}/${op}`, {}, t), 404, "not_found");
-  expectError(await post(s.url, `/rooms/${UNKNOWN_CODE}/join`, { joinCode: "00000000", guestUserName: "x" }), 404, "not_found");
+  for (const op of ["offer", "answer", "candidate", "close"])
+    expectError(await post(s.url, `/rooms/${UNKNOWN_CODE}/${op}`, {}, t), 404, "not_found");
+  expectError(
+    await post(s.url, `/rooms/${UNKNOWN_CODE}/join`, { joinCode: "00000000", guestUserName: "x" }),
+    404,
+    "not_found",
+  );
 });
 
 test("state machine: join twice, answer twice, offer while paired, answer before offer", async () => {
@@ -190,16 +241,36 @@ test("state machine: join twice, answer twice, offer while paired, answer before
   const host = tok(room.ownerToken);
   const guest = tok(await joinRoom(s.url, room));
   // Second join with the right code while joined: not_open.
-  expectError(await post(s.url, `/rooms/${room.code}/join`, { joinCode: room.joinCode, guestUserName: "Eve" }), 409, "not_open");
+  expectError(
+    await post(s.url, `/rooms/${room.code}/join`, { joinCode: room.joinCode, guestUserName: "Eve" }),
+    409,
+    "not_open",
+  );
   // Answer before any offer.
   const noOffer = await post(s.url, `/rooms/${room.code}/answer`, { type: "answer", sdp: SDP_ANSWER }, guest);
   expectError(noOffer, 409, "no_offer");
   expectStatus(await post(s.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER }, host), 204);
   expectStatus(await post(s.url, `/rooms/${room.code}/answer`, { type: "answer", sdp: SDP_ANSWER }, guest), 204);
-  expectError(await post(s.url, `/rooms/${room.code}/answer`, { type: "answer", sdp: SDP_ANSWER }, guest), 409, "already_paired");
-  expectError(await post(s.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER }, host), 409, "already_paired");
-  expectError(await post(s.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER, restart: false }, host), 409, "already_paired");
-  expectError(await post(s.url, `/rooms/${room.code}/join`, { joinCode: room.joinCode, guestUserName: "Eve" }), 409, "already_paired");
+  expectError(
+    await post(s.url, `/rooms/${room.code}/answer`, { type: "answer", sdp: SDP_ANSWER }, guest),
+    409,
+    "already_paired",
+  );
+  expectError(
+    await post(s.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER }, host),
+    409,
+    "already_paired",
+  );
+  expectError(
+    await post(s.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER, restart: false }, host),
+    409,
+    "already_paired",
+  );
+  expectError(
+    await post(s.url, `/rooms/${room.code}/join`, { joinCode: room.joinCode, guestUserName: "Eve" }),
+    409,
+    "already_paired",
+  );
 });
 
 test("the host may post its offer while open, and replace it", async () => {
@@ -210,9 +281,12 @@ test("the host may post its offer while open, and replace it", async () => {
   assert.equal(snap.body.status, "open");
   assert.equal(snap.body.offer.sdp, SDP_OFFER);
   const v = snap.body.version;
-  expectStatus(await post(s.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER + "a=x\r\n" }, host), 204);
+  expectStatus(
+    await post(s.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: `${SDP_OFFER}a=x\r\n` }, host),
+    204,
+  );
   snap = await get(s.url, `/rooms/${room.code}`, host);
-  assert.equal(snap.body.offer.sdp, SDP_OFFER + "a=x\r\n");
+  assert.equal(snap.body.offer.sdp, `${SDP_OFFER}a=x\r\n`);
   assert.equal(snap.body.version, v + 1);
 });
 
@@ -228,8 +302,16 @@ test("closed room: 410 for every token request and for join, close stays 204, pu
     expectStatus(await post(s.url, `/rooms/${room.code}/close`, {}, t), 204);
   }
   expectError(await post(s.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER }, host), 410, "closed");
-  expectError(await post(s.url, `/rooms/${room.code}/answer`, { type: "answer", sdp: SDP_ANSWER }, guest), 410, "closed");
-  expectError(await post(s.url, `/rooms/${room.code}/join`, { joinCode: room.joinCode, guestUserName: "Eve" }), 410, "closed");
+  expectError(
+    await post(s.url, `/rooms/${room.code}/answer`, { type: "answer", sdp: SDP_ANSWER }, guest),
+    410,
+    "closed",
+  );
+  expectError(
+    await post(s.url, `/rooms/${room.code}/join`, { joinCode: room.joinCode, guestUserName: "Eve" }),
+    410,
+    "closed",
+  );
   expectError(await get(s.url, `/rooms/${room.code}/public`), 404, "not_found");
   // 410 comes before the token check (§6): a wrong token also sees 410 on a closed room...
   expectError(await get(s.url, `/rooms/${room.code}`, tok("nope")), 410, "closed");

@@ -58,7 +58,15 @@ test("RoomHost.sweep expires only due rooms, at most SWEEP_BATCH per call, and k
     const code = `R${String(i).padStart(5, "0")}`;
     // Half of them now, half 50 s later.
     clock.t = 1_000_000 + (i % 2) * 50_000;
-    const r = await host.call(code, { op: "create", code, hostUserName: "h", ownerToken: "t", ownerTokenHash: hash, joinCode: "j", joinCodeHash: hash });
+    const r = await host.call(code, {
+      op: "create",
+      code,
+      hostUserName: "h",
+      ownerToken: "t",
+      ownerTokenHash: hash,
+      joinCode: "j",
+      joinCodeHash: hash,
+    });
     assert.equal(r.status, 201);
   }
   assert.equal(host.scheduled, n);

@@ -77,7 +77,14 @@ function track(p: Promise<Res>) {
 test("fast handshake: create+offer, join→offer+candidates, answer+candidates, watch wakes once", async () => {
   const r = await createWithOffer();
   assert.equal(r.res.headers.get("etag"), '"1"');
-  assert.deepEqual(Object.keys(r.res.body).sort(), ["code", "expiresAt", "iceExpiresAt", "iceServers", "joinCode", "ownerToken"]);
+  assert.deepEqual(Object.keys(r.res.body).sort(), [
+    "code",
+    "expiresAt",
+    "iceExpiresAt",
+    "iceServers",
+    "joinCode",
+    "ownerToken",
+  ]);
   // The host holds one watch for the answer and the guest's candidates from the start.
   const hostWatch = track(
     simple(s.url, `/rooms/${r.code}/watch`, { v: 1, token: r.host, for: "answer", since: 0, wait: 10 }),
@@ -132,8 +139,16 @@ test("fast handshake: create+offer, join→offer+candidates, answer+candidates, 
 });
 
 test("simple requests from a disallowed origin are refused 403 before any side effect", async () => {
-  expectError(await simple(s.url, "/rooms", { v: 1, hostUserName: "Eve" }, { origin: EVIL }), 403, "origin_not_allowed");
-  expectError(await simple(s.url, "/rooms", { v: 1, hostUserName: "Eve" }, { origin: "null" }), 403, "origin_not_allowed");
+  expectError(
+    await simple(s.url, "/rooms", { v: 1, hostUserName: "Eve" }, { origin: EVIL }),
+    403,
+    "origin_not_allowed",
+  );
+  expectError(
+    await simple(s.url, "/rooms", { v: 1, hostUserName: "Eve" }, { origin: "null" }),
+    403,
+    "origin_not_allowed",
+  );
   const r = await createWithOffer();
   // A forged join with the right code from another site does not take the seat…
   expectError(
@@ -437,7 +452,8 @@ test("ceilings: a /watch that waits counts as a long-poll (MAX_LONGPOLLS_PER_ROO
   const s2 = await startServer({ MAX_LONGPOLLS_PER_ROOM: "2", LONGPOLL_MAX_SEC: "3", MAX_ROOM_BYTES: "4000" });
   try {
     const r = await createWithOffer(s2.url);
-    const watch = (body: Record<string, unknown>) => simple(s2.url, `/rooms/${r.code}/watch`, { v: 1, token: r.host, ...body });
+    const watch = (body: Record<string, unknown>) =>
+      simple(s2.url, `/rooms/${r.code}/watch`, { v: 1, token: r.host, ...body });
     const held = [watch({ for: "answer", wait: 3 }), watch({ for: "answer", wait: 3 })];
     await sleep(300);
     const third = await watch({ for: "answer", wait: 3 });
@@ -447,13 +463,32 @@ test("ceilings: a /watch that waits counts as a long-poll (MAX_LONGPOLLS_PER_ROO
     expectStatus(await watch({ version: 0 }), 200);
     const guest = (await fastJoin(r, s2.url)).body.guestToken as string;
     // 40 long candidates would pass the room's 4000 characters: the answer is refused whole.
-    const long = (i: number) => ({ candidate: `candidate:${i} 1 udp 2122260223 192.168.1.${i % 250} ${50000 + i} typ host ${"x".repeat(90)}`, sdpMid: "0", sdpMLineIndex: 0 });
-    const big = await simple(s2.url, `/rooms/${r.code}/answer`, { v: 1, token: guest, type: "answer", sdp: SDP_ANSWER, candidates: Array.from({ length: 40 }, (_, i) => long(i)) });
+    const long = (i: number) => ({
+      candidate: `candidate:${i} 1 udp 2122260223 192.168.1.${i % 250} ${50000 + i} typ host ${"x".repeat(90)}`,
+      sdpMid: "0",
+      sdpMLineIndex: 0,
+    });
+    const big = await simple(s2.url, `/rooms/${r.code}/answer`, {
+      v: 1,
+      token: guest,
+      type: "answer",
+      sdp: SDP_ANSWER,
+      candidates: Array.from({ length: 40 }, (_, i) => long(i)),
+    });
     expectError(big, 413, "body_too_large");
     const snap = await get(s2.url, `/rooms/${r.code}`, tok(r.host));
     assert.equal(snap.body.answer, null);
     assert.equal((await get(s2.url, `/rooms/${r.code}/candidates`, tok(r.host))).body.lastSeq, 0);
-    expectStatus(await simple(s2.url, `/rooms/${r.code}/answer`, { v: 1, token: guest, type: "answer", sdp: SDP_ANSWER, candidates: [cand(1)] }), 204);
+    expectStatus(
+      await simple(s2.url, `/rooms/${r.code}/answer`, {
+        v: 1,
+        token: guest,
+        type: "answer",
+        sdp: SDP_ANSWER,
+        candidates: [cand(1)],
+      }),
+      204,
+    );
     for (const h of await Promise.all(held)) expectStatus(h, 200);
     // An offer larger than the room may hold is refused with the room, which is not created.
     const offer = { type: "offer", sdp: `${SDP_OFFER}a=x:${"y".repeat(4000)}\r\n` };

@@ -20,10 +20,20 @@ const hasPrlimit = spawnSync("prlimit", ["--version"]).status === 0;
 const skip = RUNTIME !== "node" ? "Node only" : !hasPrlimit ? "prlimit (util-linux) is not installed" : false;
 
 async function startChild(env: Record<string, string>): Promise<{ url: string; max: number; child: ChildProcess }> {
-  const child = spawn("prlimit", [`--nofile=${FD_LIMIT}:${FD_LIMIT}`, process.execPath, "--import", "tsx", resolve(import.meta.dirname, "fixtures/registry-child.ts")], {
-    env: { ...process.env, REGISTRY_ENV_JSON: JSON.stringify(env) },
-    stdio: ["pipe", "pipe", "inherit"],
-  });
+  const child = spawn(
+    "prlimit",
+    [
+      `--nofile=${FD_LIMIT}:${FD_LIMIT}`,
+      process.execPath,
+      "--import",
+      "tsx",
+      resolve(import.meta.dirname, "fixtures/registry-child.ts"),
+    ],
+    {
+      env: { ...process.env, REGISTRY_ENV_JSON: JSON.stringify(env) },
+      stdio: ["pipe", "pipe", "inherit"],
+    },
+  );
   const line = await new Promise<string>((ok, fail) => {
     const t = setTimeout(() => fail(new Error("registry child did not start in 30 s")), 30_000);
     createInterface({ input: child.stdout! }).once("line", (l) => {
@@ -39,7 +49,10 @@ async function startChild(env: Record<string, string>): Promise<{ url: string; m
 async function handshake(url: string): Promise<void> {
   const room = await createRoom(url);
   const guest = await joinRoom(url, room);
-  expectStatus(await post(url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER }, tok(room.ownerToken)), 204);
+  expectStatus(
+    await post(url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER }, tok(room.ownerToken)),
+    204,
+  );
   expectStatus(await post(url, `/rooms/${room.code}/answer`, { type: "answer", sdp: SDP_ANSWER }, tok(guest)), 204);
   expectStatus(await post(url, `/rooms/${room.code}/close`, {}, tok(room.ownerToken)), 204);
 }
@@ -54,8 +67,16 @@ async function pileUp(url: string, from: string, n: number, into: RawSocket[]): 
   }
 }
 
-test("with 256 file descriptors, slow sockets from many addresses are capped and health and handshakes keep working", { skip, timeout: 120_000 }, async () => {
-  const { url, max, child } = await startChild({ ...TEST_DEFAULTS, MAX_CONNECTIONS_PER_IP: String(PER_IP), HEADERS_TIMEOUT_SEC: "8", REQUEST_TIMEOUT_SEC: "8" });
+test("with 256 file descriptors, slow sockets from many addresses are capped and health and handshakes keep working", {
+  skip,
+  timeout: 120_000,
+}, async () => {
+  const { url, max, child } = await startChild({
+    ...TEST_DEFAULTS,
+    MAX_CONNECTIONS_PER_IP: String(PER_IP),
+    HEADERS_TIMEOUT_SEC: "8",
+    REQUEST_TIMEOUT_SEC: "8",
+  });
   const socks: RawSocket[] = [];
   try {
     // The total ceiling was fitted under the fd limit (a quarter, at least 64, kept free).
@@ -88,7 +109,10 @@ test("with 256 file descriptors, slow sockets from many addresses are capped and
     assert.ok(h.status === 200 || (h.status === 503 && h.body?.error?.code === "unavailable"), `${h.status} ${h.text}`);
 
     // The slow sockets time out (HEADERS_TIMEOUT_SEC) and the Registry is whole again.
-    assert.ok(await until(() => socks.every((s) => s.socket.destroyed || s.socket.readableEnded || s.data() !== ""), 30_000), "slow sockets were cut");
+    assert.ok(
+      await until(() => socks.every((s) => s.socket.destroyed || s.socket.readableEnded || s.data() !== ""), 30_000),
+      "slow sockets were cut",
+    );
     expectStatus(await get(url, "/health"), 200);
     await handshake(url);
     assert.equal(child.exitCode, null, "the Registry process is still running");

@@ -6,7 +6,18 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer, type TestServer } from "./harness.ts";
-import { SDP_ANSWER, SDP_OFFER, cand, createRoom, expectError, expectStatus, get, joinRoom, post, tok } from "./helpers.ts";
+import {
+  SDP_ANSWER,
+  SDP_OFFER,
+  cand,
+  createRoom,
+  expectError,
+  expectStatus,
+  get,
+  joinRoom,
+  post,
+  tok,
+} from "./helpers.ts";
 
 let s: TestServer;
 before(async () => {
@@ -63,11 +74,26 @@ test("restart: true is 400; restart: false is an ordinary offer", async () => {
   const room = await createRoom(s.url);
   const host = tok(room.ownerToken);
   const guest = tok(await joinRoom(s.url, room));
-  expectStatus(await post(s.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER, restart: false }, host), 204);
-  expectError(await post(s.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER, restart: true }, host), 400, "bad_request");
+  expectStatus(
+    await post(s.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER, restart: false }, host),
+    204,
+  );
+  expectError(
+    await post(s.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER, restart: true }, host),
+    400,
+    "bad_request",
+  );
   expectStatus(await post(s.url, `/rooms/${room.code}/answer`, { type: "answer", sdp: SDP_ANSWER }, guest), 204);
-  expectError(await post(s.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER, restart: true }, host), 400, "bad_request");
-  expectError(await post(s.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER }, host), 409, "already_paired");
+  expectError(
+    await post(s.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER, restart: true }, host),
+    400,
+    "bad_request",
+  );
+  expectError(
+    await post(s.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER }, host),
+    409,
+    "already_paired",
+  );
 });
 
 test("a partial list serves and advertises just those", async () => {
@@ -77,7 +103,11 @@ test("a partial list serves and advertises just those", async () => {
     assert.deepEqual(r.body.features, ["longpoll", "delta"]);
     assert.equal(r.headers.get("x-registry-features"), "longpoll, delta");
     const room = await createRoom(s2.url);
-    expectError(await post(s2.url, `/rooms/${room.code}/candidate`, { items: [cand(1)] }, tok(room.ownerToken)), 400, "bad_request");
+    expectError(
+      await post(s2.url, `/rooms/${room.code}/candidate`, { items: [cand(1)] }, tok(room.ownerToken)),
+      400,
+      "bad_request",
+    );
     const guest = tok(await joinRoom(s2.url, room));
     expectStatus(await post(s2.url, `/rooms/${room.code}/candidate`, cand(1), tok(room.ownerToken)), 204);
     assert.equal((await get(s2.url, `/rooms/${room.code}/candidates?since=0`, guest)).body.mode, "delta");

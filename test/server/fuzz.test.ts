@@ -25,25 +25,67 @@ before(async () => {
 after(() => s.close());
 
 const segment = fc.oneof(
-  fc.constantFrom("rooms", "public", "join", "offer", "answer", "candidate", "candidates", "close", "ice-servers", "health", "", "..", "%2e%2e", "%00", "%ff", "ROOMS"),
+  fc.constantFrom(
+    "rooms",
+    "public",
+    "join",
+    "offer",
+    "answer",
+    "candidate",
+    "candidates",
+    "close",
+    "ice-servers",
+    "health",
+    "",
+    "..",
+    "%2e%2e",
+    "%00",
+    "%ff",
+    "ROOMS",
+  ),
   fc.string({ maxLength: 12 }).map(encodeURIComponent),
   fc.stringMatching(/^[0-9A-Z]{6}$/),
 );
 const path = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom("/rooms", "/rooms/@CODE@/join", "/rooms/@CODE@/offer", "/rooms/@CODE@/answer", "/rooms/@CODE@/candidate", "/rooms/@CODE@/close", "/rooms/@CODE@/ice-servers", "/rooms/@CODE@", "/rooms/@CODE@/candidates") },
+  {
+    weight: 6,
+    arbitrary: fc.constantFrom(
+      "/rooms",
+      "/rooms/@CODE@/join",
+      "/rooms/@CODE@/offer",
+      "/rooms/@CODE@/answer",
+      "/rooms/@CODE@/candidate",
+      "/rooms/@CODE@/close",
+      "/rooms/@CODE@/ice-servers",
+      "/rooms/@CODE@",
+      "/rooms/@CODE@/candidates",
+    ),
+  },
   fc.constant("/"),
   fc.constant("/health"),
   fc.constant("/rooms"),
-  fc.constantFrom("", "/public", "/join", "/offer", "/answer", "/candidate", "/candidates", "/close", "/ice-servers").map((p) => `/rooms/@CODE@${p}`),
-  fc.array(segment, { minLength: 1, maxLength: 5 }).map((a) => "/" + a.join("/")),
+  fc
+    .constantFrom("", "/public", "/join", "/offer", "/answer", "/candidate", "/candidates", "/close", "/ice-servers")
+    .map((p) => `/rooms/@CODE@${p}`),
+  fc.array(segment, { minLength: 1, maxLength: 5 }).map((a) => `/${a.join("/")}`),
 );
 const query = fc.oneof(
   fc.constant(""),
-  fc.constantFrom("?since=0", "?since=1&wait=1", "?wait=0", "?since=-1", "?since=1e9", "?since=99999999999999999999", "?wait=abc", "?since=0&since=1", "?x=%ff"),
-  fc.string({ maxLength: 20 }).map((x) => "?" + encodeURIComponent(x)),
+  fc.constantFrom(
+    "?since=0",
+    "?since=1&wait=1",
+    "?wait=0",
+    "?since=-1",
+    "?since=1e9",
+    "?since=99999999999999999999",
+    "?wait=abc",
+    "?since=0&since=1",
+    "?x=%ff",
+  ),
+  fc.string({ maxLength: 20 }).map((x) => `?${encodeURIComponent(x)}`),
 );
 const deep = fc.integer({ min: 1, max: 20_000 }).map((n) => "[".repeat(n) + "]".repeat(n));
-const deepObj = fc.integer({ min: 1, max: 10_000 }).map((n) => '{"a":'.repeat(n) + "1" + "}".repeat(n));
+const deepObj = fc.integer({ min: 1, max: 10_000 }).map((n) => `${'{"a":'.repeat(n)}1${"}".repeat(n)}`);
 const jsonish = fc.oneof(
   fc.jsonValue().map((v) => JSON.stringify(v)),
   fc.constantFrom(
@@ -63,20 +105,31 @@ const jsonish = fc.oneof(
     "",
     "null",
   ),
-  fc.record({
-    type: fc.oneof(fc.constant("offer"), fc.constant("answer"), fc.anything()),
-    sdp: fc.oneof(fc.string().map((x) => "v=0" + x), fc.anything()),
-    restart: fc.anything(),
-    candidate: fc.oneof(fc.string().map((x) => "candidate:" + x), fc.anything()),
-    sdpMid: fc.anything(),
-    sdpMLineIndex: fc.oneof(fc.integer(), fc.double(), fc.bigInt().map(String)),
-    items: fc.anything(),
-    end: fc.anything(),
-    hostUserName: fc.string({ unit: "binary", maxLength: 40 }),
-    guestUserName: fc.string({ unit: "binary", maxLength: 40 }),
-    joinCode: fc.string(),
-    reason: fc.anything(),
-  }, { requiredKeys: [] }).map((o) => JSON.stringify(o, (_k, v) => (typeof v === "bigint" ? v.toString() : v))),
+  fc
+    .record(
+      {
+        type: fc.oneof(fc.constant("offer"), fc.constant("answer"), fc.anything()),
+        sdp: fc.oneof(
+          fc.string().map((x) => `v=0${x}`),
+          fc.anything(),
+        ),
+        restart: fc.anything(),
+        candidate: fc.oneof(
+          fc.string().map((x) => `candidate:${x}`),
+          fc.anything(),
+        ),
+        sdpMid: fc.anything(),
+        sdpMLineIndex: fc.oneof(fc.integer(), fc.double(), fc.bigInt().map(String)),
+        items: fc.anything(),
+        end: fc.anything(),
+        hostUserName: fc.string({ unit: "binary", maxLength: 40 }),
+        guestUserName: fc.string({ unit: "binary", maxLength: 40 }),
+        joinCode: fc.string(),
+        reason: fc.anything(),
+      },
+      { requiredKeys: [] },
+    )
+    .map((o) => JSON.stringify(o, (_k, v) => (typeof v === "bigint" ? v.toString() : v))),
   deep,
   deepObj,
   fc.string({ unit: "binary", maxLength: 200 }),
@@ -85,23 +138,52 @@ const body = fc.oneof(
   jsonish.map((s) => new TextEncoder().encode(s)),
   fc.uint8Array({ maxLength: 2000 }),
   // Invalid UTF-8 inside otherwise JSON-looking text.
-  fc.tuple(fc.uint8Array({ minLength: 1, maxLength: 8 }).map((a) => a.map((b) => 0x80 | (b & 0x7f)))).map(([bad]) => new Uint8Array([...new TextEncoder().encode('{"hostUserName":"'), ...bad, ...new TextEncoder().encode('"}')])),
+  fc
+    .tuple(fc.uint8Array({ minLength: 1, maxLength: 8 }).map((a) => a.map((b) => 0x80 | (b & 0x7f))))
+    .map(
+      ([bad]) =>
+        new Uint8Array([...new TextEncoder().encode('{"hostUserName":"'), ...bad, ...new TextEncoder().encode('"}')]),
+    ),
   fc.integer({ min: 60_000, max: 70_000 }).map((n) => new Uint8Array(n).fill(0x20)),
 );
 const headerValue = fc.stringMatching(/^[\x20-\x7e]{0,40}$/);
 /** Mostly a plausible value (so requests get past the early checks and reach the room), sometimes absent or junk. */
 function mostly<T>(plausible: fc.Arbitrary<T>, junk: fc.Arbitrary<string>): fc.Arbitrary<T | string | undefined> {
-  return fc.oneof({ weight: 6, arbitrary: plausible }, { weight: 1, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: junk });
+  return fc.oneof(
+    { weight: 6, arbitrary: plausible },
+    { weight: 1, arbitrary: fc.constant(undefined) },
+    { weight: 1, arbitrary: junk },
+  );
 }
 const headers = fc.record({
-  "content-type": mostly(fc.constantFrom("application/json", "application/json; charset=utf-8"), fc.oneof(fc.constantFrom("text/plain", "multipart/form-data", ""), headerValue)),
+  "content-type": mostly(
+    fc.constantFrom("application/json", "application/json; charset=utf-8"),
+    fc.oneof(fc.constantFrom("text/plain", "multipart/form-data", ""), headerValue),
+  ),
   "x-registry-version": mostly(fc.constant("1"), fc.oneof(fc.constantFrom("2", "", " 1 "), headerValue)),
-  "x-access-token": mostly(fc.constantFrom("@OWNER@", "@GUEST@"), fc.oneof(fc.constantFrom("", "x", "A".repeat(5000)), headerValue)),
-  origin: fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 2, arbitrary: fc.constant("http://localhost:5173") }, { weight: 1, arbitrary: fc.oneof(fc.constantFrom("http://evil.example", "null", "http://localhost.evil.example"), headerValue) }),
-  "if-none-match": fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.oneof(fc.constantFrom('"1"', '"2"', "*", 'W/"2"'), headerValue) }),
+  "x-access-token": mostly(
+    fc.constantFrom("@OWNER@", "@GUEST@"),
+    fc.oneof(fc.constantFrom("", "x", "A".repeat(5000)), headerValue),
+  ),
+  origin: fc.oneof(
+    { weight: 4, arbitrary: fc.constant(undefined) },
+    { weight: 2, arbitrary: fc.constant("http://localhost:5173") },
+    {
+      weight: 1,
+      arbitrary: fc.oneof(fc.constantFrom("http://evil.example", "null", "http://localhost.evil.example"), headerValue),
+    },
+  ),
+  "if-none-match": fc.oneof(
+    { weight: 4, arbitrary: fc.constant(undefined) },
+    { weight: 1, arbitrary: fc.oneof(fc.constantFrom('"1"', '"2"', "*", 'W/"2"'), headerValue) },
+  ),
   "x-forwarded-for": fc.option(headerValue, { freq: 4 }),
 });
-const method = fc.oneof({ weight: 5, arbitrary: fc.constant("POST") }, { weight: 3, arbitrary: fc.constant("GET") }, { weight: 1, arbitrary: fc.constantFrom("PUT", "DELETE", "PATCH", "OPTIONS", "HEAD") });
+const method = fc.oneof(
+  { weight: 5, arbitrary: fc.constant("POST") },
+  { weight: 3, arbitrary: fc.constant("GET") },
+  { weight: 1, arbitrary: fc.constantFrom("PUT", "DELETE", "PATCH", "OPTIONS", "HEAD") },
+);
 
 test("fuzz: never a 5xx, never a hang, errors always in the envelope", async () => {
   const seen = new Map<number, number>();
@@ -110,7 +192,8 @@ test("fuzz: never a 5xx, never a hang, errors always in the envelope", async () 
       const { code, owner, guest } = rooms[ri]!;
       const url = s.url + p.replace("@CODE@", code) + q;
       const hh: Record<string, string> = {};
-      for (const [k, v] of Object.entries(h)) if (typeof v === "string") hh[k] = v.replace("@OWNER@", owner).replace("@GUEST@", guest);
+      for (const [k, v] of Object.entries(h))
+        if (typeof v === "string") hh[k] = v.replace("@OWNER@", owner).replace("@GUEST@", guest);
       const init: RequestInit = { method: m, headers: hh, signal: AbortSignal.timeout(5000) };
       if (m !== "GET" && m !== "HEAD") init.body = b;
       let res: Response;
@@ -118,7 +201,13 @@ test("fuzz: never a 5xx, never a hang, errors always in the envelope", async () 
         res = await fetch(url, init);
       } catch (e) {
         // A URL fetch itself refuses is not the server's doing; anything else (timeout, reset) is a failure.
-        if (e instanceof TypeError && /Invalid URL|invalid|ByteString/i.test(String((e as Error).message) + String((e as { cause?: unknown }).cause))) return;
+        if (
+          e instanceof TypeError &&
+          /Invalid URL|invalid|ByteString/i.test(
+            String((e as Error).message) + String((e as { cause?: unknown }).cause),
+          )
+        )
+          return;
         throw e;
       }
       const text = await res.text();
@@ -139,10 +228,13 @@ test("fuzz: never a 5xx, never a hang, errors always in the envelope", async () 
   // The run must have gone deep, not just bounced off the first checks: successes and a
   // spread of refusals from every layer.
   const statuses = [...seen.keys()];
-  assert.ok(statuses.some((x) => x >= 200 && x < 300), `statuses ${JSON.stringify([...seen])}`);
+  assert.ok(
+    statuses.some((x) => x >= 200 && x < 300),
+    `statuses ${JSON.stringify([...seen])}`,
+  );
   for (const x of [400, 403, 404]) assert.ok(seen.has(x), `no ${x} in ${JSON.stringify([...seen])}`);
   assert.ok(statuses.length >= 6, `statuses ${JSON.stringify([...seen])}`);
   // The server still works afterwards.
-  const r = await fetch(s.url + "/health");
+  const r = await fetch(`${s.url}/health`);
   assert.equal(r.status, 200);
 });

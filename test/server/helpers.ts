@@ -15,7 +15,7 @@ export async function req(url: string, init: RequestInit & { timeoutMs?: number 
   const { timeoutMs = 10_000, ...rest } = init;
   const r = await fetch(url, { ...rest, signal: rest.signal ?? AbortSignal.timeout(timeoutMs) });
   const text = await r.text();
-  let body: any = undefined;
+  let body: any;
   if (text) {
     try {
       body = JSON.parse(text);
@@ -26,11 +26,27 @@ export async function req(url: string, init: RequestInit & { timeoutMs?: number 
   return { status: r.status, headers: r.headers, body, text };
 }
 
-export function post(base: string, path: string, body: unknown, headers: Record<string, string> = {}, extra: RequestInit = {}): Promise<Res> {
-  return req(base + path, { method: "POST", headers: { ...JSON_POST, ...headers }, body: typeof body === "string" ? body : JSON.stringify(body), ...extra });
+export function post(
+  base: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+  extra: RequestInit = {},
+): Promise<Res> {
+  return req(base + path, {
+    method: "POST",
+    headers: { ...JSON_POST, ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    ...extra,
+  });
 }
 
-export function get(base: string, path: string, headers: Record<string, string> = {}, extra: RequestInit & { timeoutMs?: number } = {}): Promise<Res> {
+export function get(
+  base: string,
+  path: string,
+  headers: Record<string, string> = {},
+  extra: RequestInit & { timeoutMs?: number } = {},
+): Promise<Res> {
   return req(base + path, { method: "GET", headers, ...extra });
 }
 
@@ -80,7 +96,10 @@ export async function joinRoom(base: string, room: Room, guestUserName = "Bob"):
 export async function pairedRoom(base: string): Promise<{ room: Room; host: string; guest: string }> {
   const room = await createRoom(base);
   const guest = await joinRoom(base, room);
-  expectStatus(await post(base, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER }, tok(room.ownerToken)), 204);
+  expectStatus(
+    await post(base, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER }, tok(room.ownerToken)),
+    204,
+  );
   expectStatus(await post(base, `/rooms/${room.code}/answer`, { type: "answer", sdp: SDP_ANSWER }, tok(guest)), 204);
   return { room, host: room.ownerToken, guest };
 }

@@ -2,7 +2,19 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startServer } from "./harness.ts";
-import { SDP_ANSWER, SDP_OFFER, cand, createRoom, expectError, expectStatus, get, joinRoom, post, sleep, tok } from "./helpers.ts";
+import {
+  SDP_ANSWER,
+  SDP_OFFER,
+  cand,
+  createRoom,
+  expectError,
+  expectStatus,
+  get,
+  joinRoom,
+  post,
+  sleep,
+  tok,
+} from "./helpers.ts";
 
 // Short TTLs (fractions of a second are allowed) keep this file fast; the long ones are
 // "never within this test".
@@ -29,7 +41,12 @@ async function expectGone(url: string, code: string, tokens: Array<Record<string
 }
 
 test("open room: expires after TTL_OPEN_SEC, tombstone 410 for TTL_CLOSED_SEC, then 404", async () => {
-  const s = await startServer({ TTL_OPEN_SEC: "0.6", TTL_JOINED_SEC: LONG, TTL_PAIRED_SEC: LONG, TTL_CLOSED_SEC: "1.2" });
+  const s = await startServer({
+    TTL_OPEN_SEC: "0.6",
+    TTL_JOINED_SEC: LONG,
+    TTL_PAIRED_SEC: LONG,
+    TTL_CLOSED_SEC: "1.2",
+  });
   try {
     const t0 = Date.now();
     const room = await createRoom(s.url);
@@ -45,7 +62,12 @@ test("open room: expires after TTL_OPEN_SEC, tombstone 410 for TTL_CLOSED_SEC, t
 });
 
 test("joined room: TTL_JOINED_SEC from the join", async () => {
-  const s = await startServer({ TTL_OPEN_SEC: LONG, TTL_JOINED_SEC: "0.6", TTL_PAIRED_SEC: LONG, TTL_CLOSED_SEC: "1.2" });
+  const s = await startServer({
+    TTL_OPEN_SEC: LONG,
+    TTL_JOINED_SEC: "0.6",
+    TTL_PAIRED_SEC: LONG,
+    TTL_CLOSED_SEC: "1.2",
+  });
   try {
     const room = await createRoom(s.url);
     const j = await post(s.url, `/rooms/${room.code}/join`, { joinCode: room.joinCode, guestUserName: "Bob" });
@@ -66,7 +88,12 @@ test("joined room: TTL_JOINED_SEC from the join", async () => {
 });
 
 test("paired room: TTL_PAIRED_SEC from the answer", async () => {
-  const s = await startServer({ TTL_OPEN_SEC: LONG, TTL_JOINED_SEC: LONG, TTL_PAIRED_SEC: "0.6", TTL_CLOSED_SEC: "1.2" });
+  const s = await startServer({
+    TTL_OPEN_SEC: LONG,
+    TTL_JOINED_SEC: LONG,
+    TTL_PAIRED_SEC: "0.6",
+    TTL_CLOSED_SEC: "1.2",
+  });
   try {
     const room = await createRoom(s.url);
     const host = tok(room.ownerToken);
@@ -78,7 +105,11 @@ test("paired room: TTL_PAIRED_SEC from the answer", async () => {
     assert.ok(snap.body.expiresAt - Date.now() <= 600);
     await sleep(snap.body.expiresAt - Date.now() + 150);
     await expectTombstone(s.url, room.code, [host, guest], room.joinCode);
-    expectError(await post(s.url, `/rooms/${room.code}/answer`, { type: "answer", sdp: SDP_ANSWER }, guest), 410, "closed");
+    expectError(
+      await post(s.url, `/rooms/${room.code}/answer`, { type: "answer", sdp: SDP_ANSWER }, guest),
+      410,
+      "closed",
+    );
     await sleep(snap.body.expiresAt + 1200 - Date.now() + 150);
     await expectGone(s.url, room.code, [host, guest], room.joinCode);
   } finally {

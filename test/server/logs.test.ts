@@ -12,10 +12,21 @@ test("after a full handshake the log holds none of the secrets or signaling data
       t.skip(`${s.runtime}: logs not capturable`);
       return;
     }
-    const secretSdpOffer = SDP_OFFER + "a=ice-ufrag:OFFERUFRAGx9\r\na=fingerprint:sha-256 AA:BB:CC\r\n";
-    const secretSdpAnswer = SDP_ANSWER + "a=ice-ufrag:ANSWERUFRAGy8\r\n";
-    const cands = [cand(1, { candidate: "candidate:842163049 1 udp 1677729535 198.51.100.77 61665 typ srflx raddr 0.0.0.0 rport 0" }), cand(2), cand(3)];
-    const created = await post(s.url, "/rooms", { hostUserName: "HostNameSecret" }, { origin: "http://localhost:5173" });
+    const secretSdpOffer = `${SDP_OFFER}a=ice-ufrag:OFFERUFRAGx9\r\na=fingerprint:sha-256 AA:BB:CC\r\n`;
+    const secretSdpAnswer = `${SDP_ANSWER}a=ice-ufrag:ANSWERUFRAGy8\r\n`;
+    const cands = [
+      cand(1, {
+        candidate: "candidate:842163049 1 udp 1677729535 198.51.100.77 61665 typ srflx raddr 0.0.0.0 rport 0",
+      }),
+      cand(2),
+      cand(3),
+    ];
+    const created = await post(
+      s.url,
+      "/rooms",
+      { hostUserName: "HostNameSecret" },
+      { origin: "http://localhost:5173" },
+    );
     expectStatus(created, 201);
     const { code, ownerToken, joinCode } = created.body;
     const typedJoinCode = `${joinCode.slice(0, 4)}-${joinCode.slice(4)}`.toLowerCase();

@@ -2,7 +2,20 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer, type TestServer } from "./harness.ts";
-import { SDP_ANSWER, SDP_OFFER, cand, createRoom, expectError, expectStatus, get, joinRoom, post, sleep, tok, type Res } from "./helpers.ts";
+import {
+  SDP_ANSWER,
+  SDP_OFFER,
+  cand,
+  createRoom,
+  expectError,
+  expectStatus,
+  get,
+  joinRoom,
+  post,
+  sleep,
+  tok,
+  type Res,
+} from "./helpers.ts";
 
 let s: TestServer;
 before(async () => {
@@ -60,7 +73,10 @@ test("snapshot long-poll holds, then wakes within tens of ms of a change", async
 test("several waiters on one room all wake; waiters of another room do not", async () => {
   const a = await joined();
   const b = await joined();
-  const pa = [track(get(s.url, `/rooms/${a.code}?since=2&wait=20`, a.guest)), track(get(s.url, `/rooms/${a.code}?since=2&wait=20`, a.host))];
+  const pa = [
+    track(get(s.url, `/rooms/${a.code}?since=2&wait=20`, a.guest)),
+    track(get(s.url, `/rooms/${a.code}?since=2&wait=20`, a.host)),
+  ];
   const pb = track(get(s.url, `/rooms/${b.code}?since=2&wait=3`, b.guest));
   await sleep(200);
   expectStatus(await post(s.url, `/rooms/${a.code}/offer`, { type: "offer", sdp: SDP_OFFER }, a.host), 204);
@@ -149,7 +165,8 @@ test("(ext) join, offer and answer answer with ETag: the room's version after th
 
 test("bad since / wait on snapshots are 400", async () => {
   const { code, host } = await joined();
-  for (const q of ["?since=x", "?since=-1", "?wait=1.5", "?wait=abc", "?since=1e3"]) expectError(await get(s.url, `/rooms/${code}${q}`, host), 400, "bad_request");
+  for (const q of ["?since=x", "?since=-1", "?wait=1.5", "?wait=abc", "?since=1e3"])
+    expectError(await get(s.url, `/rooms/${code}${q}`, host), 400, "bad_request");
 });
 
 test("delta long-poll holds until the OTHER side posts, then wakes fast", async () => {
@@ -214,7 +231,11 @@ test("delta cursors stay valid after clears (offer replacement, restart)", async
 test("closing the server answers pending long-polls promptly", async () => {
   const s2 = await startServer();
   const { code, guest } = await joined(s2.url);
-  const poll = track(get(s2.url, `/rooms/${code}?since=2&wait=20`, guest, { timeoutMs: 15_000 }).catch((e: unknown) => ({ status: -1, error: e }) as unknown as Res));
+  const poll = track(
+    get(s2.url, `/rooms/${code}?since=2&wait=20`, guest, { timeoutMs: 15_000 }).catch(
+      (e: unknown) => ({ status: -1, error: e }) as unknown as Res,
+    ),
+  );
   await sleep(200);
   assert.ok(poll.pending());
   const t0 = Date.now();

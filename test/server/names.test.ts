@@ -39,7 +39,11 @@ test("names that show nothing, or hide or reorder text, are refused with 400 (cr
     const r = await post(s.url, "/rooms", { hostUserName: name });
     expectError(r, 400, "bad_request");
     assert.ok(!r.text.includes(name) || name === "", `${why}: never echoed`);
-    expectError(await post(s.url, `/rooms/${room.code}/join`, { joinCode: room.joinCode, guestUserName: name }), 400, "bad_request");
+    expectError(
+      await post(s.url, `/rooms/${room.code}/join`, { joinCode: room.joinCode, guestUserName: name }),
+      400,
+      "bad_request",
+    );
   }
   // The room is still open: none of those joined it.
   expectStatus(await get(s.url, `/rooms/${room.code}/public`), 200);

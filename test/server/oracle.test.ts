@@ -6,7 +6,18 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { LOOPBACK_PROXY, fromIp, startServer, type TestServer } from "./harness.ts";
-import { UNKNOWN_CODE, cand, createRoom, expectError, expectStatus, get, joinRoom, post, tok, type Res } from "./helpers.ts";
+import {
+  UNKNOWN_CODE,
+  cand,
+  createRoom,
+  expectError,
+  expectStatus,
+  get,
+  joinRoom,
+  post,
+  tok,
+  type Res,
+} from "./helpers.ts";
 
 const LIMIT = 6;
 let s: TestServer;
@@ -34,7 +45,11 @@ test("past the probe budget, unknown, live and closed rooms answer alike (429), 
   const eve = fromIp("198.51.100.9");
   // Within the budget the answers differ (that is the budget's worth of information).
   const seen = new Set<number>();
-  const first = [...probes(UNKNOWN_CODE, eve).slice(0, 2), ...probes(live.code, eve).slice(0, 2), ...probes(closed.code, eve).slice(0, 2)];
+  const first = [
+    ...probes(UNKNOWN_CODE, eve).slice(0, 2),
+    ...probes(live.code, eve).slice(0, 2),
+    ...probes(closed.code, eve).slice(0, 2),
+  ];
   assert.equal(first.length, LIMIT);
   for (const p of first) seen.add((await p()).status);
   assert.deepEqual([...seen].sort(), [403, 404, 410]);

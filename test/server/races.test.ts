@@ -2,7 +2,18 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer, type TestServer } from "./harness.ts";
-import { SDP_ANSWER, SDP_OFFER, cand, createRoom, expectError, expectStatus, get, joinRoom, post, tok } from "./helpers.ts";
+import {
+  SDP_ANSWER,
+  SDP_OFFER,
+  cand,
+  createRoom,
+  expectError,
+  expectStatus,
+  get,
+  joinRoom,
+  post,
+  tok,
+} from "./helpers.ts";
 
 let s: TestServer;
 before(async () => {
@@ -12,7 +23,11 @@ after(() => s.close());
 
 test("20 parallel joins with the right code: exactly one 200, the rest 409 not_open", async () => {
   const room = await createRoom(s.url);
-  const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => post(s.url, `/rooms/${room.code}/join`, { joinCode: room.joinCode, guestUserName: `g${i}` })));
+  const rs = await Promise.all(
+    Array.from({ length: 20 }, (_, i) =>
+      post(s.url, `/rooms/${room.code}/join`, { joinCode: room.joinCode, guestUserName: `g${i}` }),
+    ),
+  );
   const ok = rs.filter((r) => r.status === 200);
   assert.equal(ok.length, 1, rs.map((r) => r.status).join(","));
   for (const r of rs) if (r.status !== 200) expectError(r, 409, "not_open");
@@ -27,7 +42,10 @@ test("50 parallel candidate posts (40 distinct + 10 repeats): none lost, none do
   const room = await createRoom(s.url);
   const guest = tok(await joinRoom(s.url, room));
   const host = tok(room.ownerToken);
-  const posts = [...Array.from({ length: 40 }, (_, i) => cand(i)), ...Array.from({ length: 10 }, (_, i) => cand(i * 3))];
+  const posts = [
+    ...Array.from({ length: 40 }, (_, i) => cand(i)),
+    ...Array.from({ length: 10 }, (_, i) => cand(i * 3)),
+  ];
   const rs = await Promise.all(posts.map((c) => post(s.url, `/rooms/${room.code}/candidate`, c, host)));
   for (const r of rs) expectStatus(r, 204);
   const got = await get(s.url, `/rooms/${room.code}/candidates`, guest);
@@ -60,7 +78,9 @@ test("50 parallel posts from both sides at once: each side gets its own, numbere
   const room = await createRoom(s.url);
   const guest = tok(await joinRoom(s.url, room));
   const host = tok(room.ownerToken);
-  const rs = await Promise.all(Array.from({ length: 50 }, (_, i) => post(s.url, `/rooms/${room.code}/candidate`, cand(i), i % 2 ? guest : host)));
+  const rs = await Promise.all(
+    Array.from({ length: 50 }, (_, i) => post(s.url, `/rooms/${room.code}/candidate`, cand(i), i % 2 ? guest : host)),
+  );
   for (const r of rs) expectStatus(r, 204);
   const forGuest = await get(s.url, `/rooms/${room.code}/candidates`, guest);
   const forHost = await get(s.url, `/rooms/${room.code}/candidates`, host);
@@ -73,8 +93,15 @@ test("50 parallel posts from both sides at once: each side gets its own, numbere
 test("20 parallel answers: exactly one wins, the rest 409 already_paired", async () => {
   const room = await createRoom(s.url);
   const guest = tok(await joinRoom(s.url, room));
-  expectStatus(await post(s.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER }, tok(room.ownerToken)), 204);
-  const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => post(s.url, `/rooms/${room.code}/answer`, { type: "answer", sdp: `${SDP_ANSWER}a=n:${i}\r\n` }, guest)));
+  expectStatus(
+    await post(s.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER }, tok(room.ownerToken)),
+    204,
+  );
+  const rs = await Promise.all(
+    Array.from({ length: 20 }, (_, i) =>
+      post(s.url, `/rooms/${room.code}/answer`, { type: "answer", sdp: `${SDP_ANSWER}a=n:${i}\r\n` }, guest),
+    ),
+  );
   const won = rs.findIndex((r) => r.status === 204);
   assert.equal(rs.filter((r) => r.status === 204).length, 1, rs.map((r) => r.status).join(","));
   for (const r of rs) if (r.status !== 204) expectError(r, 409, "already_paired");

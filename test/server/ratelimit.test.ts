@@ -8,7 +8,13 @@ import { CONFIG_DEFAULTS } from "../../src/protocol/index.ts";
 // The §10 defaults ("" = unset), client IPs picked per test through X-Forwarded-For.
 let s: TestServer;
 before(async () => {
-  s = await startServer({ TRUST_PROXY: "127.0.0.1", LIMIT_CREATE_PER_MIN: "", LIMIT_PUBLIC_PER_MIN: "", LIMIT_JOIN_PER_MIN: "", LIMIT_TOKEN_PER_MIN: "" });
+  s = await startServer({
+    TRUST_PROXY: "127.0.0.1",
+    LIMIT_CREATE_PER_MIN: "",
+    LIMIT_PUBLIC_PER_MIN: "",
+    LIMIT_JOIN_PER_MIN: "",
+    LIMIT_TOKEN_PER_MIN: "",
+  });
 });
 after(() => s.close());
 
@@ -51,10 +57,17 @@ test(`public lookup: ${CONFIG_DEFAULTS.LIMIT_PUBLIC_PER_MIN}/min per IP (unknown
 test(`join attempts: ${CONFIG_DEFAULTS.LIMIT_JOIN_PER_MIN}/min per IP, a join to an unknown room counts`, async () => {
   const room = await create(20);
   for (let i = 0; i < CONFIG_DEFAULTS.LIMIT_JOIN_PER_MIN; i++) {
-    expectError(await post(s.url, "/rooms/ZZZZZZ/join", { joinCode: "00000000", guestUserName: "x" }, ip(21)), 404, "not_found");
+    expectError(
+      await post(s.url, "/rooms/ZZZZZZ/join", { joinCode: "00000000", guestUserName: "x" }, ip(21)),
+      404,
+      "not_found",
+    );
   }
   expectLimited(await post(s.url, `/rooms/${room.code}/join`, { joinCode: room.joinCode, guestUserName: "x" }, ip(21)));
-  expectStatus(await post(s.url, `/rooms/${room.code}/join`, { joinCode: room.joinCode, guestUserName: "x" }, ip(22)), 200);
+  expectStatus(
+    await post(s.url, `/rooms/${room.code}/join`, { joinCode: room.joinCode, guestUserName: "x" }, ip(22)),
+    200,
+  );
 });
 
 test(`any request with a token: ${CONFIG_DEFAULTS.LIMIT_TOKEN_PER_MIN}/min per token`, async () => {
@@ -66,8 +79,13 @@ test(`any request with a token: ${CONFIG_DEFAULTS.LIMIT_TOKEN_PER_MIN}/min per t
   const jobs: Array<Promise<Res>> = [];
   for (let i = 0; i < CONFIG_DEFAULTS.LIMIT_TOKEN_PER_MIN; i++) {
     const h = { ...host, ...ip(100 + (i % 50)) };
-    jobs.push(i % 3 === 0 ? post(s.url, `/rooms/${room.code}/candidate`, cand(i % 40), h) : get(s.url, `/rooms/${room.code}`, h));
-    if (jobs.length >= 25) for (const r of await Promise.all(jobs.splice(0))) assert.ok(r.status === 200 || r.status === 204, r.text);
+    jobs.push(
+      i % 3 === 0
+        ? post(s.url, `/rooms/${room.code}/candidate`, cand(i % 40), h)
+        : get(s.url, `/rooms/${room.code}`, h),
+    );
+    if (jobs.length >= 25)
+      for (const r of await Promise.all(jobs.splice(0))) assert.ok(r.status === 200 || r.status === 204, r.text);
   }
   for (const r of await Promise.all(jobs)) assert.ok(r.status === 200 || r.status === 204, r.text);
   expectLimited(await get(s.url, `/rooms/${room.code}`, host));
@@ -96,8 +114,11 @@ test("limits of 0 are off", async () => {
       expectStatus(r, 201);
       room = r.body;
     }
-    const jobs = Array.from({ length: CONFIG_DEFAULTS.LIMIT_TOKEN_PER_MIN + 20 }, () => get(s2.url, `/rooms/${room!.code}`, tok(room!.ownerToken)));
-    for (let i = 0; i < jobs.length; i += 40) for (const r of await Promise.all(jobs.slice(i, i + 40))) expectStatus(r, 200);
+    const jobs = Array.from({ length: CONFIG_DEFAULTS.LIMIT_TOKEN_PER_MIN + 20 }, () =>
+      get(s2.url, `/rooms/${room!.code}`, tok(room!.ownerToken)),
+    );
+    for (let i = 0; i < jobs.length; i += 40)
+      for (const r of await Promise.all(jobs.slice(i, i + 40))) expectStatus(r, 200);
   } finally {
     await s2.close();
   }

@@ -18,7 +18,10 @@ import { SDP_OFFER, expectError, expectStatus, get, joinRoom, post, tok, type Ro
 
 const skip = RUNTIME !== "workerd" && "workerd only (REGISTRY_RUNTIME=workerd)";
 
-test("npm run dev:worker: --var passes through; rooms and limits survive a restart of wrangler dev", { skip, timeout: 120_000 }, async () => {
+test("npm run dev:worker: --var passes through; rooms and limits survive a restart of wrangler dev", {
+  skip,
+  timeout: 120_000,
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), "registry-wrangler-"));
   const vars = ["--var", "LIMIT_CREATE_PER_MIN:1"];
   let w: WranglerDev | undefined;
@@ -35,7 +38,10 @@ test("npm run dev:worker: --var passes through; rooms and limits survive a resta
     // The --var reached the Worker: a second room from this IP within the minute is refused.
     expectError(await post(w.url, "/rooms", { hostUserName: "Alice" }), 429, "rate_limited");
     const guest = await joinRoom(w.url, room, "Bob");
-    expectStatus(await post(w.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER }, tok(room.ownerToken)), 204);
+    expectStatus(
+      await post(w.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER }, tok(room.ownerToken)),
+      204,
+    );
     const before = await get(w.url, `/rooms/${room.code}`, tok(room.ownerToken));
     expectStatus(before, 200);
     await w.close();
@@ -58,7 +64,10 @@ test("npm run dev:worker: --var passes through; rooms and limits survive a resta
   }
 });
 
-test("wrangler deploy --dry-run: the shipped config bundles with wrangler's own bundler and binds both classes and every §10 var", { skip, timeout: 120_000 }, async () => {
+test("wrangler deploy --dry-run: the shipped config bundles with wrangler's own bundler and binds both classes and every §10 var", {
+  skip,
+  timeout: 120_000,
+}, async () => {
   const out = mkdtempSync(join(tmpdir(), "registry-deploy-"));
   try {
     const npx = process.platform === "win32" ? "npx.cmd" : "npx";
@@ -72,7 +81,25 @@ test("wrangler deploy --dry-run: the shipped config bundles with wrangler's own 
     assert.equal(r.status, 0, log);
     assert.match(log, /env\.ROOMS \(Room\)\s+Durable Object/);
     assert.match(log, /env\.LIMITER \(Limiter\)\s+Durable Object/);
-    for (const name of ["ALLOWED_ORIGINS", "TTL_OPEN_SEC", "TTL_JOINED_SEC", "TTL_PAIRED_SEC", "TTL_CLOSED_SEC", "LIMIT_CREATE_PER_MIN", "LIMIT_PUBLIC_PER_MIN", "LIMIT_JOIN_PER_MIN", "LIMIT_WRONG_JOIN_PER_ROOM_PER_MIN", "LIMIT_TOKEN_PER_MIN", "LONGPOLL_MAX_SEC", "MAX_RESTARTS", "STUN_URLS", "TURN_URLS", "TURN_TTL_SEC", "LIMIT_ICE_PER_MIN", "CF_TURN_KEY_ID"]) {
+    for (const name of [
+      "ALLOWED_ORIGINS",
+      "TTL_OPEN_SEC",
+      "TTL_JOINED_SEC",
+      "TTL_PAIRED_SEC",
+      "TTL_CLOSED_SEC",
+      "LIMIT_CREATE_PER_MIN",
+      "LIMIT_PUBLIC_PER_MIN",
+      "LIMIT_JOIN_PER_MIN",
+      "LIMIT_WRONG_JOIN_PER_ROOM_PER_MIN",
+      "LIMIT_TOKEN_PER_MIN",
+      "LONGPOLL_MAX_SEC",
+      "MAX_RESTARTS",
+      "STUN_URLS",
+      "TURN_URLS",
+      "TURN_TTL_SEC",
+      "LIMIT_ICE_PER_MIN",
+      "CF_TURN_KEY_ID",
+    ]) {
       assert.match(log, new RegExp(`env\\.${name} `), `${name} is a var`);
     }
     const bundle = readFileSync(join(out, "worker.js"), "utf8");

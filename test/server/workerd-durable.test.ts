@@ -13,7 +13,19 @@ import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { RUNTIME, TEST_DEFAULTS } from "./harness.ts";
 import { startWorkerd, type WorkerdServer } from "./workerd-harness.ts";
-import { SDP_ANSWER, SDP_OFFER, cand, createRoom, expectError, expectStatus, get, joinRoom, post, sleep, tok } from "./helpers.ts";
+import {
+  SDP_ANSWER,
+  SDP_OFFER,
+  cand,
+  createRoom,
+  expectError,
+  expectStatus,
+  get,
+  joinRoom,
+  post,
+  sleep,
+  tok,
+} from "./helpers.ts";
 
 const skip = RUNTIME !== "workerd" && "workerd only (REGISTRY_RUNTIME=workerd)";
 
@@ -33,15 +45,23 @@ function filesUnder(dir: string): string[] {
 
 const sha256Hex = (s: string) => createHash("sha256").update(s).digest("hex");
 
-test("a room survives the runtime restarting between two requests (state from storage, not memory)", { skip }, async () => {
+test("a room survives the runtime restarting between two requests (state from storage, not memory)", {
+  skip,
+}, async () => {
   const dir = tempDir();
   let s: WorkerdServer | undefined;
   try {
     s = await startWorkerd(TEST_DEFAULTS, { persistDir: dir });
     const room = await createRoom(s.url, "Alice");
     const guest = await joinRoom(s.url, room, "Bob");
-    expectStatus(await post(s.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER }, tok(room.ownerToken)), 204);
-    expectStatus(await post(s.url, `/rooms/${room.code}/candidate`, { items: [cand(1), cand(2)] }, tok(room.ownerToken)), 204);
+    expectStatus(
+      await post(s.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER }, tok(room.ownerToken)),
+      204,
+    );
+    expectStatus(
+      await post(s.url, `/rooms/${room.code}/candidate`, { items: [cand(1), cand(2)] }, tok(room.ownerToken)),
+      204,
+    );
     const before = await get(s.url, `/rooms/${room.code}`, tok(room.ownerToken));
     expectStatus(before, 200);
     await s.close();
@@ -73,7 +93,11 @@ test("a room survives the runtime restarting between two requests (state from st
     assert.equal(paired.body.status, "paired");
     assert.equal(paired.body.version, before.body.version + 1);
     // The wrong-join lock lives in the room record too.
-    expectError(await post(s.url, `/rooms/${room.code}/join`, { joinCode: room.joinCode, guestUserName: "Eve" }), 409, "already_paired");
+    expectError(
+      await post(s.url, `/rooms/${room.code}/join`, { joinCode: room.joinCode, guestUserName: "Eve" }),
+      409,
+      "already_paired",
+    );
   } finally {
     await s?.close();
     rmSync(dir, { recursive: true, force: true });
@@ -101,7 +125,9 @@ test("per-IP limits survive a restart too (the Limiter object keeps its window i
   }
 });
 
-test("TTLs run on Durable Object alarms: a held long-poll is woken by the expiry, no request needed", { skip }, async () => {
+test("TTLs run on Durable Object alarms: a held long-poll is woken by the expiry, no request needed", {
+  skip,
+}, async () => {
   const s = await startWorkerd({ ...TEST_DEFAULTS, TTL_JOINED_SEC: "1", TTL_CLOSED_SEC: "1" });
   try {
     const room = await createRoom(s.url);
@@ -110,7 +136,9 @@ test("TTLs run on Durable Object alarms: a held long-poll is woken by the expiry
     expectStatus(snap, 200);
     const t0 = Date.now();
     // Nothing else touches the room: only the alarm can end this wait before its 20 s.
-    const held = await get(s.url, `/rooms/${room.code}?since=${snap.body.version}&wait=20`, tok(guest), { timeoutMs: 15_000 });
+    const held = await get(s.url, `/rooms/${room.code}?since=${snap.body.version}&wait=20`, tok(guest), {
+      timeoutMs: 15_000,
+    });
     const waited = Date.now() - t0;
     // The alarm turned the expired room into a tombstone, which woke the waiter.
     expectError(held, 410, "closed");
@@ -119,8 +147,14 @@ test("TTLs run on Durable Object alarms: a held long-poll is woken by the expiry
     await sleep(1500);
     expectError(await get(s.url, `/rooms/${room.code}`, tok(guest)), 404, "not_found");
     const alarms = s.logs.filter((l) => l.includes('"event":"room_alarm"'));
-    assert.ok(alarms.some((l) => l.includes('"room":"kept"')), `an alarm closed the room: ${alarms.join(" | ")}`);
-    assert.ok(alarms.some((l) => l.includes('"room":"gone"')), `an alarm deleted the tombstone: ${alarms.join(" | ")}`);
+    assert.ok(
+      alarms.some((l) => l.includes('"room":"kept"')),
+      `an alarm closed the room: ${alarms.join(" | ")}`,
+    );
+    assert.ok(
+      alarms.some((l) => l.includes('"room":"gone"')),
+      `an alarm deleted the tombstone: ${alarms.join(" | ")}`,
+    );
   } finally {
     await s.close();
   }
@@ -134,14 +168,22 @@ test("an open room nobody touches is closed and then deleted by its alarms", { s
     const seen = () => s.logs.filter((l) => l.includes('"event":"room_alarm"'));
     while (Date.now() < deadline && !seen().some((l) => l.includes('"room":"gone"'))) await sleep(100);
     const alarms = seen();
-    assert.ok(alarms.some((l) => l.includes('"room":"kept"')), `expiry alarm: ${alarms.join(" | ")}`);
-    assert.ok(alarms.some((l) => l.includes('"room":"gone"')), `tombstone alarm: ${alarms.join(" | ")}`);
+    assert.ok(
+      alarms.some((l) => l.includes('"room":"kept"')),
+      `expiry alarm: ${alarms.join(" | ")}`,
+    );
+    assert.ok(
+      alarms.some((l) => l.includes('"room":"gone"')),
+      `tombstone alarm: ${alarms.join(" | ")}`,
+    );
   } finally {
     await s.close();
   }
 });
 
-test("room creation: a taken code is reported as such by its object (the Worker then picks another)", { skip }, async () => {
+test("room creation: a taken code is reported as such by its object (the Worker then picks another)", {
+  skip,
+}, async () => {
   const s = await startWorkerd(TEST_DEFAULTS);
   try {
     const room = await createRoom(s.url);
@@ -152,7 +194,18 @@ test("room creation: a taken code is reported as such by its object (the Worker 
         .fetch("https://room.internal/call", {
           method: "POST",
           headers: { "content-type": "application/json" },
-          body: JSON.stringify({ code, req: { op: "create", code, hostUserName: "Mallory", ownerToken: "t", ownerTokenHash: sha256Hex("t"), joinCode: "00000000", joinCodeHash: sha256Hex("00000000") } }),
+          body: JSON.stringify({
+            code,
+            req: {
+              op: "create",
+              code,
+              hostUserName: "Mallory",
+              ownerToken: "t",
+              ownerTokenHash: sha256Hex("t"),
+              joinCode: "00000000",
+              joinCodeHash: sha256Hex("00000000"),
+            },
+          }),
         })
         .then((r) => r.json() as Promise<{ status: number; exists?: boolean }>);
     const again = await create(room.code);
@@ -174,12 +227,20 @@ test("storage holds tokens and join codes only as SHA-256 digests, and no client
   const dir = tempDir();
   let s: WorkerdServer | undefined;
   try {
-    s = await startWorkerd({ ...TEST_DEFAULTS, LIMIT_CREATE_PER_MIN: "10", LIMIT_JOIN_PER_MIN: "10" }, { persistDir: dir });
+    s = await startWorkerd(
+      { ...TEST_DEFAULTS, LIMIT_CREATE_PER_MIN: "10", LIMIT_JOIN_PER_MIN: "10" },
+      { persistDir: dir },
+    );
     const ip = "198.51.100.23";
     const r = await post(s.url, "/rooms", { hostUserName: "Alice" }, { "cf-connecting-ip": ip });
     expectStatus(r, 201);
     const room = r.body as { code: string; ownerToken: string; joinCode: string };
-    const j = await post(s.url, `/rooms/${room.code}/join`, { joinCode: room.joinCode, guestUserName: "Bob" }, { "cf-connecting-ip": ip });
+    const j = await post(
+      s.url,
+      `/rooms/${room.code}/join`,
+      { joinCode: room.joinCode, guestUserName: "Bob" },
+      { "cf-connecting-ip": ip },
+    );
     expectStatus(j, 200);
     const guestToken = j.body.guestToken as string;
     await s.close();
@@ -203,7 +264,9 @@ test("storage holds tokens and join codes only as SHA-256 digests, and no client
   }
 });
 
-test("a malformed var: every request answers 503 unavailable in the envelope, the log names the variable", { skip }, async () => {
+test("a malformed var: every request answers 503 unavailable in the envelope, the log names the variable", {
+  skip,
+}, async () => {
   const s = await startWorkerd({ ...TEST_DEFAULTS, LIMIT_CREATE_PER_MIN: "ten" });
   try {
     for (const r of [await get(s.url, "/health"), await post(s.url, "/rooms", { hostUserName: "a" })]) {
@@ -212,32 +275,50 @@ test("a malformed var: every request answers 503 unavailable in the envelope, th
       assert.equal(r.headers.get("cache-control"), "no-store");
     }
     await sleep(100);
-    assert.ok(s.logs.some((l) => l.includes('"error":"config"') && l.includes("LIMIT_CREATE_PER_MIN")), s.logs.join("\n"));
+    assert.ok(
+      s.logs.some((l) => l.includes('"error":"config"') && l.includes("LIMIT_CREATE_PER_MIN")),
+      s.logs.join("\n"),
+    );
   } finally {
     await s.close();
   }
 });
 
-test("a TURN secret that is too short: 503 everywhere, the log names TURN_SECRET but never its value", { skip }, async () => {
+test("a TURN secret that is too short: 503 everywhere, the log names TURN_SECRET but never its value", {
+  skip,
+}, async () => {
   const s = await startWorkerd({ ...TEST_DEFAULTS, TURN_URLS: "turn:t.example:3478", TURN_SECRET: "Shh-7chars" });
   try {
     expectError(await post(s.url, "/rooms", { hostUserName: "a" }), 503, "unavailable");
     await sleep(100);
-    assert.ok(s.logs.some((l) => l.includes('"error":"config"') && l.includes("TURN_SECRET")), s.logs.join("\n"));
+    assert.ok(
+      s.logs.some((l) => l.includes('"error":"config"') && l.includes("TURN_SECRET")),
+      s.logs.join("\n"),
+    );
     assert.ok(!s.logs.join("\n").includes("Shh-7chars"));
   } finally {
     await s.close();
   }
 });
 
-test("client IP on Workers is CF-Connecting-IP only: X-Forwarded-For is ignored even with TRUST_PROXY set", { skip }, async () => {
+test("client IP on Workers is CF-Connecting-IP only: X-Forwarded-For is ignored even with TRUST_PROXY set", {
+  skip,
+}, async () => {
   const s = await startWorkerd({ ...TEST_DEFAULTS, TRUST_PROXY: "127.0.0.1", LIMIT_CREATE_PER_MIN: "2" });
   try {
     const from = (xff: string) => ({ "x-forwarded-for": xff, "cf-connecting-ip": "192.0.2.1" });
     expectStatus(await post(s.url, "/rooms", { hostUserName: "a" }, from("10.0.0.1")), 201);
     expectStatus(await post(s.url, "/rooms", { hostUserName: "a" }, from("10.0.0.2")), 201);
     expectError(await post(s.url, "/rooms", { hostUserName: "a" }, from("10.0.0.3")), 429, "rate_limited");
-    expectStatus(await post(s.url, "/rooms", { hostUserName: "a" }, { "x-forwarded-for": "10.0.0.3", "cf-connecting-ip": "192.0.2.2" }), 201);
+    expectStatus(
+      await post(
+        s.url,
+        "/rooms",
+        { hostUserName: "a" },
+        { "x-forwarded-for": "10.0.0.3", "cf-connecting-ip": "192.0.2.2" },
+      ),
+      201,
+    );
   } finally {
     await s.close();
   }

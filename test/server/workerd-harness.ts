@@ -46,7 +46,10 @@ let prepared: Promise<Prepared> | undefined;
 /** Reads wrangler.jsonc and bundles its `main` once per test process. */
 function prepare(): Promise<Prepared> {
   prepared ??= (async () => {
-    const [{ unstable_getMiniflareWorkerOptions }, { build }] = await Promise.all([import("wrangler"), import("esbuild")]);
+    const [{ unstable_getMiniflareWorkerOptions }, { build }] = await Promise.all([
+      import("wrangler"),
+      import("esbuild"),
+    ]);
     const cfg = unstable_getMiniflareWorkerOptions(WRANGLER_CONFIG);
     if (!cfg.main) throw new Error("wrangler.jsonc has no main");
     // The same shape wrangler's bundler produces: one ES module, workerd conditions,
@@ -65,7 +68,7 @@ function prepare(): Promise<Prepared> {
       logLevel: "silent",
     });
     const script = out.outputFiles[0]?.text;
-    if (!script) throw new Error("esbuild produced no output for " + cfg.main);
+    if (!script) throw new Error(`esbuild produced no output for ${cfg.main}`);
     return { script, workerOptions: cfg.workerOptions as unknown as Prepared["workerOptions"] };
   })();
   return prepared;
@@ -166,16 +169,35 @@ export interface WranglerDev {
  * free port and waits until GET /health answers. The process runs in its own process
  * group so close() ends npm, wrangler and both workerd processes together.
  */
-export async function startWranglerDev(extraArgs: string[], opts: { persistDir: string; timeoutMs?: number }): Promise<WranglerDev> {
+export async function startWranglerDev(
+  extraArgs: string[],
+  opts: { persistDir: string; timeoutMs?: number },
+): Promise<WranglerDev> {
   const { spawn } = await import("node:child_process");
   const port = await freePort();
   const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-  const child = spawn(npm, ["run", "-s", "dev:worker", "--", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", opts.persistDir, ...extraArgs], {
-    cwd: ROOT,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", CI: "1" },
-  });
+  const child = spawn(
+    npm,
+    [
+      "run",
+      "-s",
+      "dev:worker",
+      "--",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--persist-to",
+      opts.persistDir,
+      ...extraArgs,
+    ],
+    {
+      cwd: ROOT,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", CI: "1" },
+    },
+  );
   let out = "";
   child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
   child.stderr.setEncoding("utf8").on("data", (d: string) => (out += d));
@@ -228,7 +250,7 @@ export async function startWranglerDev(extraArgs: string[], opts: { persistDir: 
   while (true) {
     if (!alive) throw new Error(`wrangler dev exited before it was ready:\n${out}`);
     try {
-      const r = await fetch(url + "/health", { signal: AbortSignal.timeout(2000) });
+      const r = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
       if (r.ok) break;
     } catch {
       /* not listening yet */
