@@ -437,7 +437,8 @@ test("ceilings: a /watch that waits counts as a long-poll (MAX_LONGPOLLS_PER_ROO
   const s2 = await startServer({ MAX_LONGPOLLS_PER_ROOM: "2", LONGPOLL_MAX_SEC: "3", MAX_ROOM_BYTES: "4000" });
   try {
     const r = await createWithOffer(s2.url);
-    const watch = (body: Record<string, unknown>) => simple(s2.url, `/rooms/${r.code}/watch`, { v: 1, token: r.host, ...body });
+    const watch = (body: Record<string, unknown>) =>
+      simple(s2.url, `/rooms/${r.code}/watch`, { v: 1, token: r.host, ...body });
     const held = [watch({ for: "answer", wait: 3 }), watch({ for: "answer", wait: 3 })];
     await sleep(300);
     const third = await watch({ for: "answer", wait: 3 });
@@ -447,13 +448,32 @@ test("ceilings: a /watch that waits counts as a long-poll (MAX_LONGPOLLS_PER_ROO
     expectStatus(await watch({ version: 0 }), 200);
     const guest = (await fastJoin(r, s2.url)).body.guestToken as string;
     // 40 long candidates would pass the room's 4000 characters: the answer is refused whole.
-    const long = (i: number) => ({ candidate: `candidate:${i} 1 udp 2122260223 192.168.1.${i % 250} ${50000 + i} typ host ${"x".repeat(90)}`, sdpMid: "0", sdpMLineIndex: 0 });
-    const big = await simple(s2.url, `/rooms/${r.code}/answer`, { v: 1, token: guest, type: "answer", sdp: SDP_ANSWER, candidates: Array.from({ length: 40 }, (_, i) => long(i)) });
+    const long = (i: number) => ({
+      candidate: `candidate:${i} 1 udp 2122260223 192.168.1.${i % 250} ${50000 + i} typ host ${"x".repeat(90)}`,
+      sdpMid: "0",
+      sdpMLineIndex: 0,
+    });
+    const big = await simple(s2.url, `/rooms/${r.code}/answer`, {
+      v: 1,
+      token: guest,
+      type: "answer",
+      sdp: SDP_ANSWER,
+      candidates: Array.from({ length: 40 }, (_, i) => long(i)),
+    });
     expectError(big, 413, "body_too_large");
     const snap = await get(s2.url, `/rooms/${r.code}`, tok(r.host));
     assert.equal(snap.body.answer, null);
     assert.equal((await get(s2.url, `/rooms/${r.code}/candidates`, tok(r.host))).body.lastSeq, 0);
-    expectStatus(await simple(s2.url, `/rooms/${r.code}/answer`, { v: 1, token: guest, type: "answer", sdp: SDP_ANSWER, candidates: [cand(1)] }), 204);
+    expectStatus(
+      await simple(s2.url, `/rooms/${r.code}/answer`, {
+        v: 1,
+        token: guest,
+        type: "answer",
+        sdp: SDP_ANSWER,
+        candidates: [cand(1)],
+      }),
+      204,
+    );
     for (const h of await Promise.all(held)) expectStatus(h, 200);
     // An offer larger than the room may hold is refused with the room, which is not created.
     const offer = { type: "offer", sdp: `${SDP_OFFER}a=x:${"y".repeat(4000)}\r\n` };
