@@ -25,6 +25,7 @@
 import {
   LIMITS,
   checkCandidate,
+  normalizeCandidate,
   checkSdp,
   checkUserName,
   normalizeUserName,
@@ -711,6 +712,7 @@ function postCandidates(rec: RoomRecord, side: Side, body: BodyInput, ctx: OpCon
     return done(err("bad_request"));
   }
   if (end && !has(config, "end")) return done(err("bad_request", { message: "End-of-candidates is not supported." }));
+  list = list.map(normalizeCandidate);
   const bad = validateCandidateList(list);
   if (bad) return done(bad);
   // All or nothing: a post that would pass the cap stores none of its candidates.

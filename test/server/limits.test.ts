@@ -88,12 +88,16 @@ test("SDP: 20 KiB UTF-8 passes, one byte more is 400 bad_sdp; v=0 and type check
   expectError(await post(s.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER, restart: "yes" }, host), 400, "bad_request");
 });
 
-test("candidate string: 1 KiB passes, one byte more is 400 bad_candidate; must start with candidate:", async () => {
+test("candidate string: 1 KiB passes, one byte more is 400 bad_candidate; must start with candidate: (or a=candidate:)", async () => {
   const { room, host } = await hostRoom();
   const at = "candidate:" + "1".repeat(LIMITS.candidateBytes - 10);
   expectStatus(await post(s.url, `/rooms/${room.code}/candidate`, { candidate: at }, host), 204);
   expectError(await post(s.url, `/rooms/${room.code}/candidate`, { candidate: at + "1" }, host), 400, "bad_candidate");
-  for (const bad of [{ candidate: "a=candidate:1 1 udp" }, { candidate: "" }, { candidate: 7 }, { candidate: null }]) {
+  // The limit counts the line as stored, after an a= prefix is stripped.
+  expectStatus(await post(s.url, `/rooms/${room.code}/candidate`, { candidate: "a=" + at.replace("candidate:1", "candidate:2") }, host), 204);
+  expectError(await post(s.url, `/rooms/${room.code}/candidate`, { candidate: "a=" + at + "1" }, host), 400, "bad_candidate");
+  const other = ["A=candidate:1 1 udp", "a=candidat:1 1 udp", "a=a=candidate:1 1 udp", " candidate:1 1 udp", "a="];
+  for (const bad of [...other.map((candidate) => ({ candidate })), { candidate: "" }, { candidate: 7 }, { candidate: null }]) {
     expectError(await post(s.url, `/rooms/${room.code}/candidate`, bad, host), 400, "bad_candidate");
   }
 });
