@@ -1,7 +1,7 @@
 import { LitElement, nothing, type PropertyValues } from "lit";
 import { property, state } from "./internal/decorators.ts";
 import type { RegistryClient } from "../client/client.ts";
-import type { ClientPhase, ClientState, RegistryClientOptions, Role, SendPacketOptions } from "../client/types.ts";
+import type { ClientPhase, ClientState, IceRoute, RegistryClientOptions, Role, SendPacketOptions } from "../client/types.ts";
 import { normalizeJoinCode, normalizeRoomCode } from "../protocol/index.ts";
 import type { RoomCreatedDetail } from "./events.ts";
 import { checkConfig, parseIceServers, type ConfigProblem } from "./internal/config.ts";
@@ -28,7 +28,12 @@ import { mergeStrings, type RegistryPeerStringsInit } from "./strings.ts";
  *   once the room code and join code are known (attributes or the URL fragment).
  * @attr unreliable - Host: also open the unreliable channel (unordered, no retransmits). A guest
  *   always accepts the host's unreliable channel.
- * @attr ice-servers - JSON array of RTCIceServer, e.g. `[{"urls":"stun:stun.example.com"}]`.
+ * @attr ice-servers - JSON array of RTCIceServer, e.g. `[{"urls":"stun:stun.example.com"}]`. When
+ *   set (or `rtcConfiguration` has `iceServers`) these are used; otherwise the Registry's.
+ * @attr relay-only - Connect only through a TURN relay (`iceTransportPolicy: "relay"`); fails at
+ *   once with `connection_failed` when no relay is configured.
+ * @attr connect-timeout - Milliseconds ICE may take once offer and answer are set (default
+ *   10000; one ICE restart at half of it), then `peer-error` `connection_failed`.
  * @attr no-ui - Render nothing visible (events and methods only).
  * @attr backpressure-threshold - Bytes buffered above which `send()` returns false (default 262144).
  * @attr debug - Log phases and Registry requests to the console (redacted: no codes, tokens, SDP,
@@ -39,7 +44,8 @@ import { mergeStrings, type RegistryPeerStringsInit } from "./strings.ts";
  *
  * @fires {CustomEvent<PhaseChangeDetail>} phase-change - `{ phase, previous }` whenever `phase` changes.
  * @fires {CustomEvent<RoomCreatedDetail>} room-created - `{ code, joinCode, expiresAt, shareUrl }` after the host created a room.
- * @fires {CustomEvent<void>} peer-open - The DataChannel is open: `send()` works.
+ * @fires {CustomEvent<PeerOpenDetail>} peer-open - The DataChannel is open: `send()` works. `{ route }`: the selected
+ *   candidate pair (`localType`, `remoteType`, `protocol`, `relayed`), or null.
  * @fires {CustomEvent<PacketDetail>} packet - `{ data, reliable }` for every packet received (`data` is a string or an ArrayBuffer).
  * @fires {CustomEvent<void>} drain - The send buffer fell low again after `send()` returned false.
  * @fires {CustomEvent<PeerCloseDetail>} peer-close - `{ reason }` once the session that was open (or opening) ended.
@@ -102,6 +108,10 @@ export class RegistryPeer extends LitElement {
   @property({ type: Boolean }) unreliable = false;
   /** The raw `ice-servers` attribute (JSON); `rtcConfiguration` is what is used. */
   @property({ attribute: "ice-servers" }) iceServers: string | undefined;
+  /** Relay-only (attribute `relay-only`): `iceTransportPolicy: "relay"` for the next session. */
+  @property({ type: Boolean, attribute: "relay-only" }) relayOnly = false;
+  /** Attribute `connect-timeout` (ms) for the next session; unset: the client's 10000. */
+  @property({ type: Number, attribute: "connect-timeout" }) connectTimeout: number | undefined;
   /** Render nothing visible (attribute `no-ui`). */
   @property({ type: Boolean, attribute: "no-ui", reflect: true }) noUi = false;
   /** Bytes buffered above which `send()` returns false (attribute `backpressure-threshold`). */
@@ -145,16 +155,23 @@ export class RegistryPeer extends LitElement {
 
   /**
    * The RTCConfiguration for the next session. Unless set explicitly it is
-   * `{ iceServers: <ice-servers attribute> }` (an empty list when absent or not a JSON array).
+   * `{ iceServers: <ice-servers attribute> }`, or `{}` without the attribute: then the Registry's
+   * ICE servers are used.
    */
   get rtcConfiguration(): RTCConfiguration {
+    if (this.#rtc) return this.#rtc;
     // Not a JSON array: no servers (reported as a setup mistake, never echoed: it may hold credentials).
-    return this.#rtc ?? { iceServers: parseIceServers(this.iceServers) ?? [] };
+    return this.iceServers ? { iceServers: parseIceServers(this.iceServers) ?? [] } : {};
   }
   set rtcConfiguration(v: RTCConfiguration | undefined) {
     const old = this.#rtc;
     this.#rtc = v ?? undefined;
     this.requestUpdate("rtcConfiguration", old);
+  }
+
+  /** The route the open connection took (as on `peer-open`), or null. */
+  get route(): IceRoute | null {
+    return this.#s.session?.client.getRoute() ?? null;
   }
 
   /** Bytes queued on the channels, 0 without a session. */

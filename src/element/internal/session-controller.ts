@@ -31,6 +31,8 @@ export interface SessionHost extends ReactiveControllerHost, EventTarget {
   /** The page's replacements for the UI's texts. */
   readonly strings: RegistryPeerStringsInit | undefined;
   backpressureThreshold: number | undefined;
+  relayOnly: boolean;
+  connectTimeout: number | undefined;
   clientOptions: Partial<RegistryClientOptions> | undefined;
   readonly rtcConfiguration: RTCConfiguration;
 }
@@ -289,12 +291,15 @@ export class SessionController implements ReactiveController {
       if (this.#reported.has(e)) return;
       this.#reported.add(e);
     }
-    const err = (e ?? {}) as { code?: unknown; retryable?: unknown; retryAfterSec?: unknown; status?: unknown };
+    const err = (e ?? {}) as { code?: unknown; message?: unknown; retryable?: unknown; retryAfterSec?: unknown; status?: unknown };
     const problem = configFromError(err);
     if (problem) return this.config(problem, op);
     const code = typeof err.code === "string" ? err.code : "unknown";
     const texts: Record<string, string> = mergeStrings(this.#host.strings).errors;
-    const detail: PeerErrorDetail = { code, message: texts[code] ?? texts.unknown!, retryable: err.retryable === true };
+    // connection_failed's own message says why (no relay configured / the relay failed), in plain
+    // words and without secrets (src/client/ice-config.ts), unless the page replaced that text.
+    const own = code === "connection_failed" && typeof err.message === "string" && !this.#host.strings?.errors?.connection_failed;
+    const detail: PeerErrorDetail = { code, message: own ? (err.message as string) : (texts[code] ?? texts.unknown!), retryable: err.retryable === true };
     if (typeof err.retryAfterSec === "number") detail.retryAfterSec = err.retryAfterSec;
     if (fatal) {
       this.err = { ...detail, op };
@@ -324,12 +329,15 @@ export class SessionController implements ReactiveController {
     const live = () => this.session === s && s.client === client;
     let lastError: ClientState["lastError"];
     const threshold = host.backpressureThreshold!;
+    const connectMs = host.connectTimeout!;
     const opts: RegistryClientOptions = {
       ...browserDefaults(),
       baseUrl: s.baseUrl,
       rtcConfiguration: host.rtcConfiguration,
       // Number.isFinite is false for undefined and NaN (an attribute that is not a number).
       ...(Number.isFinite(threshold) && threshold > 0 && { backpressureThreshold: threshold }),
+      ...(host.relayOnly && { relayOnly: true }),
+      ...(Number.isFinite(connectMs) && connectMs > 0 && { connectTimeoutMs: connectMs }),
       ...host.clientOptions,
     };
     // debug: the client's telemetry (redacted by design: routes, sizes, statuses, phases) on the console.
@@ -355,11 +363,11 @@ export class SessionController implements ReactiveController {
         lastError = e;
         this.#setPhase(st.phase);
       },
-      onOpen: () => {
+      onOpen: (info) => {
         if (!live()) return;
         s.opened = true;
         this.err = null;
-        emit(host, "peer-open");
+        emit(host, "peer-open", { route: info?.route ?? null });
       },
       onClose: (why) => live() && this.#markClosed(s, why || "closed"),
       // Fatal errors arrive after the client entered "error"/"closed"; others (a lost candidate
