@@ -151,9 +151,7 @@ export class RegistryClient {
     let sdp: string | undefined;
     if (input.prepare) {
       try {
-        const rtc = this.#rtc ?? this.#makeRtc(input.prepare);
-        if (rtc.channels.size === 0) rtc.createChannels();
-        sdp = checkedSdp(await rtc.makeOffer(), "offer");
+        sdp = checkedSdp(await this.#prepare(input.prepare, true).makeOffer(), "offer");
       } catch (err) {
         this.fail(err);
         throw err;
@@ -197,6 +195,8 @@ export class RegistryClient {
     if (joinCode === null) throw new BadJoinCodeError("The join code is malformed.");
     badName(input.guestUserName, "guest");
     this.#dispatch({ type: "join" });
+    // (ext `fast`) The connection is made while the join travels, not after it.
+    if (input.prepare) this.#prepare(input.prepare, false);
     try {
       const { body } = await this.transport.request({
         method: "POST", path: `/rooms/${code}/join`, route: "/rooms/:code/join",
@@ -243,7 +243,14 @@ export class RegistryClient {
     return done;
   }
 
-  /** The connection and its listeners (no channels yet); made by connect(), or earlier by createRoom({ prepare }). */
+  /** createRoom/joinRoom's `prepare`: the connection, and the channels its side creates (kept for a retry). */
+  #prepare(ch: Pick<ConnectOptions, "dataChannel" | "unreliable">, host: boolean): RtcSession {
+    const rtc = this.#rtc ?? this.#makeRtc(ch);
+    if (rtc.channels.size === 0 && (host || rtc.negotiated)) rtc.createChannels();
+    return rtc;
+  }
+
+  /** The connection and its listeners (no channels yet); made by connect(), or earlier by createRoom/joinRoom's `prepare`. */
   #makeRtc(ch: Pick<ConnectOptions, "dataChannel" | "unreliable">): RtcSession {
     // Made before the create answer (prepare), it has the page's servers only: connectivity.ts
     // sets the Registry's on it before setLocalDescription, when gathering starts.

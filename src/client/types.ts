@@ -67,7 +67,13 @@ export interface CreateRoomInput {
    */
   prepare?: Pick<ConnectOptions, "dataChannel" | "unreliable">;
 }
-export interface JoinRoomInput { code: string; joinCode: string; guestUserName: string; }
+export interface JoinRoomInput {
+  code: string;
+  joinCode: string;
+  guestUserName: string;
+  /** (ext `fast`) The channels of the connect() that follows: the connection is made while the join travels. */
+  prepare?: Pick<ConnectOptions, "dataChannel" | "unreliable">;
+}
 
 // The wire shapes live in src/protocol (docs/protocol.md, Endpoints).
 export type {

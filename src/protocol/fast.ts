@@ -43,5 +43,8 @@ export interface WatchResult {
 /** Reads a watch answer, or the `room` / `candidates` a join or an answer carries; absent parts stay absent. */
 export function parseWatchResult(x: unknown): WatchResult {
   const { room, candidates } = obj(x);
-  return { room: obj(room) === room ? parseSnapshot(room) : undefined, candidates: obj(candidates) === candidates ? parseCandidatePage(candidates) : undefined };
+  return {
+    room: obj(room) === room ? parseSnapshot(room) : undefined,
+    candidates: obj(candidates) === candidates ? parseCandidatePage(candidates) : undefined,
+  };
 }

@@ -440,4 +440,35 @@ describe("fast path (ext fast)", () => {
     expect(await done).to.be.instanceOf(E.ClosedError);
     expect(h.closes).to.deep.equal(["closed"]);
   });
+  it("guest: joinRoom with prepare makes the connection while the join travels; connect() uses it (negotiated channels made there too)", async () => {
+    const mf = new MockFetch();
+    const reg = new FakeRegistry(mf, "fast");
+    const timers = new MockTimers();
+    reg.offer = { type: "offer", sdp: "v=0\r\noffer" };
+    const h = harness({ mf, timers });
+    const joining = h.client.joinRoom({ code: reg.code, joinCode: reg.joinCode, guestUserName: "Bob", prepare: {} });
+    expect(h.rtc.pcs.length, "made before the join's answer").to.equal(1);
+    expect(h.rtc.pcs[0]!.channels.length, "a guest makes no channel").to.equal(0);
+    const j = await joining;
+    void swallow(h.client.connect({ role: "guest", code: reg.code, accessToken: j.guestToken }));
+    await timers.advance(0);
+    expect(h.rtc.pcs.length).to.equal(1);
+    expect(h.rtc.pcs[0]!.remoteDescription!.sdp).to.equal(reg.offer.sdp);
+    expect(h.named("onPeerConnection").length).to.equal(1);
+    h.client.close();
+
+    const n = harness({ mf: new MockFetch(), timers });
+    new FakeRegistry(n.mf, "fast");
+    await swallow(
+      n.client.joinRoom({
+        code: reg.code,
+        joinCode: reg.joinCode,
+        guestUserName: "Bob",
+        prepare: { dataChannel: { negotiated: true } },
+      }),
+    );
+    expect(n.rtc.pcs[0]!.channels.map((d) => [d.label, d.negotiated])).to.deep.equal([["data", true]]);
+    n.client.close();
+    await timers.advance(0);
+  });
 });
