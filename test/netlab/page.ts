@@ -166,6 +166,8 @@ export interface PacketCheck {
   outOfOrder: number;
   /** Longest gap between two consecutive arrivals (ms): how long the stream stalled. */
   longestGapMs: number;
+  /** Epoch ms of the arrival that ended the longest gap (data flowing again). */
+  gapEndAt: number;
 }
 
 /** Counts what arrived of "<prefix>0" … "<prefix><n-1>": lost, duplicated, out of order. */
@@ -178,17 +180,21 @@ export function checkPackets(page: Page, prefix: string, n: number): Promise<Pac
       let outOfOrder = 0;
       let last = -1;
       let longestGapMs = 0;
+      let gapEndAt = 0;
       for (let k = 0; k < got.length; k++) {
         const i = Number(got[k]!.data.slice((prefix as string).length));
         if (seen.has(i)) duplicates++;
         seen.add(i);
         if (i !== last + 1) outOfOrder++;
         last = i;
-        if (k > 0) longestGapMs = Math.max(longestGapMs, got[k]!.at - got[k - 1]!.at);
+        if (k > 0 && got[k]!.at - got[k - 1]!.at > longestGapMs) {
+          longestGapMs = got[k]!.at - got[k - 1]!.at;
+          gapEndAt = got[k]!.at;
+        }
       }
       let missing = 0;
       for (let i = 0; i < (n as number); i++) if (!seen.has(i)) missing++;
-      return { received: got.length, missing, duplicates, outOfOrder, longestGapMs };
+      return { received: got.length, missing, duplicates, outOfOrder, longestGapMs, gapEndAt };
     },
     [prefix, n] as const,
   );
@@ -223,5 +229,34 @@ export function probeRelay(page: Page, iceServers: RTCIceServer[], timeoutMs = 8
       return { types, errors };
     },
     [iceServers, timeoutMs] as const,
+  );
+}
+
+/** The selected pair's current round-trip time (ms) from the page's newest connection, or null. */
+export function selectedRttMs(page: Page): Promise<number | null> {
+  return page.evaluate(async () => {
+    const pcs = (window as unknown as { rp: { pcs: RTCPeerConnection[] } }).rp.pcs;
+    const pc = pcs[pcs.length - 1];
+    if (!pc) return null;
+    const st = await pc.getStats();
+    let rtt: number | null = null;
+    st.forEach((r: { type: string; selectedCandidatePairId?: string }) => {
+      if (r.type !== "transport" || !r.selectedCandidatePairId) return;
+      const p = st.get(r.selectedCandidatePairId) as RTCIceCandidatePairStats | undefined;
+      if (p?.currentRoundTripTime !== undefined) rtt = p.currentRoundTripTime * 1000;
+    });
+    return rtt;
+  });
+}
+
+/** Can the page reach `url` right now (any HTTP answer counts)? Bounded by `timeoutMs`. */
+export function canReach(page: Page, url: string, timeoutMs = 1500): Promise<boolean> {
+  return page.evaluate(
+    ([url, t]) =>
+      fetch(url as string, { mode: "no-cors", signal: AbortSignal.timeout(t as number), cache: "no-store" }).then(
+        () => true,
+        () => false,
+      ),
+    [url, timeoutMs] as const,
   );
 }
