@@ -57,6 +57,28 @@ describe("NAT lab: faults on an open connection (issue #14)", { skip: skip ?? fa
     await lab.resetPlayers();
   });
 
+  it("lab primitives: a Registry outage leaves the peers talking; a crashed renderer ends its page", async () => {
+    lab.setNat("eim");
+    const stun = JSON.stringify([{ urls: lab.stunUrl }]);
+    const pair = await startPair(lab, "stun", { attrs: { "ice-servers": stun } });
+    await waitOpen(pair, 20_000);
+    const registry = `${lab.registryUrl("stun")}/`;
+    for (const mode of ["drop", "reset"] as const) {
+      const outage = lab.registryDown(mode);
+      const t0 = Date.now();
+      const reach = await Promise.all([canReach(pair.host, registry, 1000), canReach(pair.guest, registry, 1000)]);
+      if (mode === "reset") assert.ok(Date.now() - t0 < 900, "a reset fails at once");
+      await Promise.all([sendMany(pair.host, 100, `o${mode}:`, true), sendMany(pair.guest, 100, `o${mode}:`, true)]);
+      await Promise.all([waitForPackets(pair.host, `o${mode}:`, 100, 10_000), waitForPackets(pair.guest, `o${mode}:`, 100, 10_000)]);
+      lab.registryUp(outage);
+      assert.deepEqual(reach, [false, false], `${mode}: Registry unreachable for both`);
+      assert.deepEqual(await Promise.all([canReach(pair.host, registry), canReach(pair.guest, registry)]), [true, true], "back after the outage");
+    }
+    await lab.crashRenderer(pair.guest);
+    await assert.rejects(pair.guest.evaluate(() => 1), "the guest's page is gone");
+    await lab.resetPlayers();
+  });
+
   it(`${IMPAIR.loss * 100} % loss and ${IMPAIR.delayMs} ms delay on the host's path: 1,000 reliable packets each way complete and in order`, async () => {
     lab.setNat("eim");
     const a = lab.mintTurn(600);

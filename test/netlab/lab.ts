@@ -61,6 +61,12 @@ export interface CutRecord {
   restoredAt?: number;
 }
 
+export interface OutageRecord {
+  rule: string[];
+  downAt: number;
+  upAt?: number;
+}
+
 export interface Lab {
   readonly id: string;
   readonly stunUrl: string;
@@ -75,6 +81,15 @@ export interface Lab {
   /** Drops everything the player's router forwards, both ways (also the Registry's route). */
   cut(player: PlayerIndex): CutRecord;
   restore(cut: CutRecord): void;
+  /**
+   * A Registry outage for everyone (peer traffic untouched): its TCP ports drop every packet
+   * ("drop": unreachable, requests hang until their own timeout) or answer with a reset
+   * ("reset": server down, requests fail at once).
+   */
+  registryDown(mode?: "drop" | "reset"): OutageRecord;
+  registryUp(outage: OutageRecord): void;
+  /** Kills the page's renderer process (Chromium's Page.crash): a player whose tab died. */
+  crashRenderer(page: Page): Promise<void>;
   /** TURN REST credentials as coturn's use-auth-secret expects them. */
   mintTurn(ttlSec: number): { username: string; credential: string; expiresAt: number };
   /** A fresh page (own browser context, camera+mic granted) in the player's Chromium. */
@@ -298,6 +313,21 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
         nsRun(r, "iptables", ["-D", "FORWARD", "-o", "lan", "-j", "DROP"]);
         nsRun(r, "iptables", ["-D", "FORWARD", "-i", "lan", "-j", "DROP"]);
         c.restoredAt = Date.now();
+      },
+      registryDown(mode = "drop") {
+        const rule = ["INPUT", "-p", "tcp", "--dport", `${REGISTRY_PORT0}:${REGISTRY_PORT0 + names.length - 1}`, "-j", ...(mode === "drop" ? ["DROP"] : ["REJECT", "--reject-with", "tcp-reset"])];
+        nsRun(ns.inet, "iptables", ["-I", ...rule]);
+        return { rule, downAt: Date.now() };
+      },
+      registryUp(o) {
+        nsRun(ns.inet, "iptables", ["-D", ...o.rule]);
+        o.upAt = Date.now();
+      },
+      async crashRenderer(page) {
+        const cdp = await page.context().newCDPSession(page);
+        // Page.crash never answers: the renderer is gone before it could.
+        void cdp.send("Page.crash").catch(() => {});
+        await page.waitForEvent("crash", { timeout: 10_000 });
       },
       mintTurn(ttlSec) {
         const expiresAt = Math.floor(Date.now() / 1000) + ttlSec;

@@ -48,7 +48,10 @@ export interface Pair {
 export async function startPair(lab: Lab, profile: string, hostOpts: PlayerOptions = {}, guestOpts: PlayerOptions = hostOpts): Promise<Pair> {
   const host = await lab.player(0, "host", hostOpts);
   await host.goto(`${lab.origin(profile)}/demo/plain.html`);
-  const created = await waitForEvent(host, "room-created", 15_000);
+  const created = await waitForEvent(host, "room-created", 15_000).catch(async (e: unknown) => {
+    const ev = (await events(host)).map((x) => `${x.type} ${JSON.stringify(x.detail)}`);
+    throw new Error(`no room-created: ${e instanceof Error ? e.message : String(e)}\nhost events: ${ev.join(" > ")}`);
+  });
   const { shareUrl } = created.detail as { shareUrl: string };
   const guest = await lab.player(1, "guest", guestOpts);
   const joinedAt = Date.now();
