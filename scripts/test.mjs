@@ -3,7 +3,9 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { ensureChromium } from "./chromium.mjs";
+import { ensureSystemPackages } from "./setup.mjs";
 
+ensureSystemPackages();
 const chrome = ensureChromium();
 console.log(`[setup] Chromium: ${chrome}`);
 process.env.CHROME_PATH = chrome;
