@@ -11,8 +11,11 @@ import { labUnavailable } from "../test/netlab/sys.ts";
 import { NO_LIMITS } from "./lib/limits.ts";
 import { roundSummary, summarize, type Figure } from "./lib/stats.ts";
 
-export async function netlabFigures(o: { runs: number; log: (m: string) => void }): Promise<{ figures: Figure[]; note: string }> {
-  const why = labUnavailable(o.log);
+export async function netlabFigures(o: {
+  runs: number;
+  log: (m: string) => void;
+}): Promise<{ figures: Figure[]; note: string }> {
+  const why = await labUnavailable(o.log);
   if (why) {
     o.log(`  NAT lab skipped: ${why}`);
     return { figures: [], note: `NAT lab figures (10a, 10b) not measured: ${why}.` };
@@ -27,12 +30,18 @@ export async function netlabFigures(o: { runs: number; log: (m: string) => void 
       const out: number[] = [];
       for (let run = 0; run < o.runs; run++) {
         const t = lab.mintTurn(600);
-        const ice = kind === "srflx" ? [{ urls: lab.stunUrl }] : [{ urls: lab.stunUrl }, { urls: lab.turnUrl, username: t.username, credential: t.credential }];
+        const ice =
+          kind === "srflx"
+            ? [{ urls: lab.stunUrl }]
+            : [{ urls: lab.stunUrl }, { urls: lab.turnUrl, username: t.username, credential: t.credential }];
         const pair = await startPair(lab, "lab", { attrs: { "ice-servers": JSON.stringify(ice) } });
         const open = await waitOpen(pair, 30_000);
-        const joining = (await events(pair.guest, "phase-change")).find((e) => (e.detail as { phase: string }).phase === "joining_room");
+        const joining = (await events(pair.guest, "phase-change")).find(
+          (e) => (e.detail as { phase: string }).phase === "joining_room",
+        );
         const r = await route(pair.host);
-        if (!joining || !r || r.relayed !== (kind === "relay")) throw new Error(`NAT lab ${kind} run: unexpected route ${JSON.stringify(r)}`);
+        if (!joining || !r || r.relayed !== (kind === "relay"))
+          throw new Error(`NAT lab ${kind} run: unexpected route ${JSON.stringify(r)}`);
         out.push(Math.max(open.host.at, open.guest.at) - joining.at);
         o.log(`  NAT lab ${kind} run ${run + 1}/${o.runs}: ${out.at(-1)} ms (${r.local} ↔ ${r.remote})`);
         await lab.resetPlayers();
@@ -41,11 +50,28 @@ export async function netlabFigures(o: { runs: number; log: (m: string) => void 
     };
     const srflx = await measure("srflx");
     const relay = await measure("relay");
-    const note = "From the guest's join request (phase joining_room) to the later peer-open, two Chromium processes in two network namespaces behind iptables NATs, coturn on the simulated internet.";
+    const note =
+      "From the guest's join request (phase joining_room) to the later peer-open, two Chromium processes in two network namespaces behind iptables NATs, coturn on the simulated internet.";
     return {
       figures: [
-        { id: "10a", name: "NAT lab: time to open via srflx (ordinary NATs, STUN)", unit: "ms", ...roundSummary(summarize(srflx), 0), target: "–", met: null, note },
-        { id: "10b", name: "NAT lab: time to open via relay (symmetric NATs, TURN)", unit: "ms", ...roundSummary(summarize(relay), 0), target: "–", met: null, note },
+        {
+          id: "10a",
+          name: "NAT lab: time to open via srflx (ordinary NATs, STUN)",
+          unit: "ms",
+          ...roundSummary(summarize(srflx), 0),
+          target: "–",
+          met: null,
+          note,
+        },
+        {
+          id: "10b",
+          name: "NAT lab: time to open via relay (symmetric NATs, TURN)",
+          unit: "ms",
+          ...roundSummary(summarize(relay), 0),
+          target: "–",
+          met: null,
+          note,
+        },
       ],
       note: "",
     };

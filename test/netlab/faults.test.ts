@@ -10,7 +10,7 @@ import type { Lab } from "./lab.ts";
 import { canReach, checkPackets, pacedDone, route, selectedRttMs, startPaced } from "./page.ts";
 import { openLab, skipReason, startPair, waitOpen } from "./scenario.ts";
 
-const skip = skipReason();
+const skip = await skipReason();
 let lab: Lab;
 const IMPAIR = { delayMs: 50, loss: 0.05 };
 
@@ -38,7 +38,11 @@ describe("NAT lab: faults on an open connection (issue #14)", { skip: skip ?? fa
     const [hostReach, guestReach] = await Promise.all([canReach(pair.host, registry), canReach(pair.guest, registry)]);
     await new Promise((r) => setTimeout(r, Math.max(0, cut.cutAt + 3000 - Date.now())));
     lab.restore(cut);
-    assert.deepEqual({ hostReach, guestReach }, { hostReach: false, guestReach: true }, "Registry reachable during the cut");
+    assert.deepEqual(
+      { hostReach, guestReach },
+      { hostReach: false, guestReach: true },
+      "Registry reachable during the cut",
+    );
     await Promise.all([pacedDone(pair.host, 60_000), pacedDone(pair.guest, 60_000)]);
     await Promise.all([waitForPackets(pair.host, "n:", 1000, 30_000), waitForPackets(pair.guest, "n:", 1000, 30_000)]);
     let flowing = 0;
@@ -47,13 +51,26 @@ describe("NAT lab: faults on an open connection (issue #14)", { skip: skip ?? fa
       ["guest", pair.guest],
     ] as const) {
       const c = await checkPackets(page, "n:", 1000);
-      assert.deepEqual({ received: c.received, missing: c.missing, duplicates: c.duplicates, outOfOrder: c.outOfOrder }, { received: 1000, missing: 0, duplicates: 0, outOfOrder: 0 }, side);
+      assert.deepEqual(
+        { received: c.received, missing: c.missing, duplicates: c.duplicates, outOfOrder: c.outOfOrder },
+        { received: 1000, missing: 0, duplicates: 0, outOfOrder: 0 },
+        side,
+      );
       // The cut really stopped the stream (a cut that did nothing would make this test moot).
-      assert.ok(c.longestGapMs >= 2000, `${side}: the stream stalled during the cut (longest gap ${c.longestGapMs} ms)`);
+      assert.ok(
+        c.longestGapMs >= 2000,
+        `${side}: the stream stalled during the cut (longest gap ${c.longestGapMs} ms)`,
+      );
       flowing = Math.max(flowing, c.gapEndAt - cut.restoredAt!);
-      assert.deepEqual((await events(page)).filter((e) => e.type === "peer-close" || e.type === "peer-error"), [], `${side}: still open`);
+      assert.deepEqual(
+        (await events(page)).filter((e) => e.type === "peer-close" || e.type === "peer-error"),
+        [],
+        `${side}: still open`,
+      );
     }
-    console.log(`  3 s cut at +${cut.cutAt - t0} ms; data flowing again both ways ${flowing} ms after the link came back`);
+    console.log(
+      `  3 s cut at +${cut.cutAt - t0} ms; data flowing again both ways ${flowing} ms after the link came back`,
+    );
     await lab.resetPlayers();
   });
 
@@ -69,13 +86,23 @@ describe("NAT lab: faults on an open connection (issue #14)", { skip: skip ?? fa
       const reach = await Promise.all([canReach(pair.host, registry, 1000), canReach(pair.guest, registry, 1000)]);
       if (mode === "reset") assert.ok(Date.now() - t0 < 900, "a reset fails at once");
       await Promise.all([sendMany(pair.host, 100, `o${mode}:`, true), sendMany(pair.guest, 100, `o${mode}:`, true)]);
-      await Promise.all([waitForPackets(pair.host, `o${mode}:`, 100, 10_000), waitForPackets(pair.guest, `o${mode}:`, 100, 10_000)]);
+      await Promise.all([
+        waitForPackets(pair.host, `o${mode}:`, 100, 10_000),
+        waitForPackets(pair.guest, `o${mode}:`, 100, 10_000),
+      ]);
       lab.registryUp(outage);
       assert.deepEqual(reach, [false, false], `${mode}: Registry unreachable for both`);
-      assert.deepEqual(await Promise.all([canReach(pair.host, registry), canReach(pair.guest, registry)]), [true, true], "back after the outage");
+      assert.deepEqual(
+        await Promise.all([canReach(pair.host, registry), canReach(pair.guest, registry)]),
+        [true, true],
+        "back after the outage",
+      );
     }
     await lab.crashRenderer(pair.guest);
-    await assert.rejects(pair.guest.evaluate(() => 1), "the guest's page is gone");
+    await assert.rejects(
+      pair.guest.evaluate(() => 1),
+      "the guest's page is gone",
+    );
     await lab.resetPlayers();
   });
 
@@ -87,15 +114,31 @@ describe("NAT lab: faults on an open connection (issue #14)", { skip: skip ?? fa
     const pair = await startPair(
       lab,
       "stun",
-      { attrs: { "ice-servers": JSON.stringify([{ urls: lab.impairedTurnUrl, username: a.username, credential: a.credential }]) }, forceRelay: true },
-      { attrs: { "ice-servers": JSON.stringify([{ urls: lab.turnUrl, username: b.username, credential: b.credential }]) }, forceRelay: true },
+      {
+        attrs: {
+          "ice-servers": JSON.stringify([
+            { urls: lab.impairedTurnUrl, username: a.username, credential: a.credential },
+          ]),
+        },
+        forceRelay: true,
+      },
+      {
+        attrs: {
+          "ice-servers": JSON.stringify([{ urls: lab.turnUrl, username: b.username, credential: b.credential }]),
+        },
+        forceRelay: true,
+      },
     );
     await waitOpen(pair, 30_000);
     const before = await lab.impairStats();
     await Promise.all([sendMany(pair.host, 1000, "r:", true), sendMany(pair.guest, 1000, "r:", true)]);
     await Promise.all([waitForPackets(pair.host, "r:", 1000, 60_000), waitForPackets(pair.guest, "r:", 1000, 60_000)]);
     const want = Array.from({ length: 1000 }, (_, i) => `r:${i}`);
-    for (const page of [pair.host, pair.guest]) assert.deepEqual((await packets(page, "r:")).map((p) => p.data), want);
+    for (const page of [pair.host, pair.guest])
+      assert.deepEqual(
+        (await packets(page, "r:")).map((p) => p.data),
+        want,
+      );
     const st = await lab.impairStats();
     const r = await route(pair.host);
     const rtt = await selectedRttMs(pair.host);

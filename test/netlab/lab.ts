@@ -179,7 +179,17 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
       for (const i of player === undefined ? ([0, 1] as const) : [player]) {
         const r = ns.r[i];
         nsRun(r, "iptables", ["-t", "nat", "-F", "POSTROUTING"]);
-        nsRun(r, "iptables", ["-t", "nat", "-A", "POSTROUTING", "-o", "wan", "-j", "MASQUERADE", ...(kind === "symmetric" ? ["--random-fully"] : [])]);
+        nsRun(r, "iptables", [
+          "-t",
+          "nat",
+          "-A",
+          "POSTROUTING",
+          "-o",
+          "wan",
+          "-j",
+          "MASQUERADE",
+          ...(kind === "symmetric" ? ["--random-fully"] : []),
+        ]);
       }
     };
     setNat("eim");
@@ -189,12 +199,26 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     const turnProc = spawn(
       "ip",
       [
-        "netns", "exec", ns.inet, "turnserver",
-        `--listening-ip=${INET_IP}`, `--relay-ip=${INET_IP}`, `--listening-port=${TURN_PORT}`,
-        "--min-port=49152", "--max-port=49407",
-        "--use-auth-secret", `--static-auth-secret=${turnSecret}`, "--realm=netlab.test",
-        "--no-cli", "--no-tls", "--no-dtls", "--fingerprint", `--db=${join(dir, "turndb.sqlite")}`,
-        "--log-file=stdout", "--simple-log", "--no-software-attribute",
+        "netns",
+        "exec",
+        ns.inet,
+        "turnserver",
+        `--listening-ip=${INET_IP}`,
+        `--relay-ip=${INET_IP}`,
+        `--listening-port=${TURN_PORT}`,
+        "--min-port=49152",
+        "--max-port=49407",
+        "--use-auth-secret",
+        `--static-auth-secret=${turnSecret}`,
+        "--realm=netlab.test",
+        "--no-cli",
+        "--no-tls",
+        "--no-dtls",
+        "--fingerprint",
+        `--db=${join(dir, "turndb.sqlite")}`,
+        "--log-file=stdout",
+        "--simple-log",
+        "--no-software-attribute",
       ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
@@ -234,11 +258,15 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
         },
       ],
     };
-    const servers = spawn("ip", ["netns", "exec", ns.inet, process.execPath, "--import", "tsx", join(ROOT, "test/netlab/servers.ts")], {
-      cwd: ROOT,
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-      env: { ...process.env, RPNL_SERVERS: JSON.stringify(config) },
-    });
+    const servers = spawn(
+      "ip",
+      ["netns", "exec", ns.inet, process.execPath, "--import", "tsx", join(ROOT, "test/netlab/servers.ts")],
+      {
+        cwd: ROOT,
+        stdio: ["ignore", "inherit", "inherit", "ipc"],
+        env: { ...process.env, RPNL_SERVERS: JSON.stringify(config) },
+      },
+    );
     children.push(servers);
     let nextId = 1;
     const pending = new Map<number, (m: FromServers) => void>();
@@ -263,7 +291,10 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     });
 
     // Chromium per player, each inside its namespace through a wrapper script.
-    const { ensureChromium, CHROMIUM_ARGS } = (await import("../../scripts/chromium.mjs" as string)) as { ensureChromium(): string; CHROMIUM_ARGS: string[] };
+    const { ensureChromium, CHROMIUM_ARGS } = (await import("../../scripts/chromium.mjs" as string)) as {
+      ensureChromium(): string;
+      CHROMIUM_ARGS: string[];
+    };
     const chrome = ensureChromium();
     const launch = async (i: PlayerIndex): Promise<Browser> => {
       const wrapper = join(dir, `chromium-p${i + 1}.sh`);
@@ -273,7 +304,11 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
         executablePath: wrapper,
         headless: true,
         timeout: 60_000,
-        args: [...CHROMIUM_ARGS, "--no-proxy-server", `--unsafely-treat-insecure-origin-as-secure=${origins.join(",")}`],
+        args: [
+          ...CHROMIUM_ARGS,
+          "--no-proxy-server",
+          `--unsafely-treat-insecure-origin-as-secure=${origins.join(",")}`,
+        ],
       });
     };
     const [b1, b2] = await Promise.all([launch(0), launch(1), ready]);
@@ -282,7 +317,8 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
     // coturn answers once it listens: check its UDP socket (bounded).
     const deadline = Date.now() + 10_000;
     while (!nsRun(ns.inet, "ss", ["-Hlun"]).includes(`${INET_IP}:${TURN_PORT}`)) {
-      if (turnProc.exitCode !== null || Date.now() > deadline) throw new Error(`coturn did not start: ${turnLog.slice(-2000)}`);
+      if (turnProc.exitCode !== null || Date.now() > deadline)
+        throw new Error(`coturn did not start: ${turnLog.slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
 
@@ -315,7 +351,15 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
         c.restoredAt = Date.now();
       },
       registryDown(mode = "drop") {
-        const rule = ["INPUT", "-p", "tcp", "--dport", `${REGISTRY_PORT0}:${REGISTRY_PORT0 + names.length - 1}`, "-j", ...(mode === "drop" ? ["DROP"] : ["REJECT", "--reject-with", "tcp-reset"])];
+        const rule = [
+          "INPUT",
+          "-p",
+          "tcp",
+          "--dport",
+          `${REGISTRY_PORT0}:${REGISTRY_PORT0 + names.length - 1}`,
+          "-j",
+          ...(mode === "drop" ? ["DROP"] : ["REJECT", "--reject-with", "tcp-reset"]),
+        ];
         nsRun(ns.inet, "iptables", ["-I", ...rule]);
         return { rule, downAt: Date.now() };
       },
@@ -365,7 +409,10 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
         if (servers.connected) servers.disconnect();
         if (servers.exitCode === null) {
           let t: NodeJS.Timeout | undefined;
-          await Promise.race([new Promise((r) => servers.once("exit", r)), new Promise((r) => (t = setTimeout(r, 3000)))]);
+          await Promise.race([
+            new Promise((r) => servers.once("exit", r)),
+            new Promise((r) => (t = setTimeout(r, 3000))),
+          ]);
           clearTimeout(t);
         }
         turnProc.kill("SIGTERM");
@@ -389,6 +436,8 @@ export async function startLab(opts: LabOptions): Promise<Lab> {
 /** True when a stale or current lab namespace exists (for the cleanup test). */
 export function labNamespaces(): string[] {
   const out = spawnSync("ip", ["netns", "list"], { encoding: "utf8" }).stdout ?? "";
-  return out.split("\n").map((l) => l.split(" ")[0] ?? "").filter((n) => n.startsWith(PREFIX));
+  return out
+    .split("\n")
+    .map((l) => l.split(" ")[0] ?? "")
+    .filter((n) => n.startsWith(PREFIX));
 }
-

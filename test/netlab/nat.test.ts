@@ -9,7 +9,7 @@ import type { Lab } from "./lab.ts";
 import { probeRelay, route } from "./page.ts";
 import { openLab, skipReason, startPair, waitClosed, waitOpen } from "./scenario.ts";
 
-const skip = skipReason();
+const skip = await skipReason();
 let lab: Lab;
 
 before(async () => {
@@ -26,11 +26,19 @@ after(async () => {
 });
 
 /** 1,000 numbered reliable packets each way arrive complete and in order. */
-async function thousandInOrder(host: Parameters<typeof packets>[0], guest: Parameters<typeof packets>[0], prefix: string): Promise<void> {
+async function thousandInOrder(
+  host: Parameters<typeof packets>[0],
+  guest: Parameters<typeof packets>[0],
+  prefix: string,
+): Promise<void> {
   await Promise.all([sendMany(host, 1000, prefix, true), sendMany(guest, 1000, prefix, true)]);
   await Promise.all([waitForPackets(host, prefix, 1000, 20_000), waitForPackets(guest, prefix, 1000, 20_000)]);
   const want = Array.from({ length: 1000 }, (_, i) => `${prefix}${i}`);
-  for (const page of [host, guest]) assert.deepEqual((await packets(page, prefix)).map((p) => p.data), want);
+  for (const page of [host, guest])
+    assert.deepEqual(
+      (await packets(page, prefix)).map((p) => p.data),
+      want,
+    );
 }
 
 describe("NAT lab: two home networks (issue #10)", { skip: skip ?? false, timeout: 180_000 }, () => {
@@ -61,14 +69,18 @@ describe("NAT lab: two home networks (issue #10)", { skip: skip ?? false, timeou
     const stun = JSON.stringify([{ urls: lab.stunUrl }]);
     const pair = await startPair(lab, "stun", { attrs: { "ice-servers": stun } });
     const ended = await waitClosed(pair, 45_000);
-    for (const ev of [ended.host, ended.guest]) assert.equal(ev.filter((e) => e.type === "peer-open").length, 0, "never open");
+    for (const ev of [ended.host, ended.guest])
+      assert.equal(ev.filter((e) => e.type === "peer-open").length, 0, "never open");
     await lab.resetPlayers();
   });
 
   it("(c) symmetric NATs with TURN: open via relay, the route is relayed; (f) 1,000 reliable packets each way in order", async () => {
     lab.setNat("symmetric");
     const turn = lab.mintTurn(600);
-    const ice = JSON.stringify([{ urls: lab.stunUrl }, { urls: lab.turnUrl, username: turn.username, credential: turn.credential }]);
+    const ice = JSON.stringify([
+      { urls: lab.stunUrl },
+      { urls: lab.turnUrl, username: turn.username, credential: turn.credential },
+    ]);
     const pair = await startPair(lab, "turn", { attrs: { "ice-servers": ice } });
     const open = await waitOpen(pair, 20_000);
     for (const page of [pair.host, pair.guest]) {
@@ -84,7 +96,10 @@ describe("NAT lab: two home networks (issue #10)", { skip: skip ?? false, timeou
   it("(d) relay only: a relay pair is selected even where a direct one would work", async () => {
     lab.setNat("eim");
     const turn = lab.mintTurn(600);
-    const ice = JSON.stringify([{ urls: lab.stunUrl }, { urls: lab.turnUrl, username: turn.username, credential: turn.credential }]);
+    const ice = JSON.stringify([
+      { urls: lab.stunUrl },
+      { urls: lab.turnUrl, username: turn.username, credential: turn.credential },
+    ]);
     const pair = await startPair(lab, "turn", { attrs: { "ice-servers": ice }, forceRelay: true });
     await waitOpen(pair, 20_000);
     for (const page of [pair.host, pair.guest]) {
@@ -106,7 +121,10 @@ describe("NAT lab: two home networks (issue #10)", { skip: skip ?? false, timeou
     await new Promise((r) => setTimeout(r, Math.max(0, turn.expiresAt * 1000 - Date.now()) + 1500));
     const stale = await probeRelay(page, servers);
     assert.deepEqual(stale.types, [], `no relay candidate after expiry: ${JSON.stringify(stale)}`);
-    assert.ok(stale.errors.some((e) => e.code === 401), `coturn says 401: ${JSON.stringify(stale.errors)}`);
+    assert.ok(
+      stale.errors.some((e) => e.code === 401),
+      `coturn says 401: ${JSON.stringify(stale.errors)}`,
+    );
     await lab.resetPlayers();
   });
 });

@@ -36,11 +36,14 @@ export function playerInitScript(opts: PlayerOptions): void {
   };
   w.rp = { ev: [], packets: [], pcs: [], cands: [] };
   for (const type of ["phase-change", "room-created", "peer-open", "peer-close", "peer-error", "drain"]) {
-    document.addEventListener(type, (e) => w.rp.ev.push({ type, detail: (e as CustomEvent).detail ?? null, at: Date.now() }));
+    document.addEventListener(type, (e) =>
+      w.rp.ev.push({ type, detail: (e as CustomEvent).detail ?? null, at: Date.now() }),
+    );
   }
   document.addEventListener("packet", (e) => {
     const d = (e as CustomEvent<{ data: unknown; reliable: boolean }>).detail;
-    if (typeof d.data === "string" && /^[a-z]+:/.test(d.data)) w.rp.packets.push({ data: d.data, reliable: d.reliable, at: Date.now() });
+    if (typeof d.data === "string" && /^[a-z]+:/.test(d.data))
+      w.rp.packets.push({ data: d.data, reliable: d.reliable, at: Date.now() });
   });
   const Orig = w.RTCPeerConnection;
   const forceRelay = opts.forceRelay === true;
@@ -49,12 +52,14 @@ export function playerInitScript(opts: PlayerOptions): void {
       super(forceRelay ? { ...config, iceTransportPolicy: "relay" } : config);
       w.rp.pcs.push(this);
       this.addEventListener("icecandidate", (e) => {
-        if (e.candidate) w.rp.cands.push({ side: "local", type: e.candidate.type ?? "?", address: e.candidate.address ?? "?" });
+        if (e.candidate)
+          w.rp.cands.push({ side: "local", type: e.candidate.type ?? "?", address: e.candidate.address ?? "?" });
       });
     }
     override addIceCandidate(c?: RTCIceCandidateInit | null): Promise<void> {
       const m = c?.candidate ? / typ (\w+)/.exec(c.candidate) : null;
-      if (c?.candidate) w.rp.cands.push({ side: "remote", type: m?.[1] ?? "?", address: c.candidate.split(" ")[4] ?? "?" });
+      if (c?.candidate)
+        w.rp.cands.push({ side: "remote", type: m?.[1] ?? "?", address: c.candidate.split(" ")[4] ?? "?" });
       return super.addIceCandidate(c as RTCIceCandidateInit);
     }
   }
@@ -101,7 +106,8 @@ export function route(page: Page): Promise<Route | null> {
     const st = await pc.getStats();
     let pair: RTCIceCandidatePairStats | undefined;
     st.forEach((r: { type: string; selectedCandidatePairId?: string }) => {
-      if (r.type === "transport" && r.selectedCandidatePairId) pair = st.get(r.selectedCandidatePairId) as RTCIceCandidatePairStats;
+      if (r.type === "transport" && r.selectedCandidatePairId)
+        pair = st.get(r.selectedCandidatePairId) as RTCIceCandidatePairStats;
     });
     if (!pair) {
       st.forEach((r: RTCIceCandidatePairStats) => {
@@ -174,7 +180,9 @@ export interface PacketCheck {
 export function checkPackets(page: Page, prefix: string, n: number): Promise<PacketCheck> {
   return page.evaluate(
     ([prefix, n]) => {
-      const got = (window as unknown as { rp: { packets: { data: string; at: number }[] } }).rp.packets.filter((p) => p.data.startsWith(prefix as string));
+      const got = (window as unknown as { rp: { packets: { data: string; at: number }[] } }).rp.packets.filter((p) =>
+        p.data.startsWith(prefix as string),
+      );
       const seen = new Set<number>();
       let duplicates = 0;
       let outOfOrder = 0;
@@ -205,14 +213,25 @@ export function checkPackets(page: Page, prefix: string, n: number): Promise<Pac
  * and reports the candidate types and ICE candidate errors: is this TURN server accepting
  * these credentials? Bounded by `timeoutMs`.
  */
-export function probeRelay(page: Page, iceServers: RTCIceServer[], timeoutMs = 8000): Promise<{ types: string[]; errors: { code: number; text: string }[] }> {
+export function probeRelay(
+  page: Page,
+  iceServers: RTCIceServer[],
+  timeoutMs = 8000,
+): Promise<{ types: string[]; errors: { code: number; text: string }[] }> {
   return page.evaluate(
     async ([iceServers, timeoutMs]) => {
-      const Orig = Object.getPrototypeOf((window as unknown as { RTCPeerConnection: { prototype: object } }).RTCPeerConnection.prototype).constructor as typeof RTCPeerConnection;
+      const Orig = Object.getPrototypeOf(
+        (window as unknown as { RTCPeerConnection: { prototype: object } }).RTCPeerConnection.prototype,
+      ).constructor as typeof RTCPeerConnection;
       const pc = new Orig({ iceServers: iceServers as RTCIceServer[], iceTransportPolicy: "relay" });
       const types: string[] = [];
       const errors: { code: number; text: string }[] = [];
-      pc.addEventListener("icecandidateerror", (e) => errors.push({ code: (e as RTCPeerConnectionIceErrorEvent).errorCode, text: (e as RTCPeerConnectionIceErrorEvent).errorText }));
+      pc.addEventListener("icecandidateerror", (e) =>
+        errors.push({
+          code: (e as RTCPeerConnectionIceErrorEvent).errorCode,
+          text: (e as RTCPeerConnectionIceErrorEvent).errorText,
+        }),
+      );
       pc.createDataChannel("probe");
       await pc.setLocalDescription(await pc.createOffer());
       await new Promise<void>((done) => {

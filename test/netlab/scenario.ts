@@ -16,11 +16,13 @@ import type { PlayerOptions } from "./page.ts";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /** Why the lab is skipped on this machine (printed in a banner), or null when it runs. */
-export function skipReason(): string | null {
-  const why = process.env.NETLAB === "0" ? "NETLAB=0 in the environment" : labUnavailable();
+export async function skipReason(): Promise<string | null> {
+  const why = process.env.NETLAB === "0" ? "NETLAB=0 in the environment" : await labUnavailable();
   if (why) {
     const line = "#".repeat(78);
-    console.error(`\n${line}\n# NETLAB SKIPPED: ${why}.\n# The NAT lab (namespaces, NAT, coturn) did NOT run; nothing about real networks was tested.\n${line}\n`);
+    console.error(
+      `\n${line}\n# NETLAB SKIPPED: ${why}.\n# The NAT lab (namespaces, NAT, coturn) did NOT run; nothing about real networks was tested.\n${line}\n`,
+    );
   }
   return why;
 }
@@ -28,7 +30,10 @@ export function skipReason(): string | null {
 /** Builds the drop-in once when dist/ is missing (npm test builds before this suite anyway). */
 export function ensureBuilt(): void {
   if (existsSync(`${ROOT}/dist/registry-peer.js`)) return;
-  const r = spawnSync(process.platform === "win32" ? "npm.cmd" : "npm", ["run", "-s", "build"], { cwd: ROOT, stdio: "inherit" });
+  const r = spawnSync(process.platform === "win32" ? "npm.cmd" : "npm", ["run", "-s", "build"], {
+    cwd: ROOT,
+    stdio: "inherit",
+  });
   if (r.status !== 0) throw new Error("npm run build failed");
 }
 
@@ -45,7 +50,12 @@ export interface Pair {
 }
 
 /** The host creates a room on `profile`'s demo page; the guest opens the share link. */
-export async function startPair(lab: Lab, profile: string, hostOpts: PlayerOptions = {}, guestOpts: PlayerOptions = hostOpts): Promise<Pair> {
+export async function startPair(
+  lab: Lab,
+  profile: string,
+  hostOpts: PlayerOptions = {},
+  guestOpts: PlayerOptions = hostOpts,
+): Promise<Pair> {
   const host = await lab.player(0, "host", hostOpts);
   await host.goto(`${lab.origin(profile)}/demo/plain.html`);
   const created = await waitForEvent(host, "room-created", 15_000).catch(async (e: unknown) => {
@@ -62,8 +72,14 @@ export async function startPair(lab: Lab, profile: string, hostOpts: PlayerOptio
 /** What both pages recorded, for an assertion message that says what happened. */
 export async function diagnose(p: Pair): Promise<string> {
   const one = async (page: Page) => {
-    const ev = (await events(page)).filter((e) => e.type !== "drain").map((e) => (e.type === "phase-change" ? (e.detail as { phase: string }).phase : `${e.type} ${JSON.stringify(e.detail)}`));
-    const cands = await page.evaluate(() => (window as unknown as { rp: { cands: { side: string; type: string; address: string }[] } }).rp.cands);
+    const ev = (await events(page))
+      .filter((e) => e.type !== "drain")
+      .map((e) =>
+        e.type === "phase-change" ? (e.detail as { phase: string }).phase : `${e.type} ${JSON.stringify(e.detail)}`,
+      );
+    const cands = await page.evaluate(
+      () => (window as unknown as { rp: { cands: { side: string; type: string; address: string }[] } }).rp.cands,
+    );
     return `events: ${ev.join(" > ")}\n  candidates: ${cands.map((c) => `${c.side} ${c.type} ${c.address}`).join(", ")}`;
   };
   return `host ${await one(p.host)}\nguest ${await one(p.guest)}`;
@@ -72,10 +88,15 @@ export async function diagnose(p: Pair): Promise<string> {
 /** Waits for peer-open on both sides; the failure message carries both pages' story. */
 export async function waitOpen(p: Pair, timeoutMs: number): Promise<{ host: Recorded; guest: Recorded; ms: number }> {
   try {
-    const [host, guest] = await Promise.all([waitForEvent(p.host, "peer-open", timeoutMs), waitForEvent(p.guest, "peer-open", timeoutMs)]);
+    const [host, guest] = await Promise.all([
+      waitForEvent(p.host, "peer-open", timeoutMs),
+      waitForEvent(p.guest, "peer-open", timeoutMs),
+    ]);
     return { host, guest, ms: Math.max(host.at, guest.at) - p.joinedAt };
   } catch (e) {
-    throw new Error(`not open within ${timeoutMs} ms: ${e instanceof Error ? e.message : String(e)}\n${await diagnose(p)}`);
+    throw new Error(
+      `not open within ${timeoutMs} ms: ${e instanceof Error ? e.message : String(e)}\n${await diagnose(p)}`,
+    );
   }
 }
 
@@ -84,7 +105,9 @@ export async function waitClosed(p: Pair, timeoutMs: number): Promise<{ host: Re
   try {
     await Promise.all([waitForEvent(p.host, "peer-close", timeoutMs), waitForEvent(p.guest, "peer-close", timeoutMs)]);
   } catch (e) {
-    throw new Error(`not closed within ${timeoutMs} ms: ${e instanceof Error ? e.message : String(e)}\n${await diagnose(p)}`);
+    throw new Error(
+      `not closed within ${timeoutMs} ms: ${e instanceof Error ? e.message : String(e)}\n${await diagnose(p)}`,
+    );
   }
   return { host: await events(p.host), guest: await events(p.guest) };
 }

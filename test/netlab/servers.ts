@@ -31,7 +31,12 @@ const impairers = new Map<string, Impairer>();
 
 async function main(): Promise<void> {
   for (const p of config.profiles) {
-    const registry: RunningRegistry = await startRegistry({ port: p.registryPort, host: config.host, env: p.env, log: () => {} });
+    const registry: RunningRegistry = await startRegistry({
+      port: p.registryPort,
+      host: config.host,
+      env: p.env,
+      log: () => {},
+    });
     closers.push(() => registry.close());
     const web: StaticServer = await startStatic({ registryUrl: registry.url, host: config.host, port: p.staticPort });
     closers.push(() => web.close());

@@ -3,7 +3,7 @@
  * command, and remove what a crashed earlier run left behind. Everything the lab creates is
  * named `rpnl-<pid>-…` (pid of the test process), so a stale namespace is one whose pid is gone.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { rmSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +13,10 @@ export const PREFIX = "rpnl-";
 /** Runs a command; throws with its stderr when it fails. */
 export function run(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 20_000 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.status ?? r.signal}): ${(r.stderr || r.stdout || String(r.error ?? "")).trim()}`);
+  if (r.status !== 0)
+    throw new Error(
+      `${cmd} ${args.join(" ")} failed (${r.status ?? r.signal}): ${(r.stderr || r.stdout || String(r.error ?? "")).trim()}`,
+    );
   return r.stdout;
 }
 
@@ -24,31 +27,30 @@ export function nsRun(ns: string, cmd: string, args: string[]): string {
 
 const has = (cmd: string): boolean => spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
 
+interface SetupModule {
+  ensureSystemPackages(o: { log?: (m: string) => void; want?: string[] }): string[];
+}
+
 /**
- * Why the lab cannot run here, or null when it can. Installs iptables and coturn with apt
- * when they are missing and it is allowed to (root with apt-get), saying what it did.
+ * Why the lab cannot run here, or null when it can. Missing iptables or coturn are installed
+ * with apt by npm test's setup (scripts/setup.mjs) when it may (root with apt-get); it says so.
  */
-export function labUnavailable(log: (m: string) => void = (m) => console.log(m)): string | null {
+export async function labUnavailable(log: (m: string) => void = (m) => console.log(m)): Promise<string | null> {
   if (process.platform !== "linux") return `not Linux (${process.platform}): network namespaces are Linux-only`;
-  if (typeof process.getuid !== "function" || process.getuid() !== 0) return "not running as root: creating network namespaces and NAT rules needs root";
+  if (typeof process.getuid !== "function" || process.getuid() !== 0) {
+    return "not running as root: creating network namespaces and NAT rules needs root";
+  }
   if (!has("ip")) return "the `ip` command (iproute2) is missing";
   const probe = `${PREFIX}probe-${process.pid}`;
   const r = spawnSync("ip", ["netns", "add", probe], { encoding: "utf8" });
   if (r.status !== 0) return `\`ip netns add\` does not work here: ${(r.stderr || "").trim()}`;
   spawnSync("ip", ["netns", "del", probe]);
-  const missing = [has("iptables") ? null : "iptables", has("turnserver") ? null : "coturn"].filter((x): x is string => x !== null);
-  if (missing.length > 0) {
-    if (!has("apt-get")) return `${missing.join(" and ")} missing and no apt-get to install them`;
-    log(`[netlab] ${missing.join(" and ")} not installed: apt-get update && apt-get install -y ${missing.join(" ")} (one time)…`);
-    try {
-      execFileSync("apt-get", ["update", "-qq"], { stdio: "inherit", timeout: 300_000 });
-      execFileSync("apt-get", ["install", "-y", "-qq", ...missing], { stdio: "inherit", timeout: 300_000, env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
-    } catch (e) {
-      return `installing ${missing.join(" ")} with apt failed: ${e instanceof Error ? e.message : String(e)}`;
-    }
-    if (!has("iptables") || !has("turnserver")) return `apt-get ran but ${missing.join(" / ")} is still missing`;
-    log(`[netlab] installed ${missing.join(" and ")}.`);
-  }
+  const { ensureSystemPackages } = (await import("../../scripts/setup.mjs" as string)) as SetupModule;
+  const missing = ensureSystemPackages({
+    log: (m) => log(m.replace("[setup]", "[netlab]")),
+    want: ["iptables", "coturn"],
+  });
+  if (missing.length > 0) return `${missing.join(" and ")} missing and could not be installed with apt`;
   return null;
 }
 
@@ -63,7 +65,8 @@ function alive(pid: number): boolean {
 
 /** Kills every process inside a namespace, then deletes it (ignores what is already gone). */
 export function destroyNamespace(ns: string): void {
-  const pids = spawnSync("ip", ["netns", "pids", ns], { encoding: "utf8" }).stdout?.split(/\s+/).filter(Boolean).map(Number) ?? [];
+  const pids =
+    spawnSync("ip", ["netns", "pids", ns], { encoding: "utf8" }).stdout?.split(/\s+/).filter(Boolean).map(Number) ?? [];
   for (const pid of pids) {
     try {
       process.kill(pid, "SIGKILL");
