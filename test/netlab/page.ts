@@ -15,6 +15,8 @@ export interface PlayerOptions {
    * stand-in, for a client that has no relay-only setting).
    */
   forceRelay?: boolean;
+  /** More element event types to record (besides the element's known ones). */
+  events?: string[];
 }
 
 /** Serialised into the page by addInitScript: must not refer to anything outside itself. */
@@ -35,7 +37,19 @@ export function playerInitScript(opts: PlayerOptions): void {
     RTCPeerConnection: typeof RTCPeerConnection;
   };
   w.rp = { ev: [], packets: [], pcs: [], cands: [] };
-  for (const type of ["phase-change", "room-created", "peer-open", "peer-close", "peer-error", "drain"]) {
+  // reconnecting / reconnected / stats: issue #14's events, recorded once the element has them.
+  const types = [
+    "phase-change",
+    "room-created",
+    "peer-open",
+    "peer-close",
+    "peer-error",
+    "drain",
+    "reconnecting",
+    "reconnected",
+    "stats",
+  ];
+  for (const type of [...types, ...(opts.events ?? [])]) {
     document.addEventListener(type, (e) =>
       w.rp.ev.push({ type, detail: (e as CustomEvent).detail ?? null, at: Date.now() }),
     );
