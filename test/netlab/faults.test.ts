@@ -145,7 +145,10 @@ describe("NAT lab: faults on an open connection (issue #14)", { skip: skip ?? fa
     // The path really was lossy and slow: the forwarder dropped some, and ICE measures the delay.
     assert.ok(st.dropped > before.dropped, `the forwarder dropped packets (${JSON.stringify(st)})`);
     assert.equal(r?.local, "relay");
-    assert.ok(rtt !== null && rtt >= 2 * IMPAIR.delayMs, `RTT ${rtt} ms >= ${2 * IMPAIR.delayMs} ms`);
+    // Without the forwarder the RTT here is ~1 ms; with it, at least the delay both ways (less
+    // a little: Node's timers may fire up to ~1 ms early).
+    const minRtt = 2 * IMPAIR.delayMs - 5;
+    assert.ok(rtt !== null && rtt >= minRtt, `RTT ${rtt} ms >= ${minRtt} ms`);
     console.log(`  lossy path: forwarded ${st.forwarded}, dropped ${st.dropped}, RTT ${rtt} ms`);
     await lab.resetPlayers();
   });
