@@ -5,10 +5,10 @@ import { esbuildPlugin } from "@web/dev-server-esbuild";
 import { playwrightLauncher } from "@web/test-runner-playwright";
 import { ensureChromium, CHROMIUM_ARGS } from "./scripts/chromium.mjs";
 
-/** `node server/node/registry.ts` on port 0; resolves with its URL (parsed from its first line). */
+/** `node server/node/cli.ts` on port 0; resolves with its URL (parsed from its first line). */
 function startRegistryProcess(extraEnv) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "server/node/registry.ts"], {
+    const child = spawn(process.execPath, ["--import", "tsx", "server/node/cli.ts"], {
       env: { ...process.env, PORT: "0", HOST: "127.0.0.1", ...extraEnv },
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -119,8 +119,8 @@ async function main(): Promise<void> {
     writeFileSync(join(ROOT, "bench/results/latest.json"), JSON.stringify(result, null, 2) + "\n");
     const start = "<!-- bench:table:start -->";
     const end = "<!-- bench:table:end -->";
-    // The same generated block goes into bench/README.md and the main README, so neither drifts.
-    for (const readmePath of [join(ROOT, "bench/README.md"), join(ROOT, "README.md")]) {
+    // The same generated block goes into bench/README.md and docs/benchmarks.md, so neither drifts.
+    for (const readmePath of [join(ROOT, "bench/README.md"), join(ROOT, "docs/benchmarks.md")]) {
     if (!existsSync(readmePath)) continue;
     const readme = readFileSync(readmePath, "utf8");
     const i = readme.indexOf(start);
@@ -134,7 +134,7 @@ async function main(): Promise<void> {
       writeFileSync(readmePath, readme.slice(0, i + start.length) + body + readme.slice(j));
     }
     }
-    log("wrote bench/results/latest.json and the table in bench/README.md and README.md");
+    log("wrote bench/results/latest.json and the table in bench/README.md and docs/benchmarks.md");
   } else {
     writeFileSync(join(ROOT, "bench/results/quick.tmp"), JSON.stringify(result, null, 2) + "\n");
     log("wrote bench/results/quick.tmp (not a full run: README and latest.json untouched)");

@@ -18,6 +18,7 @@ const steps = [
   ["server (workerd)", npm, ["run", "-s", "test:server:workerd"]],
   ["client + element (Chromium)", npm, ["run", "-s", "test:browser"]],
   ["build", npm, ["run", "-s", "build"]],
+  ["package (npm pack → Vite app, bin, Worker, typings)", npm, ["run", "-s", "test:package"]],
   ["e2e (Chromium, two contexts)", npm, ["run", "-s", "test:e2e"]],
   // Needs root and `ip netns`: otherwise it prints a NETLAB SKIPPED banner and passes as skipped.
   ["netlab (namespaces, NAT, coturn)", npm, ["run", "-s", "test:netlab"]],

@@ -1,5 +1,5 @@
 /**
- * The rules of ONE room (registry-api.md §3–§8), runtime-free.
+ * The rules of ONE room (docs/protocol.md), runtime-free.
  *
  * Seams (for the Node holder in server/room-host.ts and a Cloudflare Durable Object later):
  * - `RoomRecord` is plain JSON-serialisable data: a Durable Object can persist it as-is.
@@ -18,7 +18,7 @@
  * - `RoomRequest` and `RoomReply` are JSON-serialisable too, so a Worker can forward them to
  *   the room's Durable Object over RPC or fetch.
  *
- * Check order inside a room follows §6: room exists (404) → not closed (410) → token and
+ * Check order inside a room follows docs/protocol.md, Errors: room exists (404) → not closed (410) → token and
  * role (403) → per-room / per-token limits (429) → body shape and validation (400) → state
  * (409). Origin, route, version header, body size and per-IP limits happen in server/app.ts.
  */
@@ -29,15 +29,22 @@ import {
   checkUserName,
   candidateKey,
   type Candidate,
+  ERROR_STATUS,
   type ErrorCode,
   type Feature,
+  type CandidatePage,
+  type CreateRoomResult,
+  type JoinRoomResult,
+  type PublicRoomInfo,
+  type RoomSnapshot,
+  type RoomStatus,
 } from "../../src/protocol/index.ts";
 import * as v from "valibot";
 import { slidingWindowHit, WINDOW_MS } from "./ratelimit.ts";
 import { timingSafeEqualHex } from "./crypto.ts";
 
 export type Side = "host" | "guest";
-export type RoomStatus = "open" | "joined" | "paired" | "closed";
+export type { RoomStatus };
 
 export interface StoredCandidate {
   candidate: string;
@@ -48,7 +55,7 @@ export interface StoredCandidate {
 
 export interface SideCandidates {
   items: StoredCandidate[];
-  /** Highest sequence number this side was ever given (never reset, §8). */
+  /** Highest sequence number this side was ever given (never reset: docs/protocol.md, Candidates). */
   lastSeq: number;
   /** End-of-candidates mark (ext `end`). */
   complete: boolean;
@@ -125,7 +132,7 @@ export type RoomRequest =
 export interface RoomReply {
   status: number;
   body?: unknown;
-  /** Error code when status >= 400; the app builds the §6 envelope. */
+  /** Error code when status >= 400; the app builds the envelope (docs/protocol.md, Errors). */
   error?: ErrorCode;
   /** A safe, data-free message overriding the default for `error`. */
   message?: string;
@@ -165,8 +172,9 @@ export interface OpContext {
 const NO_CHANGE: Changed = { version: false, host: false, guest: false };
 const ALL_CHANGED: Changed = { version: true, host: true, guest: true };
 
-function err(status: number, error: ErrorCode, extra: { message?: string; retryAfterSec?: number } = {}): RoomReply {
-  return { status, error, ...extra };
+/** An error reply; its HTTP status comes from the protocol's table (ERRORS). */
+function err(error: ErrorCode, extra: { message?: string; retryAfterSec?: number } = {}): RoomReply {
+  return { status: ERROR_STATUS[error], error, ...extra };
 }
 
 const emptySide = (): SideCandidates => ({ items: [], lastSeq: 0, complete: false });
@@ -237,7 +245,7 @@ function advanceTime(rec: RoomRecord, now: number, config: RoomConfig): { rec: R
   return { rec, changed };
 }
 
-function snapshot(rec: RoomRecord) {
+function snapshot(rec: RoomRecord): Required<RoomSnapshot> {
   return {
     status: rec.status,
     offer: rec.offer,
@@ -293,7 +301,7 @@ const etagOf = (rec: RoomRecord) => `"${rec.version}"`;
 function validateCandidateList(items: unknown[]): RoomReply | null {
   for (const it of items) {
     const why = checkCandidate(it);
-    if (why) return err(400, "bad_candidate", { message: `Invalid ICE candidate: ${why}.` });
+    if (why) return err("bad_candidate", { message: `Invalid ICE candidate: ${why}.` });
   }
   return null;
 }
@@ -334,29 +342,29 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
   if (req.op === "create") {
     if (rec) return done({ status: 409, error: "internal", exists: true });
     rec = newRoomRecord(req, ctx);
-    return done({ status: 201, body: { code: req.code, ownerToken: req.ownerToken, joinCode: req.joinCode, expiresAt: rec.expiresAt } }, { version: true }, true);
+    return done({ status: 201, body: { code: req.code, ownerToken: req.ownerToken, joinCode: req.joinCode, expiresAt: rec.expiresAt } satisfies CreateRoomResult }, { version: true }, true);
   }
 
-  if (!rec) return done(err(404, "not_found"));
+  if (!rec) return done(err("not_found"));
 
   if (req.op === "public") {
-    if (rec.status !== "open") return done(err(404, "not_found"));
-    return done({ status: 200, body: { status: "open", hostUserName: rec.hostUserName, expiresAt: rec.expiresAt } });
+    if (rec.status !== "open") return done(err("not_found"));
+    return done({ status: 200, body: { status: "open", hostUserName: rec.hostUserName, expiresAt: rec.expiresAt } satisfies PublicRoomInfo });
   }
 
   if (req.op === "join") return join(rec, req, ctx, done);
 
   // Token routes. A closed room answers 410 to everyone, except close itself (idempotent 204).
-  if (rec.status === "closed" && req.op !== "close") return done(err(410, "closed"));
+  if (rec.status === "closed" && req.op !== "close") return done(err("closed"));
   const side = sideOf(rec, req.tokenHash);
-  if (!side) return done(err(403, "forbidden", { message: "Missing or wrong access token." }));
+  if (!side) return done(err("forbidden", { message: "Missing or wrong access token." }));
   if ((req.op === "offer" && side !== "host") || (req.op === "answer" && side !== "guest")) {
-    return done(err(403, "forbidden", { message: "This role may not do that." }));
+    return done(err("forbidden", { message: "This role may not do that." }));
   }
   if (!ctx.resume) {
     const r = slidingWindowHit(rec.tokenHits[side], config.limitTokenPerMin, now);
     if (config.limitTokenPerMin > 0) write = true;
-    if (!r.ok) return done(err(429, "rate_limited", { retryAfterSec: r.retryAfterSec }));
+    if (!r.ok) return done(err("rate_limited", { retryAfterSec: r.retryAfterSec }));
   }
 
   switch (req.op) {
@@ -364,7 +372,7 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
       if (!has(config, "longpoll")) return done({ status: 200, body: snapshot(rec) });
       const since = parseQueryInt(req.since);
       const wait = parseQueryInt(req.wait);
-      if (since === "bad" || wait === "bad") return done(err(400, "bad_request", { message: "since and wait must be non-negative integers." }));
+      if (since === "bad" || wait === "bad") return done(err("bad_request", { message: "since and wait must be non-negative integers." }));
       if (wait === undefined && etagMatches(req.ifNoneMatch, rec.version)) return done({ status: 304, etag: etagOf(rec) });
       // The cursor is `since`, or the version the client already holds per If-None-Match.
       const cursor = since ?? (req.ifNoneMatch && etagMatches(req.ifNoneMatch, rec.version) ? rec.version : undefined);
@@ -381,9 +389,9 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
       const complete = has(config, "end") && theirs.complete;
       const since = has(config, "delta") ? parseQueryInt(req.since) : undefined;
       const wait = has(config, "delta") ? parseQueryInt(req.wait) : undefined;
-      if (since === "bad" || wait === "bad") return done(err(400, "bad_request", { message: "since and wait must be non-negative integers." }));
+      if (since === "bad" || wait === "bad") return done(err("bad_request", { message: "since and wait must be non-negative integers." }));
       if (since === undefined) {
-        return done({ status: 200, body: { items: theirs.items.map(publicCandidate), mode: "full", lastSeq: theirs.lastSeq, complete } });
+        return done({ status: 200, body: { items: theirs.items.map(publicCandidate), mode: "full", lastSeq: theirs.lastSeq, complete } satisfies CandidatePage });
       }
       const items = theirs.items.filter((c) => c.seq > since);
       const holdMs = Math.min((wait ?? 0) * 1000, config.longpollMaxMs);
@@ -391,22 +399,22 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
       if (items.length === 0 && !complete && holdMs > 0 && !ctx.final) {
         return { record: rec, write, reply: null, wait: { on: other, ms: holdMs }, changed };
       }
-      return done({ status: 200, body: { items: items.map(publicCandidate), mode: "delta", lastSeq: theirs.lastSeq, complete } });
+      return done({ status: 200, body: { items: items.map(publicCandidate), mode: "delta", lastSeq: theirs.lastSeq, complete } satisfies CandidatePage });
     }
 
     case "offer": {
       const body = req.body;
-      if (body.kind !== "json" || !isPlainObject(body.value)) return done(err(400, "bad_request"));
+      if (body.kind !== "json" || !isPlainObject(body.value)) return done(err("bad_request"));
       const shape = v.safeParse(SdpBody, body.value);
-      if (!shape.success) return done(err(400, "bad_request", { message: "restart must be a boolean." }));
+      if (!shape.success) return done(err("bad_request", { message: "restart must be a boolean." }));
       const { type, sdp, restart } = shape.output;
-      if (restart === true && !has(config, "restart")) return done(err(400, "bad_request", { message: "ICE restart is not supported." }));
+      if (restart === true && !has(config, "restart")) return done(err("bad_request", { message: "ICE restart is not supported." }));
       const why = checkSdp(sdp, "offer", type);
-      if (why) return done(err(400, "bad_sdp", { message: `Invalid offer: ${why}.` }));
+      if (why) return done(err("bad_sdp", { message: `Invalid offer: ${why}.` }));
       const offer = { type: "offer" as const, sdp: sdp as string };
       if (rec.status === "paired") {
-        if (restart !== true) return done(err(409, "already_paired"));
-        if (config.maxRestarts > 0 && rec.restarts >= config.maxRestarts) return done(err(409, "too_many_restarts"));
+        if (restart !== true) return done(err("already_paired"));
+        if (config.maxRestarts > 0 && rec.restarts >= config.maxRestarts) return done(err("too_many_restarts"));
         rec.restarts += 1;
         rec.offer = offer;
         rec.answer = null;
@@ -425,13 +433,13 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
 
     case "answer": {
       const body = req.body;
-      if (body.kind !== "json" || !isPlainObject(body.value)) return done(err(400, "bad_request"));
+      if (body.kind !== "json" || !isPlainObject(body.value)) return done(err("bad_request"));
       const shape = v.safeParse(SdpBody, body.value);
-      if (!shape.success) return done(err(400, "bad_request"));
+      if (!shape.success) return done(err("bad_request"));
       const why = checkSdp(shape.output.sdp, "answer", shape.output.type);
-      if (why) return done(err(400, "bad_sdp", { message: `Invalid answer: ${why}.` }));
-      if (rec.status === "paired") return done(err(409, "already_paired"));
-      if (!rec.offer) return done(err(409, "no_offer"));
+      if (why) return done(err("bad_sdp", { message: `Invalid answer: ${why}.` }));
+      if (rec.status === "paired") return done(err("already_paired"));
+      if (!rec.offer) return done(err("no_offer"));
       rec.answer = { type: "answer", sdp: shape.output.sdp as string };
       enter(rec, "paired", now, config);
       return done({ status: 204, etag: etagOf(rec) }, { version: true }, true);
@@ -442,10 +450,10 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
 
     case "close": {
       const body = req.body;
-      if (body.kind === "invalid") return done(err(400, "bad_request"));
+      if (body.kind === "invalid") return done(err("bad_request"));
       if (body.kind === "json") {
         if (!isPlainObject(body.value) || !v.safeParse(CloseBody, body.value).success) {
-          return done(err(400, "bad_request", { message: `reason must be a string of at most ${LIMITS.closeReasonChars} characters.` }));
+          return done(err("bad_request", { message: `reason must be a string of at most ${LIMITS.closeReasonChars} characters.` }));
         }
       }
       if (rec.status === "closed") return done({ status: 204 });
@@ -466,15 +474,15 @@ type Done = (reply: RoomReply, extra?: Partial<Changed> | null, dirty?: boolean)
 
 function join(rec: RoomRecord, req: Extract<RoomRequest, { op: "join" }>, ctx: OpContext, done: Done): OpResult {
   const { now, config } = ctx;
-  if (rec.status === "closed") return done(err(410, "closed"));
+  if (rec.status === "closed") return done(err("closed"));
   const limit = config.limitWrongJoinPerRoomPerMin;
   if (limit > 0 && now < rec.joinLockedUntil) {
-    return done(err(429, "rate_limited", { retryAfterSec: Math.max(1, Math.ceil((rec.joinLockedUntil - now) / 1000)) }));
+    return done(err("rate_limited", { retryAfterSec: Math.max(1, Math.ceil((rec.joinLockedUntil - now) / 1000)) }));
   }
   const body = req.body;
-  if (body.kind !== "json" || !isPlainObject(body.value)) return done(err(400, "bad_request"));
+  if (body.kind !== "json" || !isPlainObject(body.value)) return done(err("bad_request"));
   const shape = v.safeParse(JoinBody, body.value);
-  if (!shape.success) return done(err(400, "bad_request", { message: "joinCode and guestUserName must be strings." }));
+  if (!shape.success) return done(err("bad_request", { message: "joinCode and guestUserName must be strings." }));
   const { guestUserName } = shape.output;
   const right = req.joinCodeHash !== null && timingSafeEqualHex(req.joinCodeHash, rec.joinCodeHash);
   if (!right) {
@@ -486,45 +494,45 @@ function join(rec: RoomRecord, req: Extract<RoomRequest, { op: "join" }>, ctx: O
       if (rec.wrongJoins.length >= limit) {
         rec.wrongJoins = [];
         rec.joinLockedUntil = now + WINDOW_MS;
-        return done(err(429, "rate_limited", { retryAfterSec: WINDOW_MS / 1000 }), null, true);
+        return done(err("rate_limited", { retryAfterSec: WINDOW_MS / 1000 }), null, true);
       }
-      return done(err(403, "bad_join_code"), null, true);
+      return done(err("bad_join_code"), null, true);
     }
-    return done(err(403, "bad_join_code"));
+    return done(err("bad_join_code"));
   }
   const why = checkUserName(guestUserName);
-  if (why) return done(err(400, "bad_request", { message: `guestUserName: ${why}.` }));
-  if (rec.status === "paired") return done(err(409, "already_paired"));
-  if (rec.status !== "open") return done(err(409, "not_open"));
+  if (why) return done(err("bad_request", { message: `guestUserName: ${why}.` }));
+  if (rec.status === "paired") return done(err("already_paired"));
+  if (rec.status !== "open") return done(err("not_open"));
   rec.guestTokenHash = req.guestTokenHash;
   rec.guestUserName = guestUserName;
   enter(rec, "joined", now, config);
-  return done({ status: 200, body: { guestToken: req.guestToken, expiresAt: rec.expiresAt }, etag: etagOf(rec) }, { version: true }, true);
+  return done({ status: 200, body: { guestToken: req.guestToken, expiresAt: rec.expiresAt } satisfies JoinRoomResult, etag: etagOf(rec) }, { version: true }, true);
 }
 
 function postCandidates(rec: RoomRecord, side: Side, body: BodyInput, ctx: OpContext, done: Done): OpResult {
   const { config } = ctx;
-  if (body.kind !== "json" || !isPlainObject(body.value)) return done(err(400, "bad_request"));
+  if (body.kind !== "json" || !isPlainObject(body.value)) return done(err("bad_request"));
   const value = body.value;
   let list: unknown[];
   let end = false;
   if ("items" in value) {
-    if (!has(config, "batch")) return done(err(400, "bad_request", { message: "Batches are not supported." }));
-    if ("candidate" in value) return done(err(400, "bad_request"));
+    if (!has(config, "batch")) return done(err("bad_request", { message: "Batches are not supported." }));
+    if ("candidate" in value) return done(err("bad_request"));
     const batch = v.safeParse(BatchBody, value);
-    if (!batch.success) return done(err(400, "bad_request", { message: `A batch is { items: at most ${LIMITS.batchItems} candidates, end?: true }.` }));
+    if (!batch.success) return done(err("bad_request", { message: `A batch is { items: at most ${LIMITS.batchItems} candidates, end?: true }.` }));
     end = batch.output.end === true;
     list = batch.output.items;
   } else if ("candidate" in value) {
-    if ("end" in value) return done(err(400, "bad_request", { message: "Send end alone or in a batch." }));
+    if ("end" in value) return done(err("bad_request", { message: "Send end alone or in a batch." }));
     list = [value];
   } else if (v.safeParse(EndBody, value).success) {
     end = true;
     list = [];
   } else {
-    return done(err(400, "bad_request"));
+    return done(err("bad_request"));
   }
-  if (end && !has(config, "end")) return done(err(400, "bad_request", { message: "End-of-candidates is not supported." }));
+  if (end && !has(config, "end")) return done(err("bad_request", { message: "End-of-candidates is not supported." }));
   const bad = validateCandidateList(list);
   if (bad) return done(bad);
 
@@ -539,7 +547,7 @@ function postCandidates(rec: RoomRecord, side: Side, body: BodyInput, ctx: OpCon
     }
   }
   // All or nothing: a post that would pass the cap stores none of its candidates.
-  if (mine.items.length + fresh.length > LIMITS.candidatesPerSide) return done(err(409, "too_many_candidates"));
+  if (mine.items.length + fresh.length > LIMITS.candidatesPerSide) return done(err("too_many_candidates"));
   for (const c of fresh) mine.items.push(toStored(c, ++mine.lastSeq));
   const endChanged = end && !mine.complete;
   if (end) mine.complete = true;

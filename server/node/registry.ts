@@ -8,13 +8,12 @@
  * that expires rooms, drops tombstones and stale rate-limit windows, and wakes long-polls
  * of rooms that closed.
  *
- * `npm run registry` runs this file: listens on HOST:PORT (default 127.0.0.1:8787).
+ * `npm run registry` and the package's `registry-peer` bin run it through ./cli.ts.
  */
 import { createAdaptorServer } from "@hono/node-server";
 import type { Server, IncomingMessage } from "node:http";
 import type { Context } from "hono";
 import { createHash, randomFillSync } from "node:crypto";
-import { pathToFileURL } from "node:url";
 import { createApp } from "../core/app.ts";
 import { parseConfig, type EnvLike } from "../core/config.ts";
 import { MemoryRateLimiter } from "../core/ratelimit.ts";
@@ -122,21 +121,4 @@ export async function startRegistry(opts: StartOptions = {}): Promise<RunningReg
       return closing;
     },
   };
-}
-
-// Run directly: `tsx server/node.ts`.
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  startRegistry({ env: process.env })
-    .then((r) => {
-      console.log(`Registry listening on ${r.url}`);
-      const stop = () => {
-        r.close().then(() => process.exit(0));
-      };
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
-    })
-    .catch((e: unknown) => {
-      console.error(e instanceof Error ? e.message : e);
-      process.exit(1);
-    });
 }

@@ -1,5 +1,5 @@
 /**
- * Exponential backoff with jitter (client-spec §9): base 250–500 ms, multiplier 1.6–2.0,
+ * Exponential backoff with jitter: base 250–500 ms, multiplier 1.6–2.0,
  * cap 10 s. Randomness is injected (a function returning [0, 1)), so tests are deterministic.
  */
 export const BACKOFF = { baseMinMs: 250, baseMaxMs: 500, multMin: 1.6, multMax: 2.0, capMs: 10_000 } as const;

@@ -1,9 +1,9 @@
 /**
- * Typed errors (client-spec §8). One class per server code, plus local validation and
+ * Typed errors: one class per server code (docs/protocol.md, Errors), plus local validation and
  * transition errors. Every error has `code`, `retryable` and (for 429) `retryAfterSec`.
  * Messages never contain tokens, join codes, SDP or candidate strings.
  */
-import { ERROR_MESSAGES, parseErrorEnvelope, type ErrorCode } from "../protocol/index.ts";
+import { ERRORS, parseErrorEnvelope, retryOf, type ErrorCode } from "../protocol/index.ts";
 
 export type ClientErrorCode =
   | ErrorCode
@@ -12,6 +12,7 @@ export type ClientErrorCode =
   | "candidate_too_large"
   | "network"
   | "timeout"
+  | "channel_mismatch"
   | "unknown";
 
 export class RegistryError extends Error {
@@ -33,14 +34,17 @@ export class RegistryError extends Error {
 }
 
 type Opts = { retryable?: boolean; retryAfterSec?: number; status?: number };
-const make = (code: ErrorCode, retryable = false) =>
+const make = (code: ErrorCode) =>
   class extends RegistryError {
-    constructor(message: string = ERROR_MESSAGES[code], opts: Opts = {}) {
-      super(code, message, { retryable, ...opts });
+    /** The server code this class stands for (errorFromResponse finds the class by it). */
+    static readonly code = code;
+    constructor(message: string = ERRORS[code][2], opts: Opts = {}) {
+      // Retryability comes from the protocol's one table.
+      super(code, message, { retryable: ERRORS[code][1] > 0, ...opts });
     }
   };
 
-// Server codes (registry-api §6).
+// Server codes (docs/protocol.md, Errors).
 export class BadRequestError extends make("bad_request") {}
 export class BadSdpError extends make("bad_sdp") {}
 export class BadCandidateError extends make("bad_candidate") {}
@@ -50,19 +54,19 @@ export class NotFoundError extends make("not_found") {}
 export class MethodNotAllowedError extends make("method_not_allowed") {}
 export class NotOpenError extends make("not_open") {}
 export class AlreadyPairedError extends make("already_paired") {}
-export class NoOfferError extends make("no_offer", true) {}
+export class NoOfferError extends make("no_offer") {}
 export class TooManyRestartsError extends make("too_many_restarts") {}
 export class ClosedError extends make("closed") {}
 export class BodyTooLargeError extends make("body_too_large") {}
-export class RateLimitedError extends make("rate_limited", true) {}
-export class InternalError extends make("internal", true) {}
-export class UnavailableError extends make("unavailable", true) {}
+export class RateLimitedError extends make("rate_limited") {}
+export class InternalError extends make("internal") {}
+export class UnavailableError extends make("unavailable") {}
 /** Server `409 too_many_candidates`, or the local cap (`local: true`) reached before any request. */
 export class TooManyCandidatesError extends make("too_many_candidates") {
   local = false;
 }
 
-// Local errors (§8.2).
+// Local errors.
 export class TransitionError extends RegistryError {
   constructor(message: string) { super("transition", message); }
 }
@@ -79,26 +83,22 @@ export class NetworkError extends RegistryError {
 export class TimeoutError extends RegistryError {
   constructor(message: string) { super("timeout", message); }
 }
+/**
+ * The other side's reliable DataChannel is not labelled as this side expects (docs/protocol.md,
+ * DataChannels): the two pages cannot talk, so say so instead of waiting forever.
+ */
+export class ChannelMismatchError extends RegistryError {
+  constructor(message = "The other side's data channel has another name: the pages cannot talk.") {
+    super("channel_mismatch", message);
+  }
+}
 
-const BY_CODE: Record<ErrorCode, new (message?: string, opts?: Opts) => RegistryError> = {
-  bad_request: BadRequestError,
-  bad_sdp: BadSdpError,
-  bad_candidate: BadCandidateError,
-  forbidden: ForbiddenError,
-  bad_join_code: BadJoinCodeError,
-  not_found: NotFoundError,
-  method_not_allowed: MethodNotAllowedError,
-  not_open: NotOpenError,
-  already_paired: AlreadyPairedError,
-  no_offer: NoOfferError,
-  too_many_candidates: TooManyCandidatesError,
-  too_many_restarts: TooManyRestartsError,
-  closed: ClosedError,
-  body_too_large: BodyTooLargeError,
-  rate_limited: RateLimitedError,
-  internal: InternalError,
-  unavailable: UnavailableError,
-};
+/** Every server code's class (each one's static `code` says which). */
+const BY_CODE = [
+  BadRequestError, BadSdpError, BadCandidateError, ForbiddenError, BadJoinCodeError, NotFoundError, MethodNotAllowedError, NotOpenError,
+  AlreadyPairedError, NoOfferError, TooManyCandidatesError, TooManyRestartsError, ClosedError, BodyTooLargeError, RateLimitedError,
+  InternalError, UnavailableError,
+];
 
 /**
  * Maps a non-2xx response to a typed error. `json` is the parsed body (or null);
@@ -114,10 +114,10 @@ export function errorFromResponse(status: number, json: unknown, retryAfterHeade
   }
   const opts: Opts = { status };
   if (retryAfterSec !== undefined) opts.retryAfterSec = retryAfterSec;
-  // The server's message is safe by contract (§6), but we use our own: nothing from the wire is echoed.
-  // BY_CODE has exactly the ErrorCode keys (typed Record), so it answers isErrorCode without ERROR_STATUS.
-  if (env && Object.hasOwn(BY_CODE, env.code)) return new BY_CODE[env.code](undefined, opts);
+  // The server's message is safe by contract (docs/protocol.md, Errors), but we use our own: nothing from the wire is echoed.
+  const Known = BY_CODE.find((c) => c.code === env?.code);
+  if (Known) return new Known(undefined, opts);
   if (status === 429) return new RateLimitedError(undefined, opts);
-  if (status >= 500) return new RegistryError("unknown", `Server error (${status}).`, { ...opts, retryable: true });
-  return new RegistryError("unknown", `Unexpected response (${status}).`, opts);
+  const retryable = retryOf("", status) > 0;
+  return new RegistryError("unknown", retryable ? `Server error (${status}).` : `Unexpected response (${status}).`, { ...opts, retryable });
 }

@@ -1,5 +1,5 @@
 /**
- * ICE candidate bookkeeping (client-spec §5.3): local validation, dedupe and cap before
+ * ICE candidate bookkeeping (docs/protocol.md, Candidates): local validation, dedupe and cap before
  * publishing; set-difference of drained remote candidates; a queue for remote candidates
  * that arrive before the remote description is set. No I/O here.
  */
@@ -94,3 +94,6 @@ export class RemoteCandidates {
     this.#ready = false;
   }
 }
+
+/** Marker for the remote end-of-candidates in the apply queue. */
+export const END: CandidateBody = { candidate: "" };

@@ -1,6 +1,6 @@
 /**
- * One RTCPeerConnection and its DataChannels (client-spec §6): channels created before the
- * offer (host, or both sides when negotiated), binaryType "arraybuffer", backpressure on
+ * One RTCPeerConnection and its DataChannels (docs/protocol.md, DataChannels): channels created
+ * before the offer (host, or both sides when negotiated), binaryType "arraybuffer", backpressure on
  * bufferedAmount, and every listener removable so close() leaves nothing attached.
  */
 import { utf8Length } from "../protocol/index.ts";
@@ -15,6 +15,8 @@ export interface RtcHooks {
   channelsOpen(): void;
   channelClosed(label: string): void;
   dataChannel(dc: RTCDataChannel): void;
+  /** A reliable channel under a label we do not expect, while we have no reliable channel. */
+  foreignChannel(): void;
   message(data: ArrayBuffer | string, reliable: boolean): void;
   drain(): void;
 }
@@ -68,7 +70,9 @@ export class RtcSession {
       // The host decides the unreliable channel: one we did not ask for (or under another label)
       // is still adopted, so neither side's `unreliable` setting can break the connection.
       const kind = this.#kindOf(dc.label) ?? (!dc.ordered || dc.maxRetransmits !== null ? "unreliable" : undefined);
-      // Anything else (a duplicate, a reliable channel under an unknown label) is not ours to keep.
+      // Anything else (a duplicate, a reliable channel under an unknown label) is not ours to keep;
+      // the client is told of a foreign reliable one, which may mean the pages cannot talk.
+      if (kind === undefined && !this.channels.has("reliable")) hooks.foreignChannel();
       if (kind === undefined || this.channels.has(kind)) return dc.close();
       this.#adopt(kind, dc);
     });
@@ -79,6 +83,9 @@ export class RtcSession {
     this.#creator = true;
     this.#specs.forEach((s, i) => this.#adopt(i === 0 ? "reliable" : "unreliable", this.pc.createDataChannel(s.label, s.init)));
   }
+
+  /** Every channel this session expects has opened (channelsOpen was called). */
+  get open(): boolean { return this.#openNotified; }
 
   get negotiated(): boolean { return this.#specs[0]!.init.negotiated === true; }
 

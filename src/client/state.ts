@@ -1,5 +1,5 @@
 /**
- * The client's phases as a pure reducer (client-spec §4). Every transition is listed in
+ * The client's phases as a pure reducer. Every transition is listed in
  * TRANSITIONS; anything else throws TransitionError. The client calls `reduce` for each
  * step and publishes the new (immutable) state object.
  */

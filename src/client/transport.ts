@@ -1,10 +1,10 @@
 /**
- * HTTP to the Registry through the injected fetch (client-spec §5, registry-api §1/§6):
+ * HTTP to the Registry through the injected fetch (docs/protocol.md, Requests and Errors):
  * JSON bodies, X-Access-Token when given, X-Registry-Version on every POST, error envelope →
  * typed error, 429 backoff honouring retryAfterSec, 5xx/network retry with backoff, and the
  * X-Registry-Features header remembered from every response.
  */
-import { HEADERS, parseFeatures, utf8Length, type Feature } from "../protocol/index.ts";
+import { HEADERS, parseFeatures, retryOf, utf8Length, type Feature } from "../protocol/index.ts";
 import { backoffDelay, rateLimitDelay, BACKOFF } from "./backoff.ts";
 import { errorFromResponse, NetworkError, RateLimitedError, RegistryError } from "./errors.ts";
 import { TimerScope, isAbortError } from "./timers.ts";
@@ -68,11 +68,11 @@ export class Transport {
       if (isAbortError(e) || !(e instanceof RegistryError)) throw e;
       err = e;
     }
+    // Sent again only when transient (the protocol's table says so; a lost network reply only for
+    // requests safe to repeat).
     const retryable =
       attempt < (spec.maxRetries ?? this.#maxRetries) &&
-      (err instanceof RateLimitedError ||
-        (err.status !== undefined && err.status >= 500) ||
-        (err instanceof NetworkError && spec.idempotent === true));
+      (err instanceof NetworkError ? spec.idempotent === true : retryOf(err.code, err.status!) > 1);
     if (!retryable) throw err;
     const delay = err instanceof RateLimitedError ? rateLimitDelay(attempt, err.retryAfterSec, this.o.random) : backoffDelay(attempt, this.o.random);
     // A wait longer than the backoff cap is the caller's to show (e.g. a 60 s join lockout).
@@ -99,7 +99,7 @@ export class Transport {
     let text: string;
     try {
       // No `cache: "no-store"`: Chromium then skips its CORS preflight cache, so every request
-      // paid a preflight. Every Registry response is `Cache-Control: no-store` (registry-api §1),
+      // paid a preflight. Every Registry response is `Cache-Control: no-store` (docs/protocol.md),
       // so the HTTP cache keeps nothing either way. A request with If-None-Match and the default
       // mode is treated as no-store (fetch spec), hence "force-cache" there: nothing stored to use.
       const cache: RequestCache = spec.ifNoneMatch === undefined ? "default" : "force-cache";

@@ -1,6 +1,6 @@
 /**
- * Public types of RegistryClient: exactly client-spec.md §3.2 (names and shapes), plus
- * optional fields only. Added fields are marked `(ext)`.
+ * Public types of RegistryClient (a stable API: names and shapes only grow by optional fields,
+ * marked `(ext)`). Wire bodies are re-exported from src/protocol.
  */
 export interface RegistryClientOptions {
   baseUrl: string; // e.g., "https://registry.example.com"
@@ -24,15 +24,15 @@ export interface RegistryClientOptions {
   backpressureThreshold?: number;
   // (ext) the "drained" notification (onDrain) fires when bufferedAmount falls to this; default threshold / 4
   bufferedAmountLowThreshold?: number;
-  // (ext) opt-in redacted telemetry (§11): sizes and latencies only, never tokens, SDP or candidates
+  // (ext) opt-in redacted telemetry: sizes and latencies only, never tokens, SDP or candidates
   telemetry?: (ev: TelemetryEvent) => void;
-  // (ext) client-side bound for the offer→answer wait, default 60000 ms (§9)
+  // (ext) client-side bound for the offer→answer wait, default 60000 ms
   answerTimeoutMs?: number;
   // (ext) grace after ICE "disconnected" before restarting ICE (host) / giving up; default 5000 ms
   disconnectGraceMs?: number;
 }
 
-/** (ext) §11 telemetry event: redacted, sizes and latencies only. */
+/** (ext) Telemetry event: redacted, sizes and latencies only. */
 export interface TelemetryEvent {
   type: "phase_change" | "request" | "response" | "retry" | "pc_state" | "dc_open" | "dc_close";
   at: number;
@@ -51,31 +51,13 @@ export interface TelemetryEvent {
 export type Role = "host" | "guest";
 
 export interface CreateRoomInput { hostUserName: string; }
-export interface CreateRoomResult {
-  code: string; ownerToken: string; joinCode: string; expiresAt: number;
-}
-
-export interface PublicRoomInfo {
-  status: "open"; hostUserName: string; expiresAt: number;
-}
-
 export interface JoinRoomInput { code: string; joinCode: string; guestUserName: string; }
-export interface JoinRoomResult { guestToken: string; expiresAt: number; }
 
-export interface OfferBody { type: "offer"; sdp: string; }
-export interface AnswerBody { type: "answer"; sdp: string; }
-
-export interface CandidateBody {
-  candidate: string;
-  sdpMid?: string | null;
-  sdpMLineIndex?: number | null;
-}
-
-export interface DrainCandidatesResult {
-  items: CandidateBody[];
-  mode: "full";           // MVP only
-  lastSeq?: number | 0;   // reserved
-}
+// The wire shapes live in src/protocol (docs/protocol.md, Endpoints).
+export type {
+  CreateRoomResult, JoinRoomResult, PublicRoomInfo, OfferBody, AnswerBody, RoomSnapshot, Candidate as CandidateBody,
+} from "../protocol/index.ts";
+import type { Candidate as CandidateBody } from "../protocol/index.ts";
 
 export interface DataChannelPolicy {
   label?: string;               // default "data"
@@ -117,17 +99,6 @@ export interface RegistryClientEvents {
   onDrain?(): void;
 }
 
-
-export interface RoomSnapshot {
-  status: "open" | "joined" | "paired" | "closed";
-  offer: OfferBody | null;
-  answer: AnswerBody | null;
-  updatedAt: number;
-  expiresAt: number;
-  hostUserName?: string;        // (ext) as the server sends them
-  guestUserName?: string | null; // (ext)
-  version?: number;             // (ext) longpoll cursor
-}
 
 export type ClientPhase =
   | "idle"

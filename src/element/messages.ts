@@ -43,6 +43,7 @@ export const ERROR_TEXT: Record<ClientErrorCode, ErrorText> = {
   candidate_too_large: T("A network route from your browser is too large for the Registry. Start over."),
   network: T("Cannot reach the Registry. Check your connection and try again.", "retry"),
   timeout: T("The other player did not arrive in time.", "retry"),
+  channel_mismatch: T("The other player's page uses a different data channel name, so the two cannot talk."),
   unknown: T("Something went wrong. Try again.", "retry"),
 };
 

@@ -1,4 +1,4 @@
-/** Room codes and join codes (registry-api.md §2): Crockford base32, upper case. */
+/** Room codes and join codes (docs/protocol.md, Room and join codes): Crockford base32, upper case. */
 export const CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 export const ROOM_CODE_LENGTH = 6;
 export const JOIN_CODE_LENGTH = 8;

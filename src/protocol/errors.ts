@@ -1,27 +1,51 @@
-/** Error codes and the envelope of registry-api.md §6, shared by server and client. */
-export const ERROR_STATUS = {
-  bad_request: 400,
-  bad_sdp: 400,
-  bad_candidate: 400,
-  forbidden: 403,
-  bad_join_code: 403,
-  not_found: 404,
-  method_not_allowed: 405,
-  not_open: 409,
-  already_paired: 409,
-  no_offer: 409,
-  too_many_candidates: 409,
-  too_many_restarts: 409,
-  closed: 410,
-  body_too_large: 413,
-  rate_limited: 429,
-  internal: 500,
-  unavailable: 503,
-} as const;
+/**
+ * Error codes and the envelope (docs/protocol.md, Errors), shared by server and client.
+ *
+ * ERRORS is the one table: code → [HTTP status, retry, default message]. `retry` is decided here
+ * only:
+ *   0  not retryable: the same request fails the same way;
+ *   1  retryable by the caller once the room moved on (no_offer: post the answer again later);
+ *   2  transient: the same request may be sent again after a backoff (the client does so itself).
+ * The envelope's `retryable` is `retry > 0`. Messages never contain request data.
+ */
+export const ERRORS = {
+  bad_request: [400, 0, "The request is malformed."],
+  bad_sdp: [400, 0, "The session description is invalid."],
+  bad_candidate: [400, 0, "The ICE candidate is invalid."],
+  forbidden: [403, 0, "Not allowed."],
+  bad_join_code: [403, 0, "The join code is wrong."],
+  not_found: [404, 0, "No such room."],
+  method_not_allowed: [405, 0, "Method not allowed on this route."],
+  not_open: [409, 0, "The room is not open for joining."],
+  already_paired: [409, 0, "The room is already paired."],
+  no_offer: [409, 1, "The host has not posted an offer yet."],
+  too_many_candidates: [409, 0, "Too many ICE candidates for this side."],
+  too_many_restarts: [409, 0, "Too many ICE restarts for this room."],
+  closed: [410, 0, "The room is closed."],
+  body_too_large: [413, 0, "The request body is too large."],
+  rate_limited: [429, 2, "Too many requests; retry later."],
+  internal: [500, 2, "Internal error."],
+  unavailable: [503, 2, "Service unavailable; retry later."],
+} as const satisfies Record<string, readonly [number, 0 | 1 | 2, string]>;
 
-export type ErrorCode = keyof typeof ERROR_STATUS;
-// Pure: a bundle that never reads ERROR_CODES (the client) drops it, and ERROR_STATUS with it.
-export const ERROR_CODES = /* @__PURE__ */ Object.keys(ERROR_STATUS) as ErrorCode[];
+export type ErrorCode = keyof typeof ERRORS;
+export type Retry = 0 | 1 | 2;
+
+/** One column of ERRORS as a code-keyed table (called pure: a bundle that never reads it drops it). */
+const column = (i: 0 | 2) => Object.fromEntries(Object.entries(ERRORS).map(([c, row]) => [c, row[i]]));
+/** HTTP status of each code (read from ERRORS). */
+export const ERROR_STATUS = /* @__PURE__ */ column(0) as { readonly [C in ErrorCode]: (typeof ERRORS)[C][0] };
+// Pure: a bundle that never reads ERROR_CODES drops it.
+export const ERROR_CODES = /* @__PURE__ */ Object.keys(ERRORS) as ErrorCode[];
+
+/**
+ * How a failure may be retried: the table for a known code; for a code this version does not know
+ * (a newer server), by status: 429 and 5xx are transient, anything else is not.
+ */
+export function retryOf(code: string, status: number): Retry {
+  if (Object.prototype.hasOwnProperty.call(ERRORS, code)) return ERRORS[code as ErrorCode][1];
+  return status === 429 || status >= 500 ? 2 : 0;
+}
 
 export interface ErrorBody {
   code: ErrorCode;
@@ -33,37 +57,20 @@ export interface ErrorEnvelope {
   error: ErrorBody;
 }
 
-/** Default human-readable messages. They never contain request data (§6, §9). */
-export const ERROR_MESSAGES: Record<ErrorCode, string> = {
-  bad_request: "The request is malformed.",
-  bad_sdp: "The session description is invalid.",
-  bad_candidate: "The ICE candidate is invalid.",
-  forbidden: "Not allowed.",
-  bad_join_code: "The join code is wrong.",
-  not_found: "No such room.",
-  method_not_allowed: "Method not allowed on this route.",
-  not_open: "The room is not open for joining.",
-  already_paired: "The room is already paired.",
-  no_offer: "The host has not posted an offer yet.",
-  too_many_candidates: "Too many ICE candidates for this side.",
-  too_many_restarts: "Too many ICE restarts for this room.",
-  closed: "The room is closed.",
-  body_too_large: "The request body is too large.",
-  rate_limited: "Too many requests; retry later.",
-  internal: "Internal error.",
-  unavailable: "Service unavailable; retry later.",
-};
+/** Default human-readable messages. They never contain request data (docs/protocol.md, Errors). */
+/** Default human-readable messages (read from ERRORS). They never contain request data. */
+export const ERROR_MESSAGES = /* @__PURE__ */ column(2) as Record<ErrorCode, string>;
 
 export function isErrorCode(x: unknown): x is ErrorCode {
-  return typeof x === "string" && Object.prototype.hasOwnProperty.call(ERROR_STATUS, x);
+  return typeof x === "string" && Object.prototype.hasOwnProperty.call(ERRORS, x);
 }
 
 export function errorEnvelope(
   code: ErrorCode,
   extra: { message?: string; retryAfterSec?: number; retryable?: boolean } = {},
 ): ErrorEnvelope {
-  const body: ErrorBody = { code, message: extra.message ?? ERROR_MESSAGES[code] };
-  const retryable = extra.retryable ?? (code === "rate_limited" || code === "internal" || code === "unavailable" || code === "no_offer");
+  const body: ErrorBody = { code, message: extra.message ?? ERRORS[code][2] };
+  const retryable = extra.retryable ?? ERRORS[code][1] > 0;
   if (retryable) body.retryable = true;
   if (extra.retryAfterSec !== undefined) body.retryAfterSec = extra.retryAfterSec;
   return { error: body };

@@ -2,3 +2,4 @@ export * from "./limits.ts";
 export * from "./errors.ts";
 export * from "./codes.ts";
 export * from "./validate.ts";
+export * from "./wire.ts";

@@ -1,5 +1,5 @@
 /**
- * The Registry's limits (registry-api.md §5, §8, §10). The server enforces them and the
+ * The Registry's limits (docs/protocol.md, Limits). The server enforces them and the
  * client checks them before sending, from this one module.
  */
 export const LIMITS = {
@@ -24,12 +24,12 @@ export const LIMITS = {
 } as const;
 
 /**
- * Longest long-poll hold (§8), seconds. Its own constant as well as a CONFIG_DEFAULTS entry:
+ * Longest long-poll hold (docs/protocol.md, Long-poll), seconds. Its own constant as well as a CONFIG_DEFAULTS entry:
  * the client needs only this one, and a bundle that reads it here does not carry the table.
  */
 export const LONGPOLL_MAX_SEC = 25;
 
-/** §10 configuration defaults; both runtimes read these names. */
+/** Configuration defaults (docs/protocol.md, Configuration); both runtimes read these names. */
 export const CONFIG_DEFAULTS = {
   PORT: 8787,
   HOST: "127.0.0.1",
@@ -48,7 +48,7 @@ export const CONFIG_DEFAULTS = {
 
 export const API_VERSION = 1;
 
-/** Extensions the server implements, in the order it advertises them (§1). */
+/** Extensions the server implements, in the order it advertises them (docs/protocol.md, Extensions). */
 export const FEATURES = ["longpoll", "delta", "batch", "end", "restart"] as const;
 export type Feature = (typeof FEATURES)[number];
 

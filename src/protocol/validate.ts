@@ -1,4 +1,4 @@
-/** Pure checks of §5 shared by server (authoritative) and client (early, before any request). */
+/** Pure checks of request bodies (docs/protocol.md, Limits) shared by server (authoritative) and client (early, before any request). */
 import { LIMITS } from "./limits.ts";
 
 export interface Candidate {
@@ -41,12 +41,12 @@ export function checkCandidate(c: unknown): string | null {
   return null;
 }
 
-/** Dedupe key `(candidate, sdpMid ?? "", sdpMLineIndex ?? -1)` (§4). */
+/** Dedupe key `(candidate, sdpMid ?? "", sdpMLineIndex ?? -1)`. */
 export function candidateKey(c: Candidate): string {
   return JSON.stringify([c.candidate, c.sdpMid ?? "", c.sdpMLineIndex ?? -1]);
 }
 
-// Cc (C0, DEL, C1) and bidi overrides/isolates (§5).
+// Cc (C0, DEL, C1) and bidi overrides/isolates.
 const FORBIDDEN_NAME_CHARS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 
 /** null when valid, else why. */

@@ -681,6 +681,39 @@ describe("RegistryClient: guest session", () => {
     h.client.close();
   });
 
+  it("a host whose reliable channel has another label: the guest fails with channel_mismatch within channelWaitMs", async () => {
+    const { mf, h, pc, done } = await guestDraining("none");
+    pc.setConnectionState("connected");
+    const foreign = pc.announceChannel("chat");
+    expect(foreign.readyState).to.equal("closed");
+    await h.timers.advance(CLIENT_DEFAULTS.channelWaitMs - 1);
+    expect(h.client.getState().phase).to.equal("connecting_rtc");
+    await h.timers.advance(1);
+    const e = await done;
+    expect(e).to.be.instanceOf(E.ChannelMismatchError);
+    expect((e as E.RegistryError).code).to.equal("channel_mismatch");
+    expect((e as Error).message).to.match(/another name/);
+    expect(h.client.getState().phase).to.equal("error");
+    expect(h.errors.map((x) => (x as E.RegistryError).code)).to.deep.equal(["channel_mismatch"]);
+    // the host is told the room is over
+    expect(mf.callsTo("POST /rooms/:code/close").map((c) => c.body.reason)).to.deep.equal(["channel_mismatch"]);
+    await h.timers.advance(0);
+    expectReleased(h, pc);
+  });
+
+  it("a foreign channel followed by the expected one is only closed (no error)", async () => {
+    const { h, pc, done } = await guestDraining("none");
+    pc.announceChannel("chat");
+    const dc = pc.announceChannel("data");
+    pc.setConnectionState("connected");
+    dc.open();
+    await done;
+    await h.timers.advance(CLIENT_DEFAULTS.channelWaitMs);
+    expect(h.client.getState().phase).to.equal("open");
+    expect(h.errors).to.deep.equal([]);
+    h.client.close();
+  });
+
   it("a guest that did not ask for the unreliable channel adopts the host's (any label), never closes it", async () => {
     const { h, pc, done } = await guestDraining("none");
     const dc = pc.announceChannel("data");

@@ -1,0 +1,122 @@
+/**
+ * Offer and answer over the Registry (docs/protocol.md, Handshake and ICE restart): the host
+ * offers and waits for the answer (bounded by answerTimeoutMs once a guest is in); the guest reads
+ * the offer and answers; an ICE restart is a new offer the guest answers again.
+ */
+import { LIMITS, checkSdp, parseSnapshot, utf8Length, type RoomSnapshot } from "../protocol/index.ts";
+import { jitter } from "./backoff.ts";
+import type { Ctx } from "./ctx.ts";
+import { CLIENT_DEFAULTS } from "./defaults.ts";
+import { AlreadyPairedError, BadSdpError, NoOfferError, SdpTooLargeError, TimeoutError } from "./errors.ts";
+import type { RtcSession } from "./rtc.ts";
+import { WAIT_SEC, watchRoom } from "./room-watch.ts";
+
+export interface NegotiationHooks {
+  rtc(): RtcSession;
+  /** Every room snapshot read. */
+  seen(s: RoomSnapshot): void;
+  /** The remote description is set (guest: before the answer goes out). */
+  offerApplied(): void;
+  /** Our candidates may go out now. */
+  publish(): void;
+  /** Offer/answer done: the ICE phase starts. */
+  answered(): void;
+}
+
+export class Negotiation {
+  readonly #ctx: Ctx;
+  readonly #h: NegotiationHooks;
+  /** Host: the offer→answer bound, armed once a guest is in. */
+  #answerTimer: number | undefined;
+  /** Guest: the offer answered last (a restart offer is a different one). */
+  #offerSeen: string | undefined;
+  /** Host: ICE restarts done. */
+  restarts = 0;
+
+  constructor(ctx: Ctx, hooks: NegotiationHooks) {
+    this.#ctx = ctx;
+    this.#h = hooks;
+  }
+
+  /** Host: offer (an ICE restart when `restart`), wait for the answer, apply it. */
+  async offer(restart: boolean): Promise<void> {
+    const ctx = this.#ctx;
+    if (restart) this.restarts++;
+    const sdp = checkedSdp(await this.#h.rtc().createOffer(restart), "offer");
+    const { headers } = await ctx.post("/offer", restart ? { type: "offer", sdp, restart: true } : { type: "offer", sdp });
+    ctx.dispatch({ type: "offer_posted" });
+    this.#h.publish();
+    // (ext) A server that sends the room's version with the 204 (ETag) spares the first read: the
+    // long-poll starts from it. A guest that joined before the offer is only seen when that first
+    // hold ends, so it is no longer than the answer bound (which starts then): a guest that never
+    // answers is noticed within 2 × that bound.
+    const etag = /^"(\d+)"$/.exec(headers.get("ETag") ?? "");
+    const ms = ctx.o.answerTimeoutMs ?? CLIENT_DEFAULTS.answerTimeoutMs;
+    const bound = Math.min(WAIT_SEC, Math.max(1, Math.ceil(ms / 1000)));
+    const seen = (s: RoomSnapshot) => {
+      this.#h.seen(s);
+      // The offer→answer bound starts once a guest is in (before that, the room TTL bounds it).
+      if (s.status === "joined" && this.#answerTimer === undefined) {
+        this.#answerTimer = ctx.timers.set(() => ctx.fail(new TimeoutError(`No answer within ${ms} ms.`), true), ms);
+      }
+    };
+    const answer = await watchRoom(ctx, (s) => s.answer?.sdp, seen, ctx.signal, etag ? { version: Number(etag[1]), waitSec: bound } : undefined);
+    ctx.timers.cancel(this.#answerTimer);
+    this.#answerTimer = undefined;
+    await this.#h.rtc().acceptAnswer(answer);
+    this.#h.answered();
+  }
+
+  /** Guest: wait for the offer, then answer it. */
+  async awaitOffer(): Promise<void> {
+    return this.answer(await watchRoom(this.#ctx, (s) => s.offer?.sdp, this.#h.seen, this.#ctx.signal));
+  }
+
+  /** Guest, while disconnected: the host's restart offer (a new one), until `signal` aborts. */
+  awaitRestart(signal: AbortSignal): Promise<string> {
+    return watchRoom(this.#ctx, (s) => (s.offer && s.offer.sdp !== this.#offerSeen ? s.offer.sdp : undefined), this.#h.seen, signal);
+  }
+
+  /** Guest: apply the offer, post the answer; our candidates go out after it. */
+  async answer(offer: string): Promise<void> {
+    this.#offerSeen = offer;
+    const sdp = checkedSdp(await this.#h.rtc().acceptOffer(offer), "answer");
+    const posted = this.#postAnswer(sdp);
+    // The offer is applied: read (and apply) the host's candidates, usually stored already, while
+    // the answer travels, not one round trip after it.
+    this.#h.offerApplied();
+    await posted;
+    // Ours go out after the answer: gathering has run meanwhile, so they leave in fewer batches
+    // (measured: posting them next to the answer cost 1-2 more posts; the host does not wait for
+    // them, it learns the guest from its connectivity checks).
+    this.#h.publish();
+    this.#h.answered();
+  }
+
+  /** 409 no_offer (the offer vanished, e.g. replaced): a few short jittered re-posts, then fail. */
+  async #postAnswer(sdp: string, attempt = 0): Promise<void> {
+    const ctx = this.#ctx;
+    try {
+      await ctx.post("/answer", { type: "answer", sdp });
+    } catch (err) {
+      // Our first post may have landed and only its response got lost (then retried): the room says.
+      if (err instanceof AlreadyPairedError && (await this.#ourAnswerStored(sdp))) return;
+      if (!(err instanceof NoOfferError) || attempt >= CLIENT_DEFAULTS.noOfferRetries) throw err;
+      ctx.dispatch({ type: "error_noted", error: err });
+      await ctx.timers.sleep(jitter(250, 2000, ctx.random), ctx.signal);
+      return this.#postAnswer(sdp, attempt + 1);
+    }
+  }
+
+  async #ourAnswerStored(sdp: string): Promise<boolean> {
+    const { body } = await this.#ctx.get("", "", this.#ctx.signal);
+    return parseSnapshot(body).answer?.sdp === sdp;
+  }
+}
+
+/** Validates our own SDP before any request. */
+function checkedSdp(sdp: string, type: "offer" | "answer"): string {
+  if (utf8Length(sdp) > LIMITS.sdpBytes) throw new SdpTooLargeError(`The ${type} SDP exceeds ${LIMITS.sdpBytes} bytes.`);
+  if (checkSdp(sdp, type, type) !== null) throw new BadSdpError(`The local ${type} SDP is invalid.`);
+  return sdp;
+}
