@@ -14,6 +14,10 @@ export const CLIENT_DEFAULTS = {
   maxRestarts: 3,
   /** Guest: extra wait for the host's restart offer after the disconnect grace. */
   restartWaitMs: 15_000,
+  /** Bound for ICE to connect once both descriptions are set (one ICE restart at half of it). */
+  connectTimeoutMs: 10_000,
+  /** Longest wait for getStats() to name the route before onOpen goes out without it. */
+  routeWaitMs: 500,
   /** (ext `fast`) The first candidates of a burst wait this long for the rest: one post, one wake. */
   coalesceMs: 20,
   /** Guest: wait for the expected reliable channel after one under another label arrived. */

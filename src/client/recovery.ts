@@ -65,6 +65,22 @@ export class Recovery {
     }, ms);
   }
 
+  /**
+   * Before the channels opened, half of connectTimeoutMs passed without a connection: one ICE
+   * restart (the host offers again; the guest watches the room for that offer and answers it).
+   * The bound itself is connectivity.ts's.
+   */
+  stalled(): void {
+    if (!this.#ctx.has("restart")) return;
+    // The bound's timers only run between the answer and "connected" (draining_ice), where the
+    // reducer allows a restart.
+    if (this.#h.role() === "host") return void this.#restart(false).catch((err) => this.#ctx.fail(err));
+    const watch = (this.#watch = new AbortController());
+    void this.#answerRestart(watch.signal).catch((err) => {
+      if (!isAbortError(err)) this.#ctx.fail(err);
+    });
+  }
+
   /** The session ended. */
   stop(): void {
     this.#watch?.abort();
@@ -75,11 +91,11 @@ export class Recovery {
    * never answers: after another disconnectGraceMs without "connected" the session closes with
    * `restart_timeout` instead of waiting ~25 s for ICE "failed".
    */
-  async #restart(): Promise<void> {
+  async #restart(grace = true): Promise<void> {
     const ctx = this.#ctx;
     ctx.dispatch({ type: "restart" });
     this.#h.resetIce();
-    this.#grace = ctx.timers.set(() => this.#h.peerLeft("restart_timeout"), ctx.o.disconnectGraceMs ?? CLIENT_DEFAULTS.disconnectGraceMs);
+    if (grace) this.#grace = ctx.timers.set(() => this.#h.peerLeft("restart_timeout"), ctx.o.disconnectGraceMs ?? CLIENT_DEFAULTS.disconnectGraceMs);
     await this.#neg.offer(true);
   }
 
