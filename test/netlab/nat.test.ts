@@ -6,10 +6,12 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { packets, sendMany, waitForPackets } from "../e2e/helpers.ts";
 import type { Lab } from "./lab.ts";
-import { probeRelay, route } from "./page.ts";
+import { API_VERSION, HEADERS } from "../../src/protocol/index.ts";
+import { pageFetch, probeRelay, route } from "./page.ts";
 import { openLab, skipReason, startPair, waitClosed, waitOpen } from "./scenario.ts";
 
 const skip = await skipReason();
+const SHORT_TTL_SEC = 3;
 let lab: Lab;
 
 before(async () => {
@@ -18,6 +20,12 @@ before(async () => {
     profiles: {
       stun: (a) => ({ STUN_URLS: a.stunUrl }),
       turn: (a) => ({ STUN_URLS: a.stunUrl, TURN_URLS: a.turnUrl, TURN_SECRET: a.turnSecret }),
+      short: (a) => ({
+        STUN_URLS: a.stunUrl,
+        TURN_URLS: a.turnUrl,
+        TURN_SECRET: a.turnSecret,
+        TURN_TTL_SEC: String(SHORT_TTL_SEC),
+      }),
     },
   });
 });
@@ -110,7 +118,7 @@ describe("NAT lab: two home networks (issue #10)", { skip: skip ?? false, timeou
     await lab.resetPlayers();
   });
 
-  it("(e) TURN credentials expire as minted: coturn relays before, refuses after", async () => {
+  it("(e) coturn takes TURN REST credentials until they expire, then refuses them", async () => {
     const page = await lab.player(0, "probe");
     // Any page of the lab origin will do (a 404 too): it only needs an RTCPeerConnection.
     await page.goto(`${lab.origin("turn")}/netlab-probe`);
@@ -125,6 +133,64 @@ describe("NAT lab: two home networks (issue #10)", { skip: skip ?? false, timeou
       stale.errors.some((e) => e.code === 401),
       `coturn says 401: ${JSON.stringify(stale.errors)}`,
     );
+    await lab.resetPlayers();
+  });
+
+  it(`(e) the Registry's TURN credentials expire as configured (TURN_TTL_SEC=${SHORT_TTL_SEC}); none without a valid token`, async () => {
+    const page = await lab.player(0, "probe");
+    await page.goto(`${lab.origin("short")}/netlab-probe`);
+    const registry = lab.registryUrl("short");
+    const v = { [HEADERS.version]: String(API_VERSION) };
+    const t0 = Date.now();
+    const created = await pageFetch(page, `${registry}/rooms`, {
+      method: "POST",
+      headers: v,
+      body: { hostUserName: "Probe" },
+    });
+    assert.equal(created.status, 201, JSON.stringify(created));
+    const room = created.body as { code: string; ownerToken: string; iceServers: RTCIceServer[]; iceExpiresAt: number };
+    const expiresIn = room.iceExpiresAt - t0;
+    assert.ok(
+      expiresIn > (SHORT_TTL_SEC - 1) * 1000 && expiresIn <= (SHORT_TTL_SEC + 1) * 1000,
+      `iceExpiresAt ${expiresIn} ms ahead`,
+    );
+    const turn = room.iceServers.filter((s) => [s.urls].flat().some((u) => u.startsWith("turn:")));
+    assert.equal(turn.length, 1, JSON.stringify(room.iceServers));
+    assert.ok([turn[0]!.urls].flat().includes(lab.turnUrl), JSON.stringify(turn));
+    const fresh = await probeRelay(page, turn);
+    assert.ok(fresh.types.includes("relay"), `coturn relays with the Registry's credentials: ${JSON.stringify(fresh)}`);
+
+    // No credentials for a request without a token, or with a wrong one.
+    const url = `${registry}/rooms/${room.code}/ice-servers`;
+    for (const headers of [v, { ...v, [HEADERS.token]: "x".repeat(43) }]) {
+      const denied = await pageFetch(page, url, { method: "POST", headers, body: {} });
+      assert.ok(denied.status === 401 || denied.status === 403, JSON.stringify(denied));
+      assert.ok(
+        !JSON.stringify(denied.body).includes("iceServers") &&
+          (denied.body as { error?: { code?: string } }).error?.code,
+        JSON.stringify(denied),
+      );
+    }
+
+    await new Promise((r) => setTimeout(r, Math.max(0, room.iceExpiresAt - Date.now()) + 1500));
+    const stale = await probeRelay(page, turn);
+    assert.deepEqual(stale.types, [], `no relay candidate after expiry: ${JSON.stringify(stale)}`);
+    assert.ok(
+      stale.errors.some((e) => e.code === 401),
+      `coturn says 401: ${JSON.stringify(stale.errors)}`,
+    );
+
+    // The token holder gets fresh ones, and coturn takes them.
+    const renewed = await pageFetch(page, url, {
+      method: "POST",
+      headers: { ...v, [HEADERS.token]: room.ownerToken },
+      body: {},
+    });
+    assert.equal(renewed.status, 200, JSON.stringify(renewed.status));
+    const again = (renewed.body as { iceServers: RTCIceServer[] }).iceServers.filter((s) =>
+      [s.urls].flat().some((u) => u.startsWith("turn:")),
+    );
+    assert.ok((await probeRelay(page, again)).types.includes("relay"), "fresh credentials relay");
     await lab.resetPlayers();
   });
 });

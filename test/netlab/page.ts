@@ -293,3 +293,35 @@ export function canReach(page: Page, url: string, timeoutMs = 1500): Promise<boo
     [url, timeoutMs] as const,
   );
 }
+
+export interface Answer {
+  status: number;
+  body: unknown;
+}
+
+/** A request from the page to a URL (the Registry), as the page's origin; JSON both ways. */
+export function pageFetch(
+  page: Page,
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: unknown } = {},
+): Promise<Answer> {
+  return page.evaluate(
+    async ([url, init]) => {
+      const r = await fetch(url, {
+        method: init.method ?? "GET",
+        headers: { ...(init.body !== undefined && { "Content-Type": "application/json" }), ...init.headers },
+        ...(init.body !== undefined && { body: JSON.stringify(init.body) }),
+        signal: AbortSignal.timeout(10_000),
+      });
+      const text = await r.text();
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        /* not JSON: keep the text */
+      }
+      return { status: r.status, body };
+    },
+    [url, init] as const,
+  );
+}
