@@ -119,14 +119,16 @@ describe("NAT lab: faults on an open connection (issue #14)", { skip: skip ?? fa
           "ice-servers": JSON.stringify([
             { urls: lab.impairedTurnUrl, username: a.username, credential: a.credential },
           ]),
+
+          "relay-only": "",
         },
-        forceRelay: true,
       },
       {
         attrs: {
           "ice-servers": JSON.stringify([{ urls: lab.turnUrl, username: b.username, credential: b.credential }]),
+
+          "relay-only": "",
         },
-        forceRelay: true,
       },
     );
     await waitOpen(pair, 30_000);

@@ -4,14 +4,29 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { packets, sendMany, waitForPackets } from "../e2e/helpers.ts";
+import type { Page } from "playwright-core";
+import { packets, sendMany, waitForEvent, waitForPackets, type Recorded } from "../e2e/helpers.ts";
+import { CONNECT_FAILURE_MESSAGES } from "../../src/client/ice-config.ts";
 import type { Lab } from "./lab.ts";
 import { API_VERSION, HEADERS } from "../../src/protocol/index.ts";
-import { pageFetch, probeRelay, route } from "./page.ts";
-import { openLab, skipReason, startPair, waitClosed, waitOpen } from "./scenario.ts";
+import { pageFetch, probeRelay, route, type Route } from "./page.ts";
+import { openLab, skipReason, startPair, waitClosed, waitOpen, type Pair } from "./scenario.ts";
+
+/** What the element reports as `route` (peer-open's detail and the property). */
+interface ElementRoute {
+  localType: string;
+  remoteType: string;
+  protocol: string;
+  relayed: boolean;
+}
 
 const skip = await skipReason();
 const SHORT_TTL_SEC = 3;
+/**
+ * connection_failed comes `connect-timeout` (10 s default) after both descriptions are set;
+ * 5 s on top for a loaded machine (two Chromiums on 2 shared cores).
+ */
+const CONNECT_BOUND_MS = 10_000 + 5_000;
 let lab: Lab;
 
 before(async () => {
@@ -49,19 +64,68 @@ async function thousandInOrder(
     );
 }
 
-describe("NAT lab: two home networks (issue #10)", { skip: skip ?? false, timeout: 180_000 }, () => {
-  it("(a) ordinary NATs with STUN: open via server-reflexive candidates; (f) 1,000 reliable packets each way in order", async () => {
+/** The selected pair as Chromium's stats give it must be what the element reports on peer-open. */
+async function routeAgrees(page: Page, opened: Recorded, want: { relayed: boolean }): Promise<Route> {
+  const r = await route(page);
+  assert.ok(r, "a selected candidate pair in getStats()");
+  assert.equal(r.relayed, want.relayed, `relayed: ${JSON.stringify(r)}`);
+  const told = (opened.detail as { route: ElementRoute | null }).route;
+  assert.deepEqual(
+    told,
+    { localType: r.local, remoteType: r.remote, protocol: r.protocol, relayed: r.relayed },
+    "peer-open's route",
+  );
+  const prop = await page.evaluate(
+    () => (document.querySelector("registry-peer") as unknown as { route: unknown }).route,
+  );
+  assert.deepEqual(prop, told, "the route property");
+  return r;
+}
+
+/**
+ * Both players get exactly one peer-error connection_failed with `message`, then peer-close
+ * connection_failed, never open; each within `boundMs` of its side having both descriptions.
+ */
+async function bothFail(pair: Pair, message: string, boundMs: number): Promise<void> {
+  const ended = await waitClosed(pair, boundMs + 20_000);
+  for (const [side, ev] of [
+    ["host", ended.host],
+    ["guest", ended.guest],
+  ] as const) {
+    const errors = ev.filter((e) => e.type === "peer-error");
+    assert.equal(errors.length, 1, `${side}: one peer-error: ${JSON.stringify(errors)}`);
+    const err = errors[0]!.detail as { code: string; message: string };
+    assert.equal(err.code, "connection_failed", `${side}: ${JSON.stringify(err)}`);
+    // The side that gave up says it as is; the other may put "The other player could not connect." first.
+    assert.ok(err.message.includes(message), `${side}: ${err.message}`);
+    assert.equal(ev.filter((e) => e.type === "peer-open").length, 0, `${side}: never open`);
+    const close = ev.find((e) => e.type === "peer-close");
+    assert.deepEqual(close?.detail, { reason: "connection_failed" }, `${side}: peer-close`);
+    // Both descriptions are set on this side once it posted its answer (guest) or got one (host).
+    const phases = ev
+      .filter((e) => e.type === "phase-change")
+      .map((e) => ({ ...(e.detail as { phase: string }), at: e.at }));
+    const described = phases.find((p) => p.phase === (side === "host" ? "draining_ice" : "posting_answer"));
+    assert.ok(
+      described,
+      `${side}: reached ${side === "host" ? "draining_ice" : "posting_answer"}: ${phases.map((p) => p.phase).join(" > ")}`,
+    );
+    const took = errors[0]!.at - described.at;
+    assert.ok(took <= boundMs, `${side}: connection_failed ${took} ms after both descriptions (bound ${boundMs} ms)`);
+    console.log(`  ${side}: connection_failed ${took} ms after both descriptions`);
+  }
+}
+
+describe("NAT lab: two home networks (issue #10)", { skip: skip ?? false, timeout: 240_000 }, () => {
+  it("(a) ordinary NATs, Registry with STUN, page with no ice-servers: open via server-reflexive candidates, route told; (f) 1,000 reliable packets each way in order", async () => {
     lab.setNat("eim");
-    const stun = JSON.stringify([{ urls: lab.stunUrl }]);
-    const pair = await startPair(lab, "stun", { attrs: { "ice-servers": stun } });
+    const pair = await startPair(lab, "stun");
     const open = await waitOpen(pair, 20_000);
-    for (const [page, peerWan] of [
-      [pair.host, "198.18.0.12"],
-      [pair.guest, "198.18.0.11"],
+    for (const [page, opened, peerWan] of [
+      [pair.host, open.host, "198.18.0.12"],
+      [pair.guest, open.guest, "198.18.0.11"],
     ] as const) {
-      const r = await route(page);
-      assert.ok(r, "a selected candidate pair");
-      assert.equal(r.relayed, false, `direct, not relayed: ${JSON.stringify(r)}`);
+      const r = await routeAgrees(page, opened, { relayed: false });
       assert.equal(r.protocol, "udp");
       // The far end is the other home router's public address: a NAT was traversed.
       assert.equal(r.remoteAddress, peerWan, JSON.stringify(r));
@@ -72,49 +136,65 @@ describe("NAT lab: two home networks (issue #10)", { skip: skip ?? false, timeou
     await lab.resetPlayers();
   });
 
-  it("(b) symmetric NATs with STUN only: no connection, both sides end", async () => {
+  it("(b) symmetric NATs, STUN only: connection_failed on both sides within the bound, saying a relay is needed", async () => {
     lab.setNat("symmetric");
-    const stun = JSON.stringify([{ urls: lab.stunUrl }]);
-    const pair = await startPair(lab, "stun", { attrs: { "ice-servers": stun } });
-    const ended = await waitClosed(pair, 45_000);
-    for (const ev of [ended.host, ended.guest])
-      assert.equal(ev.filter((e) => e.type === "peer-open").length, 0, "never open");
+    const pair = await startPair(lab, "stun");
+    await bothFail(pair, CONNECT_FAILURE_MESSAGES.no_relay, CONNECT_BOUND_MS);
     await lab.resetPlayers();
   });
 
-  it("(c) symmetric NATs with TURN: open via relay, the route is relayed; (f) 1,000 reliable packets each way in order", async () => {
+  it("(c) symmetric NATs, Registry with TURN: open via relay, the route told as relayed; (f) 1,000 reliable packets each way in order", async () => {
     lab.setNat("symmetric");
-    const turn = lab.mintTurn(600);
-    const ice = JSON.stringify([
-      { urls: lab.stunUrl },
-      { urls: lab.turnUrl, username: turn.username, credential: turn.credential },
-    ]);
-    const pair = await startPair(lab, "turn", { attrs: { "ice-servers": ice } });
+    const pair = await startPair(lab, "turn");
     const open = await waitOpen(pair, 20_000);
-    for (const page of [pair.host, pair.guest]) {
-      const r = await route(page);
-      assert.ok(r, "a selected candidate pair");
-      assert.equal(r.relayed, true, `relayed: ${JSON.stringify(r)}`);
-    }
+    await routeAgrees(pair.host, open.host, { relayed: true });
+    await routeAgrees(pair.guest, open.guest, { relayed: true });
     console.log(`  (c) open via relay ${open.ms} ms after the guest opened the link`);
     await thousandInOrder(pair.host, pair.guest, "r:");
     await lab.resetPlayers();
   });
 
-  it("(d) relay only: a relay pair is selected even where a direct one would work", async () => {
+  it("(d) relay-only: a relay pair is selected even where a direct one would work", async () => {
     lab.setNat("eim");
-    const turn = lab.mintTurn(600);
-    const ice = JSON.stringify([
-      { urls: lab.stunUrl },
-      { urls: lab.turnUrl, username: turn.username, credential: turn.credential },
-    ]);
-    const pair = await startPair(lab, "turn", { attrs: { "ice-servers": ice }, forceRelay: true });
-    await waitOpen(pair, 20_000);
-    for (const page of [pair.host, pair.guest]) {
-      const r = await route(page);
-      assert.ok(r, "a selected candidate pair");
+    const pair = await startPair(lab, "turn", { attrs: { "relay-only": "" } });
+    const open = await waitOpen(pair, 20_000);
+    for (const [page, opened] of [
+      [pair.host, open.host],
+      [pair.guest, open.guest],
+    ] as const) {
+      const r = await routeAgrees(page, opened, { relayed: true });
       assert.equal(r.local, "relay", `local relay: ${JSON.stringify(r)}`);
     }
+    await lab.resetPlayers();
+  });
+
+  it("(d) relay-only with no TURN offered fails at once with a clear error", async () => {
+    const page = await lab.player(0, "host", { attrs: { "relay-only": "" } });
+    const t0 = Date.now();
+    await page.goto(`${lab.origin("stun")}/demo/plain.html`);
+    const err = await waitForEvent(page, "peer-error", 10_000);
+    assert.deepEqual(
+      err.detail && {
+        code: (err.detail as { code: string }).code,
+        message: (err.detail as { message: string }).message,
+      },
+      {
+        code: "connection_failed",
+        message: CONNECT_FAILURE_MESSAGES.relay_only_without_relay,
+      },
+    );
+    assert.ok(err.at - t0 < 5000, `at once: ${err.at - t0} ms after the page started loading`);
+    await lab.resetPlayers();
+  });
+
+  it("(e) relay-only with expired TURN credentials: connection_failed on both sides, saying the relay failed", async () => {
+    lab.setNat("eim");
+    const turn = lab.mintTurn(1);
+    await new Promise((r) => setTimeout(r, Math.max(0, turn.expiresAt * 1000 - Date.now()) + 1500));
+    // The page's own ice-servers win, so the client cannot swap in fresh ones from the Registry.
+    const ice = JSON.stringify([{ urls: lab.turnUrl, username: turn.username, credential: turn.credential }]);
+    const pair = await startPair(lab, "turn", { attrs: { "ice-servers": ice, "relay-only": "" } });
+    await bothFail(pair, CONNECT_FAILURE_MESSAGES.relay_failed, CONNECT_BOUND_MS);
     await lab.resetPlayers();
   });
 

@@ -10,11 +10,6 @@ import type { Page } from "playwright-core";
 export interface PlayerOptions {
   /** Attributes put on <registry-peer> before it upgrades (null removes one). */
   attrs?: Record<string, string | null>;
-  /**
-   * Forces iceTransportPolicy "relay" on every RTCPeerConnection of the page (a lab-side
-   * stand-in, for a client that has no relay-only setting).
-   */
-  forceRelay?: boolean;
   /** More element event types to record (besides the element's known ones). */
   events?: string[];
 }
@@ -60,10 +55,9 @@ export function playerInitScript(opts: PlayerOptions): void {
       w.rp.packets.push({ data: d.data, reliable: d.reliable, at: Date.now() });
   });
   const Orig = w.RTCPeerConnection;
-  const forceRelay = opts.forceRelay === true;
   class Recorded extends Orig {
     constructor(config?: RTCConfiguration) {
-      super(forceRelay ? { ...config, iceTransportPolicy: "relay" } : config);
+      super(config);
       w.rp.pcs.push(this);
       this.addEventListener("icecandidate", (e) => {
         if (e.candidate)
