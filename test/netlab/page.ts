@@ -319,3 +319,21 @@ export function pageFetch(
     [url, init] as const,
   );
 }
+
+/** Candidate pairs of the page's newest connection that ICE checked successfully (types, protocol). */
+export function succeededPairs(page: Page): Promise<{ local: string; remote: string; protocol: string }[]> {
+  return page.evaluate(async () => {
+    const pcs = (window as unknown as { rp: { pcs: RTCPeerConnection[] } }).rp.pcs;
+    const pc = pcs[pcs.length - 1];
+    if (!pc) return [];
+    const st = await pc.getStats();
+    const out: { local: string; remote: string; protocol: string }[] = [];
+    st.forEach((p: RTCIceCandidatePairStats) => {
+      if (p.type !== "candidate-pair" || p.state !== "succeeded") return;
+      const l = st.get(p.localCandidateId) as { candidateType: string; protocol: string } | undefined;
+      const r = st.get(p.remoteCandidateId) as { candidateType: string } | undefined;
+      if (l && r) out.push({ local: l.candidateType, remote: r.candidateType, protocol: l.protocol });
+    });
+    return out;
+  });
+}
