@@ -14,15 +14,28 @@ function startRegistryProcess(extraEnv) {
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
-    const timer = setTimeout(() => { child.kill(); reject(new Error(`registry did not start: ${out}`)); }, 20000);
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`registry did not start: ${out}`));
+    }, 20000);
     const onData = (d) => {
       out += d;
       const m = /Registry listening on (\S+)/.exec(out);
-      if (m) { clearTimeout(timer); child.stdout.off("data", onData); child.stdout.resume(); resolve({ url: m[1].replace(/\/$/, ""), child }); }
+      if (m) {
+        clearTimeout(timer);
+        child.stdout.off("data", onData);
+        child.stdout.resume();
+        resolve({ url: m[1].replace(/\/$/, ""), child });
+      }
     };
     child.stdout.on("data", onData);
-    child.stderr.on("data", (d) => { out += d; });
-    child.on("exit", (code) => { clearTimeout(timer); reject(new Error(`registry exited (${code}): ${out}`)); });
+    child.stderr.on("data", (d) => {
+      out += d;
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`registry exited (${code}): ${out}`));
+    });
   });
 }
 
@@ -32,13 +45,21 @@ function startRegistryProcess(extraEnv) {
  * Each suite names the configurations it needs here; port 0 only.
  */
 const LIMITS_OFF = {
-  LIMIT_CREATE_PER_MIN: "0", LIMIT_PUBLIC_PER_MIN: "0", LIMIT_JOIN_PER_MIN: "0",
-  LIMIT_WRONG_JOIN_PER_ROOM_PER_MIN: "0", LIMIT_TOKEN_PER_MIN: "0",
-  LIMIT_WRONG_JOIN_PER_SOURCE_PER_MIN: "0", LIMIT_PROBE_PER_MIN: "0",
+  LIMIT_CREATE_PER_MIN: "0",
+  LIMIT_PUBLIC_PER_MIN: "0",
+  LIMIT_JOIN_PER_MIN: "0",
+  LIMIT_WRONG_JOIN_PER_ROOM_PER_MIN: "0",
+  LIMIT_TOKEN_PER_MIN: "0",
+  LIMIT_WRONG_JOIN_PER_SOURCE_PER_MIN: "0",
+  LIMIT_PROBE_PER_MIN: "0",
 };
 const REGISTRIES = {
   // client: test/client/integration.test.ts: every feature, every one but `fast`, the MVP server.
-  "/__registry.json": { full: {}, legacy: { REGISTRY_FEATURES: "longpoll,delta,batch,end,restart" }, none: { REGISTRY_FEATURES: "none" } },
+  "/__registry.json": {
+    full: {},
+    legacy: { REGISTRY_FEATURES: "longpoll,delta,batch,end,restart" },
+    none: { REGISTRY_FEATURES: "none" },
+  },
   // element: test/element, rate limits off so many rooms per minute are fine.
   "/__element-registry.json": { url: LIMITS_OFF },
   // element: a Registry that does not allow the test page's origin (setup.test.ts).
@@ -58,7 +79,7 @@ function registriesPlugin() {
           context.path,
           Promise.all(names.map((n) => startRegistryProcess(spec[n]))).then(
             (procs) => Object.fromEntries(names.map((n, i) => [n, procs[i]])),
-            (err) => ({ error: String((err && err.message) || err) }),
+            (err) => ({ error: String(err?.message || err) }),
           ),
         );
       }
@@ -88,10 +109,7 @@ export default {
       launchOptions: { executablePath: ensureChromium(), headless: true, args: CHROMIUM_ARGS },
     }),
   ],
-  plugins: [
-    esbuildPlugin({ ts: true, target: "es2022", tsconfig: "tsconfig.json" }),
-    registriesPlugin(),
-  ],
+  plugins: [esbuildPlugin({ ts: true, target: "es2022", tsconfig: "tsconfig.json" }), registriesPlugin()],
   coverageConfig: {
     include: ["src/**/*.ts"],
     report: true,

@@ -36,7 +36,10 @@ export interface BrowserInfo {
 type BenchWindow = { bench: Record<string, (...a: any[]) => any> };
 
 function call<T>(page: Page, fn: string, ...args: unknown[]): Promise<T> {
-  return page.evaluate(([fn, args]) => (window as unknown as BenchWindow).bench[fn as string]!(...(args as unknown[])), [fn, args] as const) as Promise<T>;
+  return page.evaluate(
+    ([fn, args]) => (window as unknown as BenchWindow).bench[fn as string]!(...(args as unknown[])),
+    [fn, args] as const,
+  ) as Promise<T>;
 }
 
 export async function browserFigures(o: BrowserOptions): Promise<{ figures: Figure[]; info: BrowserInfo }> {
@@ -58,41 +61,65 @@ export async function browserFigures(o: BrowserOptions): Promise<{ figures: Figu
 
     // The floor's signaling: whatever one page emits goes to the other, in order per direction.
     const relays: Promise<unknown>[] = [Promise.resolve(), Promise.resolve()];
-    for (const [i, from, to] of [[0, host, guest], [1, guest, host]] as const) {
+    for (const [i, from, to] of [
+      [0, host, guest],
+      [1, guest, host],
+    ] as const) {
       await from.exposeFunction("benchSignal", (msg: unknown) => {
         relays[i] = relays[i]!.then(() => call(to, "rawSignal", msg)).catch((e: Error) => o.log(`relay: ${e.message}`));
       });
     }
     for (const p of pages) {
       await p.goto(`${web.url}/bench/pages/index.html`);
-      await p.waitForFunction(() => (window as unknown as { bench?: { ready: boolean } }).bench?.ready === true, null, { timeout: 10_000 });
+      await p.waitForFunction(() => (window as unknown as { bench?: { ready: boolean } }).bench?.ready === true, null, {
+        timeout: 10_000,
+      });
     }
     const info: BrowserInfo = {
       chromium: browser.version(),
       crossOriginIsolated: await call<boolean>(host, "isolated"),
       timerStepUs: await call<number>(host, "timerStepUs"),
     };
-    o.log(`Chromium ${info.chromium}, crossOriginIsolated=${info.crossOriginIsolated}, performance.now() step ${info.timerStepUs} µs`);
+    o.log(
+      `Chromium ${info.chromium}, crossOriginIsolated=${info.crossOriginIsolated}, performance.now() step ${info.timerStepUs} µs`,
+    );
 
     let sid = 0;
     const floorOnce = async () => {
       sid++;
-      const [a, b] = await Promise.all([call<{ start: number; open: number }>(host, "rawConnect", "host", 10_000, sid), call<{ start: number; open: number }>(guest, "rawConnect", "guest", 10_000, sid)]);
+      const [a, b] = await Promise.all([
+        call<{ start: number; open: number }>(host, "rawConnect", "host", 10_000, sid),
+        call<{ start: number; open: number }>(guest, "rawConnect", "guest", 10_000, sid),
+      ]);
       return Math.max(a.open, b.open) - Math.min(a.start, b.start);
     };
     /** Room created (host) and joined (guest) first; timed from both connect() calls to both peer-open. */
     const elementOnce = async (reg: CountingRegistry, limitMs: number) => {
       await reg.settle();
       const created = Date.now();
-      const { code, joinCode } = await call<{ code: string; joinCode: string }>(host, "elSetup", { baseUrl: reg.reg.url, role: "host" });
+      const { code, joinCode } = await call<{ code: string; joinCode: string }>(host, "elSetup", {
+        baseUrl: reg.reg.url,
+        role: "host",
+      });
       await call(guest, "elSetup", { baseUrl: reg.reg.url, role: "guest", code, joinCode });
-      const [a, b] = await Promise.all([call<{ start: number; open: number }>(host, "elConnect", limitMs), call<{ start: number; open: number }>(guest, "elConnect", limitMs)]);
+      const [a, b] = await Promise.all([
+        call<{ start: number; open: number }>(host, "elConnect", limitMs),
+        call<{ start: number; open: number }>(guest, "elConnect", limitMs),
+      ]);
       const open = Math.max(a.open, b.open);
-      if (process.env.BENCH_DEBUG) console.log(`connect at +${(Math.min(a.start, b.start) - created).toFixed(1)}, host open +${(a.open - created).toFixed(1)}, guest open +${(b.open - created).toFixed(1)}`);
+      if (process.env.BENCH_DEBUG)
+        console.log(
+          `connect at +${(Math.min(a.start, b.start) - created).toFixed(1)}, host open +${(a.open - created).toFixed(1)}, guest open +${(b.open - created).toFixed(1)}`,
+        );
       return { ms: open - Math.min(a.start, b.start), requests: reg.countStarted(created, open) };
     };
     const teardown = async (reg?: CountingRegistry) => {
-      await Promise.all([call(host, "elTeardown"), call(guest, "elTeardown"), call(host, "rawTeardown"), call(guest, "rawTeardown")]);
+      await Promise.all([
+        call(host, "elTeardown"),
+        call(guest, "elTeardown"),
+        call(host, "rawTeardown"),
+        call(guest, "rawTeardown"),
+      ]);
       await reg?.settle();
     };
 
@@ -113,12 +140,18 @@ export async function browserFigures(o: BrowserOptions): Promise<{ figures: Figu
     const failures: string[] = [];
     for (let run = -1; run < o.runs; run++) {
       // Rotate the order so no path always runs right after another's teardown.
-      const order = [["floor", "fast", "mvp"], ["fast", "mvp", "floor"], ["mvp", "floor", "fast"]][(run + 3) % 3]!;
+      const order = [
+        ["floor", "fast", "mvp"],
+        ["fast", "mvp", "floor"],
+        ["mvp", "floor", "fast"],
+      ][(run + 3) % 3]!;
       let f = NaN;
       let fa = NaN;
       let current = "";
       let fr: { all: number; preflights: number; byRoute: Record<string, number> } | undefined;
-      let mv: { ms: number; requests: { all: number; preflights: number; byRoute: Record<string, number> } } | undefined;
+      let mv:
+        | { ms: number; requests: { all: number; preflights: number; byRoute: Record<string, number> } }
+        | undefined;
       try {
         for (const what of order) {
           current = what;
@@ -155,7 +188,9 @@ export async function browserFigures(o: BrowserOptions): Promise<{ figures: Figu
         mvpMs.push(mv!.ms);
         mvpReq.push(mv!.requests.all);
         mvpPre.push(mv!.requests.preflights);
-        o.log(`  run ${run + 1}/${o.runs}: floor ${f.toFixed(1)} ms, fast ${fa.toFixed(1)} ms (${fastReq.at(-1)} req, ${fastPre.at(-1)} preflights), MVP ${mvpMs.at(-1)!.toFixed(0)} ms (${mvpReq.at(-1)} req, ${mvpPre.at(-1)} preflights)`);
+        o.log(
+          `  run ${run + 1}/${o.runs}: floor ${f.toFixed(1)} ms, fast ${fa.toFixed(1)} ms (${fastReq.at(-1)} req, ${fastPre.at(-1)} preflights), MVP ${mvpMs.at(-1)!.toFixed(0)} ms (${mvpReq.at(-1)} req, ${mvpPre.at(-1)} preflights)`,
+        );
       }
     }
 
@@ -171,7 +206,14 @@ export async function browserFigures(o: BrowserOptions): Promise<{ figures: Figu
       note: `Per run: (fast path) − (floor) measured back to back. Both from the first connect() call to the later of both sides' open. Failed runs (repeated): ${failures.length ? failures.join("; ") : "none"}.`,
       extra: { fastPath: roundSummary(summarize(fastMs), 1), floor: roundSummary(summarize(floorMs), 1) },
     });
-    figures.push({ id: "1b", name: "time to open, fast path", unit: "ms", ...roundSummary(summarize(fastMs), 1), target: "floor + 40 ms (see 1a)", met: null });
+    figures.push({
+      id: "1b",
+      name: "time to open, fast path",
+      unit: "ms",
+      ...roundSummary(summarize(fastMs), 1),
+      target: "floor + 40 ms (see 1a)",
+      met: null,
+    });
     figures.push({
       id: "1c",
       name: "time to open, floor (harness relays SDP/candidates)",
@@ -182,13 +224,21 @@ export async function browserFigures(o: BrowserOptions): Promise<{ figures: Figu
       note: "Two bare RTCPeerConnections (same two channels) between the same contexts; this process relays offer, answer and each candidate through Playwright bindings.",
     });
     const mvpS = summarize(mvpMs);
-    figures.push({ id: "1d", name: "time to open, MVP polling path", unit: "ms", ...roundSummary(mvpS, 0), target: "≤ 2500 ms", met: mvpS.median <= 2500 });
+    figures.push({
+      id: "1d",
+      name: "time to open, MVP polling path",
+      unit: "ms",
+      ...roundSummary(mvpS, 0),
+      target: "≤ 2500 ms",
+      met: mvpS.median <= 2500,
+    });
     const reqNote =
       "Counted from the server's request log: every request that started between POST /rooms and both peer-open (create and join included; long-polls in flight at open included), CORS preflights (OPTIONS) included: the server answers them and Workers bill them.";
     /** Median count per route over the runs (a route absent in a run counts 0 there). */
     const perRoute = (runs: Record<string, number>[]) => {
       const out: Record<string, number> = {};
-      for (const r of [...new Set(runs.flatMap((x) => Object.keys(x)))].sort()) out[r.replace("OPTIONS unmatched", "OPTIONS (CORS preflight)")] = median(runs.map((x) => x[r] ?? 0));
+      for (const r of [...new Set(runs.flatMap((x) => Object.keys(x)))].sort())
+        out[r.replace("OPTIONS unmatched", "OPTIONS (CORS preflight)")] = median(runs.map((x) => x[r] ?? 0));
       return out;
     };
     for (const [id, path, all, pre, target, routes] of [
@@ -206,7 +256,11 @@ export async function browserFigures(o: BrowserOptions): Promise<{ figures: Figu
         target: target ? "≤ 8" : "–",
         met: target ? s.median <= 8 : null,
         note: id === "2a" ? reqNote : undefined,
-        extra: { withoutPreflights: noPre, preflights: summarize(pre), medianPerRoute: JSON.stringify(perRoute(routes as Record<string, number>[])) },
+        extra: {
+          withoutPreflights: noPre,
+          preflights: summarize(pre),
+          medianPerRoute: JSON.stringify(perRoute(routes as Record<string, number>[])),
+        },
       });
       figures.push({
         id: `${id}-np`,
@@ -224,7 +278,10 @@ export async function browserFigures(o: BrowserOptions): Promise<{ figures: Figu
       try {
         await elementOnce(fast, 10_000);
         sid++;
-        await Promise.all([call(host, "rawConnect", "host", 10_000, sid), call(guest, "rawConnect", "guest", 10_000, sid)]);
+        await Promise.all([
+          call(host, "rawConnect", "host", 10_000, sid),
+          call(guest, "rawConnect", "guest", 10_000, sid),
+        ]);
         break;
       } catch (e) {
         o.log(`  setup attempt ${attempt} failed: ${(e as Error).message.split("\n")[0]}`);
@@ -248,7 +305,9 @@ export async function browserFigures(o: BrowserOptions): Promise<{ figures: Figu
       elMBs.push(got.el!);
       rawMBs.push(got.raw!);
       ratio.push(got.el! / got.raw!);
-      o.log(`  run ${run + 1}/${o.runs}: element ${got.el!.toFixed(1)} MB/s, raw ${got.raw!.toFixed(1)} MB/s, ratio ${(got.el! / got.raw!).toFixed(3)}`);
+      o.log(
+        `  run ${run + 1}/${o.runs}: element ${got.el!.toFixed(1)} MB/s, raw ${got.raw!.toFixed(1)} MB/s, ratio ${(got.el! / got.raw!).toFixed(3)}`,
+      );
     }
     const rs = summarize(ratio);
     figures.push({
@@ -260,8 +319,22 @@ export async function browserFigures(o: BrowserOptions): Promise<{ figures: Figu
       met: rs.median >= 0.95,
       note: `${(o.throughputBytes / 2 ** 20).toFixed(0)} MiB in ${CHUNK / 1024} KiB ArrayBuffers host→guest, send() paced by drain; the raw channel uses the client's rule (pause over 256 KiB buffered, resume at bufferedamountlow = 64 KiB). Timed to the receiver's ack. MB = 10^6 bytes.`,
     });
-    figures.push({ id: "3b", name: "reliable throughput, element", unit: "MB/s", ...roundSummary(summarize(elMBs), 1), target: "–", met: null });
-    figures.push({ id: "3c", name: "reliable throughput, raw channel", unit: "MB/s", ...roundSummary(summarize(rawMBs), 1), target: "–", met: null });
+    figures.push({
+      id: "3b",
+      name: "reliable throughput, element",
+      unit: "MB/s",
+      ...roundSummary(summarize(elMBs), 1),
+      target: "–",
+      met: null,
+    });
+    figures.push({
+      id: "3c",
+      name: "reliable throughput, raw channel",
+      unit: "MB/s",
+      ...roundSummary(summarize(rawMBs), 1),
+      target: "–",
+      met: null,
+    });
 
     await Promise.all([call(guest, "armEcho", "el"), call(guest, "armEcho", "raw")]);
     const combos = [
@@ -283,7 +356,10 @@ export async function browserFigures(o: BrowserOptions): Promise<{ figures: Figu
         slot.p99.push(percentile(r.rtts, 99));
         slot.lost += r.lost;
       }
-      if (run >= 0) o.log(`  run ${run + 1}/${o.runs}: reliable median element ${rtt["el-true"]!.med.at(-1)} µs / raw ${rtt["raw-true"]!.med.at(-1)} µs; unreliable ${rtt["el-false"]!.med.at(-1)} / ${rtt["raw-false"]!.med.at(-1)} µs`);
+      if (run >= 0)
+        o.log(
+          `  run ${run + 1}/${o.runs}: reliable median element ${rtt["el-true"]!.med.at(-1)} µs / raw ${rtt["raw-true"]!.med.at(-1)} µs; unreliable ${rtt["el-false"]!.med.at(-1)} / ${rtt["raw-false"]!.med.at(-1)} µs`,
+        );
     }
     for (const [reliable, label, letter] of [
       [true, "reliable", "a"],

@@ -22,7 +22,13 @@ export interface RegistryBenchOptions {
 }
 
 interface LoadResult {
-  perWindow: { handshakesPerSec: number; requestsPerSec: number; handshakeP50: number; handshakeP99: number; endpoints: Record<string, { n: number; p50: number; p99: number }> }[];
+  perWindow: {
+    handshakesPerSec: number;
+    requestsPerSec: number;
+    handshakeP50: number;
+    handshakeP99: number;
+    endpoints: Record<string, { n: number; p50: number; p99: number }>;
+  }[];
   errors: number;
   firstError: string;
   total: number;
@@ -34,9 +40,18 @@ function tsxArgs(root: string, file: string, extra: string[] = [], nodeFlags: st
 }
 
 /** Runs a TS file in a child Node process and returns its last stdout line as JSON. */
-function runJson<T>(root: string, file: string, args: string[], nodeFlags: string[] = [], limitMs = 300_000): Promise<T> {
+function runJson<T>(
+  root: string,
+  file: string,
+  args: string[],
+  nodeFlags: string[] = [],
+  limitMs = 300_000,
+): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, tsxArgs(root, file, args, nodeFlags), { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, tsxArgs(root, file, args, nodeFlags), {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     let err = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
@@ -56,8 +71,14 @@ function runJson<T>(root: string, file: string, args: string[], nodeFlags: strin
 }
 
 /** A server file (registry-node.ts, bare-server.ts) in its own process; its stdout (the request log) goes to /dev/null. */
-async function startServerChild(root: string, file: string): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, tsxArgs(root, file), { cwd: root, stdio: ["ignore", "ignore", "inherit", "ipc"] });
+async function startServerChild(
+  root: string,
+  file: string,
+): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, tsxArgs(root, file), {
+    cwd: root,
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error("registry child did not start in 30 s")), 30_000);
     child.once("message", (m: { url: string }) => {
@@ -89,12 +110,19 @@ interface Phases {
   bare?: LoadResult;
 }
 
-function loadFigures(prefix: "6" | "7", runtime: string, r: Phases, o: RegistryBenchOptions, targets: boolean): Figure[] {
+function loadFigures(
+  prefix: "6" | "7",
+  runtime: string,
+  r: Phases,
+  o: RegistryBenchOptions,
+  targets: boolean,
+): Figure[] {
   const figs: Figure[] = [];
   const sat = r.sat.perWindow;
   const light = r.light.perWindow;
   const hps = summarize(sat.map((w) => w.handshakesPerSec));
-  const errs = (x: LoadResult) => `${x.total} handshakes, ${x.requests} requests, ${x.errors} errors${x.firstError ? ` (first: ${x.firstError})` : ""}`;
+  const errs = (x: LoadResult) =>
+    `${x.total} handshakes, ${x.requests} requests, ${x.errors} errors${x.firstError ? ` (first: ${x.firstError})` : ""}`;
   figs.push({
     id: `${prefix}a`,
     name: `Registry handshakes per second, saturated (${runtime})`,
@@ -105,7 +133,14 @@ function loadFigures(prefix: "6" | "7", runtime: string, r: Phases, o: RegistryB
     note: `${o.concurrency} concurrent pairs, each running full handshakes back to back (create, join, offer, long-poll room, answer, one candidate batch with end per side, long-poll deltas until complete; then close: ~12 requests). One run = one ${o.windowMs} ms window after ${o.warmupMs} ms warm-up. ${errs(r.sat)}.`,
   });
   const rps = summarize(sat.map((w) => w.requestsPerSec));
-  figs.push({ id: `${prefix}a-rps`, name: `Registry requests per second, saturated (${runtime})`, unit: "requests/s", ...roundSummary(rps, 0), target: "–", met: null });
+  figs.push({
+    id: `${prefix}a-rps`,
+    name: `Registry requests per second, saturated (${runtime})`,
+    unit: "requests/s",
+    ...roundSummary(rps, 0),
+    target: "–",
+    met: null,
+  });
   if (r.bare) {
     const bare = r.bare.perWindow;
     const n = Math.min(bare.length, sat.length);
@@ -122,7 +157,10 @@ function loadFigures(prefix: "6" | "7", runtime: string, r: Phases, o: RegistryB
       id: `${prefix}a-ratio`,
       name: `Registry requests/s ÷ bare node:http requests/s (${runtime})`,
       unit: "ratio",
-      ...roundSummary(summarize(Array.from({ length: n }, (_, i) => sat[i]!.requestsPerSec / bare[i]!.requestsPerSec)), 3),
+      ...roundSummary(
+        summarize(Array.from({ length: n }, (_, i) => sat[i]!.requestsPerSec / bare[i]!.requestsPerSec)),
+        3,
+      ),
       target: "–",
       met: null,
       note: "Window i of the Registry against window i of the bare server.",
@@ -136,7 +174,10 @@ function loadFigures(prefix: "6" | "7", runtime: string, r: Phases, o: RegistryB
     target: "–",
     met: null,
     note: `Unloaded: ${LIGHT_PAIRS} pair running handshakes back to back. ${errs(r.light)}.`,
-    extra: { p99Unloaded: roundSummary(summarize(light.map((w) => w.handshakeP99)), 1), p50Saturated: roundSummary(summarize(sat.map((w) => w.handshakeP50)), 1) },
+    extra: {
+      p99Unloaded: roundSummary(summarize(light.map((w) => w.handshakeP99)), 1),
+      p50Saturated: roundSummary(summarize(sat.map((w) => w.handshakeP50)), 1),
+    },
   });
   const eps = [...new Set(light.flatMap((w) => Object.keys(w.endpoints)))].sort();
   const letters = "cdefghijklmnop";
@@ -152,11 +193,16 @@ function loadFigures(prefix: "6" | "7", runtime: string, r: Phases, o: RegistryB
       ...roundSummary(p99, 2),
       target: lp ? "– (includes the wait for the other side)" : targets ? "≤ 10 ms" : "report",
       met: targets && !lp ? p99.median <= 10 : null,
-      note: i === 0 ? `Client-side latency over keep-alive loopback, one pair at a time (${LIGHT_PAIRS} pair); extra: p50 unloaded and p99 when saturated (${o.concurrency} pairs, queueing included).` : undefined,
+      note:
+        i === 0
+          ? `Client-side latency over keep-alive loopback, one pair at a time (${LIGHT_PAIRS} pair); extra: p50 unloaded and p99 when saturated (${o.concurrency} pairs, queueing included).`
+          : undefined,
       extra: {
         p50Unloaded: roundSummary(summarize(wins.map((w) => w.endpoints[ep]!.p50)), 2) as Summary,
         p99Saturated: roundSummary(summarize(swins.map((w) => w.endpoints[ep]!.p99)), 2) as Summary,
-        requestsPerWindowUnloaded: Math.round(wins.reduce((n, w) => n + w.endpoints[ep]!.n, 0) / Math.max(1, wins.length)),
+        requestsPerWindowUnloaded: Math.round(
+          wins.reduce((n, w) => n + w.endpoints[ep]!.n, 0) / Math.max(1, wins.length),
+        ),
       },
     });
   });
@@ -168,10 +214,19 @@ const LIGHT_PAIRS = 1;
 
 export async function registryFigures(o: RegistryBenchOptions): Promise<{ figures: Figure[]; workerdOk: boolean }> {
   const figures: Figure[] = [];
-  const loadArgs = (url: string, pairs: number, bare = false) => [url, String(pairs), String(o.warmupMs), String(o.windowMs), String(o.windows), ...(bare ? ["bare"] : [])];
+  const loadArgs = (url: string, pairs: number, bare = false) => [
+    url,
+    String(pairs),
+    String(o.warmupMs),
+    String(o.windowMs),
+    String(o.windows),
+    ...(bare ? ["bare"] : []),
+  ];
   const loadLimit = o.warmupMs + o.windowMs * o.windows + 60_000;
-  const load = (url: string, pairs: number, bare = false) => runJson<LoadResult>(o.root, "bench/lib/load.ts", loadArgs(url, pairs, bare), [], loadLimit);
-  const perWin = (r: LoadResult, k: "handshakesPerSec" | "requestsPerSec") => r.perWindow.map((w) => w[k].toFixed(0)).join(" ");
+  const load = (url: string, pairs: number, bare = false) =>
+    runJson<LoadResult>(o.root, "bench/lib/load.ts", loadArgs(url, pairs, bare), [], loadLimit);
+  const perWin = (r: LoadResult, k: "handshakesPerSec" | "requestsPerSec") =>
+    r.perWindow.map((w) => w[k].toFixed(0)).join(" ");
 
   // ---- 6: Node ------------------------------------------------------------------------------
   o.log(`figure 6: reference bare node:http server (${o.concurrency * 2} loops, ${o.windows} × ${o.windowMs} ms)`);
@@ -187,16 +242,25 @@ export async function registryFigures(o: RegistryBenchOptions): Promise<{ figure
   const node = await startServerChild(o.root, "bench/lib/registry-node.ts");
   try {
     const sat = await load(node.url, o.concurrency);
-    o.log(`  saturated: ${sat.total} handshakes, ${sat.errors} errors; handshakes/s per window: ${perWin(sat, "handshakesPerSec")}`);
+    o.log(
+      `  saturated: ${sat.total} handshakes, ${sat.errors} errors; handshakes/s per window: ${perWin(sat, "handshakesPerSec")}`,
+    );
     const light = await load(node.url, LIGHT_PAIRS);
-    o.log(`  one pair: ${light.total} handshakes, ${light.errors} errors; handshakes/s per window: ${perWin(light, "handshakesPerSec")}`);
+    o.log(
+      `  one pair: ${light.total} handshakes, ${light.errors} errors; handshakes/s per window: ${perWin(light, "handshakesPerSec")}`,
+    );
     figures.push(...loadFigures("6", "Node", { sat, light, bare }, o, true));
   } finally {
     await node.stop();
   }
 
   o.log(`figure 6: memory per idle room (${o.memoryRooms} live rooms, ${o.memoryRuns} runs)`);
-  const mem = await runJson<{ perRoom: number[]; rooms: number }>(o.root, "bench/lib/memory.ts", [String(o.memoryRooms), String(o.memoryRuns)], ["--expose-gc"]);
+  const mem = await runJson<{ perRoom: number[]; rooms: number }>(
+    o.root,
+    "bench/lib/memory.ts",
+    [String(o.memoryRooms), String(o.memoryRuns)],
+    ["--expose-gc"],
+  );
   const ms = summarize(mem.perRoom);
   figures.push({
     id: "6z",
@@ -216,9 +280,13 @@ export async function registryFigures(o: RegistryBenchOptions): Promise<{ figure
     const wd = await startWorkerd({ ...NO_LIMITS });
     try {
       const sat = await load(wd.url, o.concurrency);
-      o.log(`  saturated: ${sat.total} handshakes, ${sat.errors} errors; handshakes/s per window: ${perWin(sat, "handshakesPerSec")}`);
+      o.log(
+        `  saturated: ${sat.total} handshakes, ${sat.errors} errors; handshakes/s per window: ${perWin(sat, "handshakesPerSec")}`,
+      );
       const light = await load(wd.url, LIGHT_PAIRS);
-      o.log(`  one pair: ${light.total} handshakes, ${light.errors} errors; handshakes/s per window: ${perWin(light, "handshakesPerSec")}`);
+      o.log(
+        `  one pair: ${light.total} handshakes, ${light.errors} errors; handshakes/s per window: ${perWin(light, "handshakesPerSec")}`,
+      );
       figures.push(...loadFigures("7", "workerd", { sat, light }, o, false));
       workerdOk = sat.total > 0;
     } finally {
@@ -226,7 +294,18 @@ export async function registryFigures(o: RegistryBenchOptions): Promise<{ figure
     }
   } catch (e) {
     o.log(`  workerd: not measured: ${(e as Error).message}`);
-    figures.push({ id: "7a", name: "Registry under workerd", unit: "–", median: NaN, min: NaN, max: NaN, runs: 0, target: "report", met: null, note: `not measured: ${(e as Error).message.slice(0, 300)}` });
+    figures.push({
+      id: "7a",
+      name: "Registry under workerd",
+      unit: "–",
+      median: NaN,
+      min: NaN,
+      max: NaN,
+      runs: 0,
+      target: "report",
+      met: null,
+      note: `not measured: ${(e as Error).message.slice(0, 300)}`,
+    });
   }
   return { figures, workerdOk };
 }
@@ -244,14 +323,21 @@ export interface SweepBenchOptions {
  */
 export async function sweepFigures(o: SweepBenchOptions): Promise<Figure[]> {
   o.log(`figure 6s: TTL sweep at ${o.rooms} rooms (${o.seconds} simulated seconds)`);
-  const r = await runJson<{ rooms: number; seconds: number; heapMs: number[]; heapCpuMs: number[]; fullMs: number[]; fullCpuMs: number[]; expiredPerSec: number; gone: number }>(
-    o.root,
-    "bench/lib/sweep.ts",
-    [String(o.rooms), String(o.seconds)],
-  );
+  const r = await runJson<{
+    rooms: number;
+    seconds: number;
+    heapMs: number[];
+    heapCpuMs: number[];
+    fullMs: number[];
+    fullCpuMs: number[];
+    expiredPerSec: number;
+    gone: number;
+  }>(o.root, "bench/lib/sweep.ts", [String(o.rooms), String(o.seconds)]);
   const wall = summarize(r.heapMs);
   const cpu = summarize(r.heapCpuMs);
-  o.log(`  per sweep: median ${wall.median.toFixed(3)} ms wall, ${cpu.median.toFixed(3)} ms CPU; full pass median ${summarize(r.fullMs).median.toFixed(1)} ms`);
+  o.log(
+    `  per sweep: median ${wall.median.toFixed(3)} ms wall, ${cpu.median.toFixed(3)} ms CPU; full pass median ${summarize(r.fullMs).median.toFixed(1)} ms`,
+  );
   return [
     {
       id: "6s",

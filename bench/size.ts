@@ -41,8 +41,18 @@ async function bundle(root: string, contents: string, external: string[], mangle
 
 export async function sizeFigures(root: string): Promise<Figure[]> {
   const items: { id: string; name: string; bytes: Uint8Array; limitGz?: number }[] = [
-    { id: "5a", name: "drop-in dist/registry-peer.js (ES module, Lit inside)", bytes: readFileSync(join(root, "dist/registry-peer.js")), limitGz: 15_000 },
-    { id: "5b", name: "drop-in dist/registry-peer.iife.js (classic script)", bytes: readFileSync(join(root, "dist/registry-peer.iife.js")), limitGz: 15_000 },
+    {
+      id: "5a",
+      name: "drop-in dist/registry-peer.js (ES module, Lit inside)",
+      bytes: readFileSync(join(root, "dist/registry-peer.js")),
+      limitGz: 15_000,
+    },
+    {
+      id: "5b",
+      name: "drop-in dist/registry-peer.iife.js (classic script)",
+      bytes: readFileSync(join(root, "dist/registry-peer.iife.js")),
+      limitGz: 15_000,
+    },
     {
       id: "5c",
       name: "npm element build (dist/lib/element, Lit external)",
@@ -51,7 +61,12 @@ export async function sizeFigures(root: string): Promise<Figure[]> {
     {
       id: "5d",
       name: "client core (RegistryClient + browserDefaults from dist/lib/client, internal names mangled as in the drop-in)",
-      bytes: await bundle(root, `export { RegistryClient, browserDefaults } from "./dist/lib/client/index.js";`, [], true),
+      bytes: await bundle(
+        root,
+        `export { RegistryClient, browserDefaults } from "./dist/lib/client/index.js";`,
+        [],
+        true,
+      ),
       limitGz: 6_000,
     },
   ];
@@ -67,7 +82,8 @@ export async function sizeFigures(root: string): Promise<Figure[]> {
       runs: 1,
       target: limitGz ? `≤ ${limitGz / 1000} KB gzip` : "–",
       met: limitGz ? g <= limitGz : null,
-      note: id === "5a" ? "Deterministic for a build: measured once. gzip -9 (zlib level 9); KB = 1000 bytes." : undefined,
+      note:
+        id === "5a" ? "Deterministic for a build: measured once. gzip -9 (zlib level 9); KB = 1000 bytes." : undefined,
       extra: { minified: bytes.length, gzip: g, brotli: br(bytes) },
     } satisfies Figure;
   });

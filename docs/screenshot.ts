@@ -9,7 +9,10 @@ import { fileURLToPath } from "node:url";
 import { startRegistry } from "../server/node/registry.ts";
 import { buildIfNeeded, startStatic } from "../server/dev/start.ts";
 
-const { ensureChromium, CHROMIUM_ARGS } = (await import("../scripts/chromium.mjs" as string)) as { ensureChromium(): string; CHROMIUM_ARGS: string[] };
+const { ensureChromium, CHROMIUM_ARGS } = (await import("../scripts/chromium.mjs" as string)) as {
+  ensureChromium(): string;
+  CHROMIUM_ARGS: string[];
+};
 const out = (name: string) => fileURLToPath(new URL(name, import.meta.url));
 
 await buildIfNeeded();

@@ -51,7 +51,12 @@ export class Http {
   readonly timings: Timing[] = [];
   constructor(readonly base: URL) {}
 
-  call(method: "GET" | "POST", path: string, endpoint: string, opts: { token?: string; body?: unknown } = {}): Promise<{ status: number; json: any }> {
+  call(
+    method: "GET" | "POST",
+    path: string,
+    endpoint: string,
+    opts: { token?: string; body?: unknown } = {},
+  ): Promise<{ status: number; json: any }> {
     const body = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
     const headers: Record<string, string | number> = {};
     if (method === "POST") {
@@ -95,16 +100,26 @@ export class Http {
 /** One full handshake; resolves with its latency (create start → both sides complete), ms. */
 export async function handshake(http: Http): Promise<number> {
   const t0 = performance.now();
-  const created = (await http.call("POST", "/rooms", "POST /rooms", { body: { hostUserName: "Host" } })).json as { code: string; ownerToken: string; joinCode: string };
+  const created = (await http.call("POST", "/rooms", "POST /rooms", { body: { hostUserName: "Host" } })).json as {
+    code: string;
+    ownerToken: string;
+    joinCode: string;
+  };
   const { code, ownerToken } = created;
-  const joined = (await http.call("POST", `/rooms/${code}/join`, "POST /rooms/:code/join", { body: { joinCode: created.joinCode, guestUserName: "Guest" } })).json as { guestToken: string };
+  const joined = (
+    await http.call("POST", `/rooms/${code}/join`, "POST /rooms/:code/join", {
+      body: { joinCode: created.joinCode, guestUserName: "Guest" },
+    })
+  ).json as { guestToken: string };
   const guestToken = joined.guestToken;
 
   /** Long-polls the room until `done(snapshot)`; at most 20 reads. */
   const watchRoom = async (token: string, done: (s: any) => boolean) => {
     let since = 0;
     for (let i = 0; i < 20; i++) {
-      const r = await http.call("GET", `/rooms/${code}?since=${since}&wait=25`, "GET /rooms/:code (long-poll)", { token });
+      const r = await http.call("GET", `/rooms/${code}?since=${since}&wait=25`, "GET /rooms/:code (long-poll)", {
+        token,
+      });
       if (done(r.json)) return r.json;
       since = r.json.version;
     }
@@ -114,7 +129,12 @@ export async function handshake(http: Http): Promise<number> {
   const drain = async (token: string) => {
     let since = 0;
     for (let i = 0; i < 20; i++) {
-      const r = await http.call("GET", `/rooms/${code}/candidates?since=${since}&wait=25`, "GET /rooms/:code/candidates (long-poll)", { token });
+      const r = await http.call(
+        "GET",
+        `/rooms/${code}/candidates?since=${since}&wait=25`,
+        "GET /rooms/:code/candidates (long-poll)",
+        { token },
+      );
       since = r.json.lastSeq;
       if (r.json.complete) return;
     }
@@ -122,18 +142,30 @@ export async function handshake(http: Http): Promise<number> {
   };
 
   const hostSide = async () => {
-    await http.call("POST", `/rooms/${code}/offer`, "POST /rooms/:code/offer", { token: ownerToken, body: { type: "offer", sdp: OFFER } });
+    await http.call("POST", `/rooms/${code}/offer`, "POST /rooms/:code/offer", {
+      token: ownerToken,
+      body: { type: "offer", sdp: OFFER },
+    });
     await Promise.all([
       watchRoom(ownerToken, (s) => s.answer !== null),
-      http.call("POST", `/rooms/${code}/candidate`, "POST /rooms/:code/candidate", { token: ownerToken, body: { items: CANDS("host"), end: true } }),
+      http.call("POST", `/rooms/${code}/candidate`, "POST /rooms/:code/candidate", {
+        token: ownerToken,
+        body: { items: CANDS("host"), end: true },
+      }),
       drain(ownerToken),
     ]);
   };
   const guestSide = async () => {
     await watchRoom(guestToken, (s) => s.offer !== null);
-    await http.call("POST", `/rooms/${code}/answer`, "POST /rooms/:code/answer", { token: guestToken, body: { type: "answer", sdp: ANSWER } });
+    await http.call("POST", `/rooms/${code}/answer`, "POST /rooms/:code/answer", {
+      token: guestToken,
+      body: { type: "answer", sdp: ANSWER },
+    });
     await Promise.all([
-      http.call("POST", `/rooms/${code}/candidate`, "POST /rooms/:code/candidate", { token: guestToken, body: { items: CANDS("guest"), end: true } }),
+      http.call("POST", `/rooms/${code}/candidate`, "POST /rooms/:code/candidate", {
+        token: guestToken,
+        body: { items: CANDS("guest"), end: true },
+      }),
       drain(guestToken),
     ]);
   };

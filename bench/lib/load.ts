@@ -44,7 +44,13 @@ async function pair(): Promise<void> {
 await Promise.all(Array.from({ length: concurrency }, pair));
 http.agent.destroy();
 
-const perWindow: { handshakesPerSec: number; requestsPerSec: number; handshakeP50: number; handshakeP99: number; endpoints: Record<string, { n: number; p50: number; p99: number }> }[] = [];
+const perWindow: {
+  handshakesPerSec: number;
+  requestsPerSec: number;
+  handshakeP50: number;
+  handshakeP99: number;
+  endpoints: Record<string, { n: number; p50: number; p99: number }>;
+}[] = [];
 for (let w = 0; w < windows; w++) {
   const a = t0 + warmupMs + w * windowMs;
   const b = a + windowMs;
@@ -63,9 +69,17 @@ for (let w = 0; w < windows; w++) {
   perWindow.push({
     handshakesPerSec: hs.length / (windowMs / 1000),
     requestsPerSec: requests / (windowMs / 1000),
-    handshakeP50: percentile(hs.map((d) => d.ms), 50),
-    handshakeP99: percentile(hs.map((d) => d.ms), 99),
+    handshakeP50: percentile(
+      hs.map((d) => d.ms),
+      50,
+    ),
+    handshakeP99: percentile(
+      hs.map((d) => d.ms),
+      99,
+    ),
     endpoints,
   });
 }
-process.stdout.write(JSON.stringify({ perWindow, errors, firstError, total: done.length, requests: http.timings.length }) + "\n");
+process.stdout.write(
+  `${JSON.stringify({ perWindow, errors, firstError, total: done.length, requests: http.timings.length })}\n`,
+);

@@ -33,7 +33,13 @@ for (let run = -1; run < runs; run++) {
   const before = await settle();
   const config = parseConfig({ ...NO_LIMITS });
   const storage = new MemoryRoomStorage();
-  const app = createApp({ config, rooms: new RoomHost({ storage, config }), limiter: new MemoryRateLimiter(), clientIp: () => "127.0.0.1", log: () => {} });
+  const app = createApp({
+    config,
+    rooms: new RoomHost({ storage, config }),
+    limiter: new MemoryRateLimiter(),
+    clientIp: () => "127.0.0.1",
+    log: () => {},
+  });
   const create = async () => {
     const res = await app.fetch(
       new Request("http://registry/rooms", {
@@ -53,4 +59,4 @@ for (let run = -1; run < runs; run++) {
   // Empty the store so the next run starts from nothing even if V8 keeps this app around a while.
   for (const code of await storage.codes()) await storage.delete(code);
 }
-process.stdout.write(JSON.stringify({ perRoom, rooms: liveChecked }) + "\n");
+process.stdout.write(`${JSON.stringify({ perRoom, rooms: liveChecked })}\n`);

@@ -27,7 +27,12 @@ export interface Summary {
 }
 
 export function summarize(xs: readonly number[]): Summary {
-  return { median: median(xs), min: xs.length ? Math.min(...xs) : NaN, max: xs.length ? Math.max(...xs) : NaN, runs: xs.length };
+  return {
+    median: median(xs),
+    min: xs.length ? Math.min(...xs) : NaN,
+    max: xs.length ? Math.max(...xs) : NaN,
+    runs: xs.length,
+  };
 }
 
 /** One row of the results: a figure (or one line of a figure) against its target. */

@@ -35,7 +35,15 @@ async function build(): Promise<{ host: RoomHost; storage: MemoryRoomStorage; cl
   for (let i = 0; i < rooms; i++) {
     clock.t = start + Math.floor((i * config.ttlOpenMs) / rooms);
     const c = code(i);
-    const r = await host.call(c, { op: "create", code: c, hostUserName: "Host", ownerToken: "t", ownerTokenHash: hash, joinCode: "J", joinCodeHash: hash });
+    const r = await host.call(c, {
+      op: "create",
+      code: c,
+      hostUserName: "Host",
+      ownerToken: "t",
+      ownerTokenHash: hash,
+      joinCode: "J",
+      joinCodeHash: hash,
+    });
     if (r.status !== 201) throw new Error(`create ${c}: ${r.status}`);
   }
   // Steady state: the first rooms are about to expire.
@@ -88,4 +96,6 @@ const full: number[] = [];
   }
 }
 
-process.stdout.write(JSON.stringify({ rooms, seconds, heapMs: heap, heapCpuMs: heapCpu, fullMs: full, fullCpuMs: fullCpu, expiredPerSec: Math.round((rooms / config.ttlOpenMs) * 1000), gone }) + "\n");
+process.stdout.write(
+  `${JSON.stringify({ rooms, seconds, heapMs: heap, heapCpuMs: heapCpu, fullMs: full, fullCpuMs: fullCpu, expiredPerSec: Math.round((rooms / config.ttlOpenMs) * 1000), gone })}\n`,
+);

@@ -16,7 +16,10 @@ after(async () => {
 });
 
 async function fits(page: Page, what: string): Promise<void> {
-  const { scroll, client } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+  const { scroll, client } = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    client: document.documentElement.clientWidth,
+  }));
   assert.ok(scroll <= client, `${what}: the page is ${scroll} px wide in a ${client} px viewport`);
   const small = await page.evaluate(() =>
     [...document.querySelector("registry-peer")!.shadowRoot!.querySelectorAll("button, input")]

@@ -10,7 +10,16 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import puppeteer, { type Browser as PBrowser, type Page as PPage } from "puppeteer-core";
 import {
-  events, packets, player, recordPeerEvents, sendMany, setup, waitForEvent, waitForPackets, type Env, type PageLike,
+  events,
+  packets,
+  player,
+  recordPeerEvents,
+  sendMany,
+  setup,
+  waitForEvent,
+  waitForPackets,
+  type Env,
+  type PageLike,
 } from "./helpers.ts";
 
 interface FirefoxModule {
@@ -24,26 +33,29 @@ let env: Env | undefined;
 let firefox: PBrowser | undefined;
 let skipWhy: string | undefined;
 
-before(async () => {
-  const { ensureFirefox } = (await import("../../scripts/firefox.mjs" as string)) as FirefoxModule;
-  const ff = ensureFirefox();
-  if (!ff.path) {
-    skipWhy = `Firefox ↔ Chromium e2e SKIPPED: ${ff.why}`;
-    console.warn(`\n*** ${skipWhy} ***\n`);
-    return;
-  }
-  env = await setup();
-  firefox = await puppeteer.launch({
-    browser: "firefox",
-    executablePath: ff.path,
-    headless: true,
-    protocol: "webDriverBiDi",
-    timeout: LAUNCH_MS,
-    protocolTimeout: LAUNCH_MS,
-  });
-  console.log(`[setup] ${await firefox.version()} (${ff.path}) over WebDriver BiDi`);
-  // apt (bounded at 15 min in ensureFirefox) only when Firefox was missing; then the launch.
-}, { timeout: 15 * 60_000 + LAUNCH_MS + 60_000 });
+before(
+  async () => {
+    const { ensureFirefox } = (await import("../../scripts/firefox.mjs" as string)) as FirefoxModule;
+    const ff = ensureFirefox();
+    if (!ff.path) {
+      skipWhy = `Firefox ↔ Chromium e2e SKIPPED: ${ff.why}`;
+      console.warn(`\n*** ${skipWhy} ***\n`);
+      return;
+    }
+    env = await setup();
+    firefox = await puppeteer.launch({
+      browser: "firefox",
+      executablePath: ff.path,
+      headless: true,
+      protocol: "webDriverBiDi",
+      timeout: LAUNCH_MS,
+      protocolTimeout: LAUNCH_MS,
+    });
+    console.log(`[setup] ${await firefox.version()} (${ff.path}) over WebDriver BiDi`);
+    // apt (bounded at 15 min in ensureFirefox) only when Firefox was missing; then the launch.
+  },
+  { timeout: 15 * 60_000 + LAUNCH_MS + 60_000 },
+);
 
 after(async () => {
   await firefox?.close().catch(() => {});
@@ -82,7 +94,8 @@ async function openBoth(host: Player, guest: Player): Promise<void> {
   try {
     await Promise.all([waitForEvent(host, "peer-open", 30_000), waitForEvent(guest, "peer-open", 30_000)]);
   } catch (e) {
-    const show = async (p: Player) => `${p.name}: ${(await events(p).catch(() => [])).map((x) => `${x.type} ${JSON.stringify(x.detail)}`).join(" | ")}`;
+    const show = async (p: Player) =>
+      `${p.name}: ${(await events(p).catch(() => [])).map((x) => `${x.type} ${JSON.stringify(x.detail)}`).join(" | ")}`;
     throw new Error(`${(e as Error).message}\n  ${await show(host)}\n  ${await show(guest)}`);
   }
 }
@@ -90,8 +103,13 @@ async function openBoth(host: Player, guest: Player): Promise<void> {
 const browsers = { firefox: firefoxPlayer, chromium: chromiumPlayer };
 
 describe("Firefox ESR ↔ Chromium through <registry-peer> (WebDriver BiDi)", () => {
-  for (const [hostKind, guestKind] of [["firefox", "chromium"], ["chromium", "firefox"]] as const) {
-    it(`${hostKind} hosts, ${guestKind} joins: ${N} reliable packets each way in order`, { timeout: 120_000 }, async (t) => {
+  for (const [hostKind, guestKind] of [
+    ["firefox", "chromium"],
+    ["chromium", "firefox"],
+  ] as const) {
+    it(`${hostKind} hosts, ${guestKind} joins: ${N} reliable packets each way in order`, {
+      timeout: 120_000,
+    }, async (t) => {
       if (skipWhy) return t.skip(skipWhy);
       const host = await browsers[hostKind](`${hostKind}-host`);
       await host.goto(`${env!.web.url}/demo/plain.html`);
@@ -106,19 +124,33 @@ describe("Firefox ESR ↔ Chromium through <registry-peer> (WebDriver BiDi)", ()
       await Promise.all([waitForPackets(host, "r:", N, 30_000), waitForPackets(guest, "r:", N, 30_000)]);
       for (const p of [host, guest]) {
         const got = await packets(p, "r:");
-        assert.deepEqual(got.map((x) => x.data), expected, `${p.name} received in order`);
-        assert.ok(got.every((x) => x.reliable), `${p.name}: reliable packets marked reliable`);
+        assert.deepEqual(
+          got.map((x) => x.data),
+          expected,
+          `${p.name} received in order`,
+        );
+        assert.ok(
+          got.every((x) => x.reliable),
+          `${p.name}: reliable packets marked reliable`,
+        );
       }
 
       await sendMany(host, 50, "u:", false);
       await waitForPackets(guest, "u:", 1, 10_000);
-      assert.ok((await packets(guest, "u:")).every((x) => !x.reliable), "unreliable packets arrive as unreliable");
+      assert.ok(
+        (await packets(guest, "u:")).every((x) => !x.reliable),
+        "unreliable packets arrive as unreliable",
+      );
 
       const t0 = Date.now();
       await guest.evaluate(() => document.querySelector("registry-peer")!.close("bye"));
       await waitForEvent(host, "peer-close", 10_000, t0 - 5);
       for (const p of [host, guest]) {
-        assert.deepEqual((await events(p, "peer-error")).map((e) => e.detail), [], `${p.name} peer-error`);
+        assert.deepEqual(
+          (await events(p, "peer-error")).map((e) => e.detail),
+          [],
+          `${p.name} peer-error`,
+        );
       }
     });
   }

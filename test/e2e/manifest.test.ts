@@ -12,8 +12,15 @@ const ROOT = new URL("../..", import.meta.url).pathname;
 const require = createRequire(import.meta.url);
 const read = (p: string) => JSON.parse(readFileSync(`${ROOT}/${p}`, "utf8"));
 
-interface Decl { name: string; customElement?: boolean; members?: { name: string; privacy?: string }[]; events?: { name: string; type?: { text: string } }[] }
-interface Manifest { modules: { path: string; declarations?: Decl[]; exports?: { declaration: { module?: string } }[] }[] }
+interface Decl {
+  name: string;
+  customElement?: boolean;
+  members?: { name: string; privacy?: string }[];
+  events?: { name: string; type?: { text: string } }[];
+}
+interface Manifest {
+  modules: { path: string; declarations?: Decl[]; exports?: { declaration: { module?: string } }[] }[];
+}
 
 const manifest: Manifest = read("custom-elements.json");
 const pkg = read("package.json");
@@ -28,7 +35,10 @@ test("custom-elements.json validates against the custom-elements-manifest schema
 
 test("every path in the manifest is a file the package ships (dist/lib), never src/", () => {
   if (!existsSync(`${ROOT}/dist/lib/element/registry-peer.js`)) {
-    const r = spawnSync(process.platform === "win32" ? "npm.cmd" : "npm", ["run", "-s", "build"], { cwd: ROOT, stdio: "inherit" });
+    const r = spawnSync(process.platform === "win32" ? "npm.cmd" : "npm", ["run", "-s", "build"], {
+      cwd: ROOT,
+      stdio: "inherit",
+    });
     assert.equal(r.status, 0, "npm run build");
   }
   const paths = new Set<string>();
@@ -39,7 +49,10 @@ test("every path in the manifest is a file the package ships (dist/lib), never s
   assert.ok(paths.size >= 2);
   for (const p of paths) {
     assert.match(p, /^dist\/lib\/.+\.js$/, p);
-    assert.ok(pkg.files.some((f: string) => p.startsWith(f)), `${p} is in package.json "files"`);
+    assert.ok(
+      pkg.files.some((f: string) => p.startsWith(f)),
+      `${p} is in package.json "files"`,
+    );
     assert.ok(existsSync(`${ROOT}/${p}`), `${p} exists after npm run build`);
   }
 });
@@ -52,14 +65,36 @@ test("the element lists its public API only, and types every event's detail", ()
     assert.equal(m.privacy, undefined, `${m.name} is ${m.privacy}`);
     assert.doesNotMatch(m.name, /^[#_]/);
   }
-  for (const api of ["baseUrl", "role", "strings", "debug", "phase", "state", "createRoom", "join", "connect", "send", "close"]) assert.ok(names.includes(api), api);
+  for (const api of [
+    "baseUrl",
+    "role",
+    "strings",
+    "debug",
+    "phase",
+    "state",
+    "createRoom",
+    "join",
+    "connect",
+    "send",
+    "close",
+  ])
+    assert.ok(names.includes(api), api);
   const events = Object.fromEntries(el.events!.map((e) => [e.name, e.type?.text]));
-  assert.deepEqual(Object.keys(events).sort(), ["drain", "packet", "peer-close", "peer-error", "peer-open", "phase-change", "room-created"]);
+  assert.deepEqual(Object.keys(events).sort(), [
+    "drain",
+    "packet",
+    "peer-close",
+    "peer-error",
+    "peer-open",
+    "phase-change",
+    "room-created",
+  ]);
   const dts = readFileSync(`${ROOT}/dist/lib/element/events.d.ts`, "utf8");
   for (const [name, type] of Object.entries(events)) {
     const m = /^CustomEvent<(\w+)>$/.exec(type ?? "");
     assert.ok(m, `${name}: ${type}`);
-    if (m[1] !== "void") assert.match(dts, new RegExp(`export interface ${m[1]}\\b`), `${m[1]} is exported by events.d.ts`);
+    if (m[1] !== "void")
+      assert.match(dts, new RegExp(`export interface ${m[1]}\\b`), `${m[1]} is exported by events.d.ts`);
     // The same type as HTMLElementEventMap says.
     assert.match(dts, new RegExp(`"?${name}"?: CustomEvent<${m[1]}>`), `${name} in HTMLElementEventMap`);
   }

@@ -41,12 +41,17 @@ after(async () => {
 /** What the bot received, as strings (the page sends strings). */
 function recorder() {
   const got: { data: string; reliable: boolean }[] = [];
-  return { got, onPacket: (data: string | ArrayBuffer, reliable: boolean) => got.push({ data: String(data), reliable }) };
+  return {
+    got,
+    onPacket: (data: string | ArrayBuffer, reliable: boolean) => got.push({ data: String(data), reliable }),
+  };
 }
 
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let t: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (t = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)),
+  );
   return Promise.race([p, timeout]).finally(() => clearTimeout(t));
 }
 
@@ -58,7 +63,9 @@ async function bothOpen(page: Page, bot: EchoBot): Promise<void> {
     const seen = (await events(page).catch(() => [])).map((x) => `${x.type} ${JSON.stringify(x.detail)}`);
     const bots = await Promise.race([bot.closed, new Promise((r) => setTimeout(() => r("(still running)"), 100))]);
     const lib = ndcLog.length > 0 ? `\n  libdatachannel:\n    ${ndcLog.join("\n    ")}` : "";
-    throw new Error(`${(e as Error).message}\n  bot: ${String(bots)}\n  page events:\n    ${seen.join("\n    ")}${lib}`);
+    throw new Error(
+      `${(e as Error).message}\n  bot: ${String(bots)}\n  page events:\n    ${seen.join("\n    ")}${lib}`,
+    );
   }
 }
 
@@ -67,19 +74,39 @@ async function exchange(page: Page, bot: EchoBot, got: { data: string; reliable:
   const expected = Array.from({ length: N }, (_, i) => `r:${i}`);
   await sendMany(page, N, "r:", true);
   await waitForPackets(page, "r:", N, 30_000);
-  assert.deepEqual(got.filter((p) => p.data.startsWith("r:")).map((p) => p.data), expected, "bot received in order");
-  assert.ok(got.every((p) => p.reliable), "reliable packets arrived on the reliable channel");
-  assert.deepEqual((await packets(page, "r:")).map((p) => p.data), expected, "page received the echoes in order");
+  assert.deepEqual(
+    got.filter((p) => p.data.startsWith("r:")).map((p) => p.data),
+    expected,
+    "bot received in order",
+  );
+  assert.ok(
+    got.every((p) => p.reliable),
+    "reliable packets arrived on the reliable channel",
+  );
+  assert.deepEqual(
+    (await packets(page, "r:")).map((p) => p.data),
+    expected,
+    "page received the echoes in order",
+  );
   assert.equal(bot.client.getState().phase, "open");
   // The bot published its candidates, as "candidate:…" (libdatachannel gathers "a=candidate:…").
   const published = [...(bot.client.getState().rtc?.localCandidates ?? [])].map((k) => (JSON.parse(k) as string[])[0]!);
   assert.ok(published.length > 0, "the bot published its candidates");
-  assert.ok(published.every((c) => c.startsWith("candidate:")), "published in the candidate: form");
+  assert.ok(
+    published.every((c) => c.startsWith("candidate:")),
+    "published in the candidate: form",
+  );
 
   await sendMany(page, 50, "u:", false);
   await waitForPackets(page, "u:", 1, 10_000);
-  assert.ok(got.some((p) => p.data.startsWith("u:") && !p.reliable), "bot got unreliable packets as unreliable");
-  assert.ok((await packets(page, "u:")).every((p) => !p.reliable), "echoes came back unreliable");
+  assert.ok(
+    got.some((p) => p.data.startsWith("u:") && !p.reliable),
+    "bot got unreliable packets as unreliable",
+  );
+  assert.ok(
+    (await packets(page, "u:")).every((p) => !p.reliable),
+    "echoes came back unreliable",
+  );
 }
 
 describe("Node peer ↔ <registry-peer> in Chromium", () => {
@@ -89,7 +116,9 @@ describe("Node peer ↔ <registry-peer> in Chromium", () => {
     const client = (await import("registry-peer/client" as string)) as typeof import("../../src/client/index.ts");
     assert.equal(typeof node.nodeDefaults, "function");
     assert.equal(typeof client.RegistryClient, "function");
-    class FakePc { constructor(readonly cfg: RTCConfiguration) {} }
+    class FakePc {
+      constructor(readonly cfg: RTCConfiguration) {}
+    }
     const d = node.nodeDefaults(FakePc, { iceServers: [{ urls: "stun:127.0.0.1:3478" }] });
     const cfg = d.rtcConfiguration;
     const pc = d.createPeerConnection(cfg) as unknown as FakePc;
@@ -99,13 +128,24 @@ describe("Node peer ↔ <registry-peer> in Chromium", () => {
     assert.equal(d.randomBytes(16).length, 16);
   });
 
-  const stacks: [string, PeerConnectionClass][] = [["node-datachannel", NodeDataChannelPc], ["werift", WeriftPc]];
+  const stacks: [string, PeerConnectionClass][] = [
+    ["node-datachannel", NodeDataChannelPc],
+    ["werift", WeriftPc],
+  ];
   for (const [stack, PeerConnection] of stacks) {
     /** The bot hosts, the page opens its share link, both open (retries only for the race above). */
-    async function botHostsPageJoins(attempt = 1): Promise<{ bot: EchoBot; page: Page; rec: ReturnType<typeof recorder> }> {
+    async function botHostsPageJoins(
+      attempt = 1,
+    ): Promise<{ bot: EchoBot; page: Page; rec: ReturnType<typeof recorder> }> {
       ndcLog.length = 0;
       const rec = recorder();
-      const bot = await startEchoBot({ baseUrl: env.registry.url, link: `${env.web.url}/demo/plain.html`, role: "host", PeerConnection, onPacket: rec.onPacket });
+      const bot = await startEchoBot({
+        baseUrl: env.registry.url,
+        link: `${env.web.url}/demo/plain.html`,
+        role: "host",
+        PeerConnection,
+        onPacket: rec.onPacket,
+      });
       try {
         const page = await player(env, `${stack}-host/page-guest`);
         await page.goto(bot.shareUrl);
@@ -115,7 +155,9 @@ describe("Node peer ↔ <registry-peer> in Chromium", () => {
         bot.client.close();
         const race = stack === "node-datachannel" && ndcLog.some((l) => l.includes(LIBDATACHANNEL_DTLS_RACE));
         if (!race || attempt >= 3) throw e;
-        console.warn(`\n*** ${stack} host, attempt ${attempt}: libdatachannel's DTLS race ("${LIBDATACHANNEL_DTLS_RACE}", see README): retrying with a new room ***\n`);
+        console.warn(
+          `\n*** ${stack} host, attempt ${attempt}: libdatachannel's DTLS race ("${LIBDATACHANNEL_DTLS_RACE}", see README): retrying with a new room ***\n`,
+        );
         return botHostsPageJoins(attempt + 1);
       }
     }
@@ -130,7 +172,11 @@ describe("Node peer ↔ <registry-peer> in Chromium", () => {
         await page.evaluate(() => document.querySelector("registry-peer")!.close("bye"));
         await within(bot.closed, 10_000, "bot told of the page leaving");
         assert.equal(bot.client.getState().phase, "closed");
-        assert.deepEqual((await events(page, "peer-error")).map((e) => e.detail), [], "page peer-error");
+        assert.deepEqual(
+          (await events(page, "peer-error")).map((e) => e.detail),
+          [],
+          "page peer-error",
+        );
       } finally {
         bot.client.close();
       }
@@ -142,7 +188,13 @@ describe("Node peer ↔ <registry-peer> in Chromium", () => {
       await page.goto(`${env.web.url}/demo/plain.html`);
       const { shareUrl } = (await waitForEvent(page, "room-created", 15_000)).detail as { shareUrl: string };
       const rec = recorder();
-      const bot = await startEchoBot({ baseUrl: env.registry.url, link: shareUrl, role: "guest", PeerConnection, onPacket: rec.onPacket });
+      const bot = await startEchoBot({
+        baseUrl: env.registry.url,
+        link: shareUrl,
+        role: "guest",
+        PeerConnection,
+        onPacket: rec.onPacket,
+      });
       try {
         await bothOpen(page, bot);
         await exchange(page, bot, rec.got);
@@ -156,7 +208,11 @@ describe("Node peer ↔ <registry-peer> in Chromium", () => {
         bot.client.close("bot done");
         await waitForEvent(page, "peer-close", stack === "werift" ? 25_000 : 2000, t0 - 5);
         assert.equal(await bot.closed, "bot done");
-        assert.deepEqual((await events(page, "peer-error")).map((e) => e.detail), [], "page peer-error");
+        assert.deepEqual(
+          (await events(page, "peer-error")).map((e) => e.detail),
+          [],
+          "page peer-error",
+        );
       } finally {
         bot.client.close();
       }

@@ -45,7 +45,10 @@ describe("plain HTML page with only the drop-in script", () => {
       await Promise.all([sendMany(host, 200, "r:", true), sendMany(guest, 200, "r:", true)]);
       await Promise.all([waitForPackets(host, "r:", 200, 10_000), waitForPackets(guest, "r:", 200, 10_000)]);
       for (const page of [host, guest]) {
-        assert.deepEqual((await packets(page, "r:")).map((p) => p.data), Array.from({ length: 200 }, (_, i) => `r:${i}`));
+        assert.deepEqual(
+          (await packets(page, "r:")).map((p) => p.data),
+          Array.from({ length: 200 }, (_, i) => `r:${i}`),
+        );
       }
       await sendMany(host, 50, "u:", false);
       await waitForPackets(guest, "u:", 1, 5000);
@@ -54,14 +57,25 @@ describe("plain HTML page with only the drop-in script", () => {
       const t0 = Date.now();
       await guest.evaluate(() => document.querySelector("registry-peer")!.close("bye"));
       await waitForEvent(host, "peer-close", 2000, t0 - 5);
-      assert.deepEqual((await events(host, "peer-error")).map((e) => e.detail), [], "host peer-error");
-      assert.deepEqual((await events(guest, "peer-error")).map((e) => e.detail), [], "guest peer-error");
+      assert.deepEqual(
+        (await events(host, "peer-error")).map((e) => e.detail),
+        [],
+        "host peer-error",
+      );
+      assert.deepEqual(
+        (await events(guest, "peer-error")).map((e) => e.detail),
+        [],
+        "guest peer-error",
+      );
     });
   }
 
   it("classic.html loads only the IIFE and gets the RegistryPeer global", async () => {
     const html = await readFile(new URL("../../demo/classic.html", import.meta.url), "utf8");
-    assert.deepEqual([...html.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]), ['<script src="../dist/registry-peer.iife.js">']);
+    assert.deepEqual(
+      [...html.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]),
+      ['<script src="../dist/registry-peer.iife.js">'],
+    );
     const page = await player(env, "iife");
     await page.goto(`${env.web.url}/demo/classic.html`);
     const ok = await page.evaluate(() => {

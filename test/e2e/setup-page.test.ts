@@ -25,7 +25,10 @@ async function open(body: string): Promise<{ page: Page; warnings: string[] }> {
   });
   const url = `${env.web.url}/__setup-test.html`;
   await page.route(url, (r) =>
-    r.fulfill({ contentType: "text/html", body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>t</title><script type="module" src="/dist/registry-peer.js"></script></head><body>${body}</body></html>` }),
+    r.fulfill({
+      contentType: "text/html",
+      body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>t</title><script type="module" src="/dist/registry-peer.js"></script></head><body>${body}</body></html>`,
+    }),
   );
   await page.goto(url, { waitUntil: "load" });
   await page.evaluate(() => new Promise((r) => setTimeout(r, 200)));
@@ -36,7 +39,10 @@ describe("setup mistakes on a real page", () => {
   it("no base-url, ever: one peer-error config (base-url), one console warning, the UI says so", async () => {
     const { page, warnings } = await open(`<registry-peer role="host"></registry-peer>`);
     const errs = (await events(page, "peer-error")).map((e) => e.detail);
-    assert.deepEqual(errs.map((e) => (e as { code: string; attribute: string }).attribute), ["base-url"]);
+    assert.deepEqual(
+      errs.map((e) => (e as { code: string; attribute: string }).attribute),
+      ["base-url"],
+    );
     assert.equal((errs[0] as { code: string }).code, "config");
     assert.equal(warnings.filter((w) => w.startsWith("<registry-peer>")).length, 1, warnings.join("\n"));
     assert.match(await page.locator("registry-peer [part~=status]").innerText(), /base-url/);
@@ -46,8 +52,14 @@ describe("setup mistakes on a real page", () => {
     const { page, warnings } = await open(
       `<registry-peer role="host"></registry-peer><script type="module">document.querySelector("registry-peer").setAttribute("base-url", ${JSON.stringify(env.registry.url)});</script>`,
     );
-    assert.deepEqual((await events(page, "peer-error")).map((e) => e.detail), []);
-    assert.deepEqual(warnings.filter((w) => w.startsWith("<registry-peer>")), []);
+    assert.deepEqual(
+      (await events(page, "peer-error")).map((e) => e.detail),
+      [],
+    );
+    assert.deepEqual(
+      warnings.filter((w) => w.startsWith("<registry-peer>")),
+      [],
+    );
     assert.equal(await page.locator("registry-peer button").first().innerText(), "Create room");
   });
 });

@@ -38,7 +38,10 @@ function requestLog(): Array<{ method: string; route: string; status: number }> 
         return {};
       }
     })
-    .filter((r): r is { method: string; route: string; status: number } => typeof r.method === "string" && typeof r.route === "string");
+    .filter(
+      (r): r is { method: string; route: string; status: number } =>
+        typeof r.method === "string" && typeof r.route === "string",
+    );
 }
 
 describe("two browsers through the workerd Registry (Durable Objects)", () => {
@@ -57,7 +60,10 @@ describe("two browsers through the workerd Registry (Durable Objects)", () => {
     await Promise.all([sendMany(host, 100, "r:", true), sendMany(guest, 100, "r:", true)]);
     await Promise.all([waitForPackets(host, "r:", 100, 10_000), waitForPackets(guest, "r:", 100, 10_000)]);
     for (const page of [host, guest]) {
-      assert.deepEqual((await packets(page, "r:")).map((p) => p.data), Array.from({ length: 100 }, (_, i) => `r:${i}`));
+      assert.deepEqual(
+        (await packets(page, "r:")).map((p) => p.data),
+        Array.from({ length: 100 }, (_, i) => `r:${i}`),
+      );
     }
 
     const t0 = Date.now();
@@ -70,12 +76,22 @@ describe("two browsers through the workerd Registry (Durable Objects)", () => {
     // offer rides with POST /rooms and the host waits for the answer on /watch, no preflight.
     const routes = handshake.map((r) => `${r.method} ${r.route}`);
     assert.ok(!routes.some((r) => r.startsWith("OPTIONS ")), `no CORS preflight: ${routes.join(", ")}`);
-    for (const must of ["POST /rooms", "POST /rooms/:code/join", "POST /rooms/:code/answer", "POST /rooms/:code/watch"]) {
+    for (const must of [
+      "POST /rooms",
+      "POST /rooms/:code/join",
+      "POST /rooms/:code/answer",
+      "POST /rooms/:code/watch",
+    ]) {
       assert.ok(routes.includes(must), `${must} reached the Worker: ${routes.join(", ")}`);
     }
-    assert.ok(handshake.every((r) => r.status < 500), `no 5xx: ${JSON.stringify(handshake)}`);
+    assert.ok(
+      handshake.every((r) => r.status < 500),
+      `no 5xx: ${JSON.stringify(handshake)}`,
+    );
     const counts = new Map<string, number>();
     for (const r of routes) counts.set(r, (counts.get(r) ?? 0) + 1);
-    console.log(`[workerd e2e] handshake: ${handshake.length} Registry requests (preflights included): ${JSON.stringify(Object.fromEntries(counts))}`);
+    console.log(
+      `[workerd e2e] handshake: ${handshake.length} Registry requests (preflights included): ${JSON.stringify(Object.fromEntries(counts))}`,
+    );
   });
 });
