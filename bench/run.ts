@@ -4,7 +4,7 @@
  * Runs figures 1–7 of issue 6, prints a table and writes the results:
  *   full:  bench/results/latest.json and the generated table in bench/README.md
  *   quick: bench/results/quick.tmp (JSON; git-ignored), README untouched
- * `--only=size,browser,registry` runs a subset (results then go to the quick file too).
+ * `--only=size,browser,registry,netlab` runs a subset (results then go to the quick file too).
  * Builds dist/ first when it is missing or older than src/ (as `npm start` does).
  * Every loop in the suite is bounded in count and time; the whole run is capped at 20 min.
  */
@@ -17,6 +17,7 @@ import { buildIfNeeded } from "../server/dev/start.ts";
 import { browserFigures } from "./browser.ts";
 import { registryFigures } from "./registry.ts";
 import { sizeFigures } from "./size.ts";
+import { netlabFigures } from "./netlab.ts";
 import { machine } from "./lib/machine.ts";
 import type { Figure } from "./lib/stats.ts";
 
@@ -88,6 +89,11 @@ async function main(): Promise<void> {
   if (want("registry")) {
     const r = await registryFigures({ root: ROOT, ...COUNTS, log });
     figures.push(...r.figures);
+  }
+  if (want("netlab")) {
+    const n = await netlabFigures({ runs: quick ? 3 : 10, log });
+    figures.push(...n.figures);
+    if (n.note) notes.push(n.note);
   }
   figures.sort((a, b) => a.id.localeCompare(b.id, "en", { numeric: true }));
   m.loadAvgEnd = Math.round(loadavg()[0]! * 100) / 100;

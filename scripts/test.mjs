@@ -20,6 +20,8 @@ const steps = [
   ["build", npm, ["run", "-s", "build"]],
   ["package (npm pack → Vite app, bin, Worker, typings)", npm, ["run", "-s", "test:package"]],
   ["e2e (Chromium, two contexts)", npm, ["run", "-s", "test:e2e"]],
+  // Needs root and `ip netns`: otherwise it prints a NETLAB SKIPPED banner and passes as skipped.
+  ["netlab (namespaces, NAT, coturn)", npm, ["run", "-s", "test:netlab"]],
 ];
 
 const only = process.env.TEST_ONLY?.split(",").map((s) => s.trim());
