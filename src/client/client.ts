@@ -5,10 +5,11 @@
  *
  * The handshake is in parts that own their state: negotiation.ts (offer/answer/restart),
  * room-watch.ts (reading the room), publisher.ts (our candidates), drain.ts (theirs),
- * recovery.ts (ICE "disconnected"). This class wires them and owns the phase (through the
- * reducer in state.ts) and the session's lifecycle: open and close.
+ * recovery.ts (trouble after open), heartbeat.ts (the control channel), stats.ts (quality). This
+ * class wires them and owns the phase (through the reducer in state.ts) and the session's
+ * lifecycle: open and close.
  */
-import { HEADERS, LIMITS, checkUserName, normalizeJoinCode, normalizeRoomCode, parseCreateResult, parseJoinResult, parsePublicInfo, type RoomStatus } from "../protocol/index.ts";
+import { CONFIG_DEFAULTS, HEADERS, LIMITS, checkUserName, normalizeJoinCode, normalizeRoomCode, parseCreateResult, parseJoinResult, parsePublicInfo, type RoomStatus } from "../protocol/index.ts";
 import { randomFromBytes } from "./backoff.ts";
 import { roomCall, type Ctx, type Emit } from "./ctx.ts";
 import { CLIENT_DEFAULTS } from "./defaults.ts";
@@ -16,11 +17,13 @@ import { Drain, drainDue } from "./drain.ts";
 import {
   AlreadyPairedError, BadJoinCodeError, BadRequestError, ChannelMismatchError, ClosedError, NotFoundError, RegistryError, TransitionError,
 } from "./errors.ts";
+import { HEARTBEAT, Heartbeat } from "./heartbeat.ts";
 import { END, LocalCandidates, RemoteCandidates } from "./ice.ts";
 import { Negotiation } from "./negotiation.ts";
 import { Publisher } from "./publisher.ts";
 import { Recovery } from "./recovery.ts";
 import { RtcSession, channelSpecs } from "./rtc.ts";
+import { JITTER0, readStats, type ConnectionStats } from "./stats.ts";
 import { TERMINAL, canApply, initialState, reduce, type Action } from "./state.ts";
 import { TimerScope } from "./timers.ts";
 import { Transport } from "./transport.ts";
@@ -51,6 +54,11 @@ export class RegistryClient {
   #settle: { resolve: () => void; reject: (e: Error) => void } | undefined;
   readonly #rec: Recovery;
   #openedOnce = false;
+  #hb: Heartbeat | undefined;
+  /** nowMs() of the Registry's latest answer (any status): the outage deadline counts from it. */
+  #lastContact = 0;
+  #jitter = JITTER0;
+  #unreliableReceived = 0;
 
   constructor(opts: RegistryClientOptions, ev: RegistryClientEvents = {}) {
     this.#o = opts;
@@ -61,9 +69,13 @@ export class RegistryClient {
     const t = (this.transport = new Transport({
       baseUrl: opts.baseUrl.replace(/\/+$/, ""), fetchImpl: opts.fetchImpl, nowMs: opts.nowMs, random, timers,
       csrfHeaderName: opts.csrfHeaderName ?? HEADERS.version, csrfHeaderValue: opts.csrfHeaderValue ?? "1",
-      telemetry: (e) => this.#telemetry(e), onRetry: (err) => this.#dispatch({ type: "error_noted", error: err }),
+      telemetry: (e) => {
+        if (e.type === "response") this.#lastContact = opts.nowMs();
+        this.#telemetry(e);
+      },
+      onRetry: (err) => this.#dispatch({ type: "error_noted", error: err }),
     }));
-    const call = (this.#call = roomCall(t, () => this.#state));
+    const call = (this.#call = roomCall(t, () => this.#state, () => this.#outageDeadline()));
     const ctx: Ctx = {
       o: opts, timers, random, signal: this.#ctl.signal, has: (f) => t.has(f),
       get: (suffix, query, signal, ifNoneMatch) => call(suffix, query, { method: "GET", signal, ...(ifNoneMatch === undefined ? {} : { ifNoneMatch }) }),
@@ -91,6 +103,10 @@ export class RegistryClient {
         // The channels may have opened before the answer step finished (not after a restart:
         // they never closed, and a second onOpen would be wrong).
         if (this.#rtc!.open && !this.#openedOnce) this.#onChannelsOpen();
+        // After a restart ICE may never have left "connected" (no event to come): open again now.
+        else if (this.#openedOnce && this.#rtc!.pc.connectionState === "connected") this.#dispatch({ type: "dc_open" });
+        // The guest answers any newer offer from here on (restarts, the host's "Try again").
+        if (this.#state.role === "guest") this.#rec.watchOffers();
       },
     });
     this.#rec = new Recovery(ctx, this.#neg, {
@@ -99,7 +115,22 @@ export class RegistryClient {
       can: (type) => canApply(this.#state, type),
       resetIce: () => (this.#drain.reset(), this.#pub.reset(), this.#remote.reset()),
       peerLeft: (why) => this.#peerLeft(why),
+      reconnecting: (reason) => this.#emit("onReconnecting", { reason }),
+      reconnected: (afterMs) => this.#emit("onReconnected", { afterMs }),
+      kick: () => t.kick(),
+      lastContact: () => this.#lastContact,
     });
+  }
+
+  /**
+   * Until when session requests keep retrying through a Registry outage: the room's lifetime
+   * (its TTL in its current state, from the latest snapshot) after the Registry last answered,
+   * at most outageMaxMs. A room that expired meanwhile answers 404/410 anyway.
+   */
+  #outageDeadline(): number {
+    const s = this.#snapshot;
+    const ttl = s && s.expiresAt > s.updatedAt ? s.expiresAt - s.updatedAt : CONFIG_DEFAULTS.TTL_JOINED_SEC * 1000;
+    return this.#lastContact + Math.min(ttl, CLIENT_DEFAULTS.outageMaxMs);
   }
 
   getState(): ClientState { return this.#state; }
@@ -107,6 +138,21 @@ export class RegistryClient {
   getRoomSnapshot(): RoomSnapshot | null { return this.#snapshot; }
   /** (ext) The extensions the server advertised in its latest response. */
   getFeatures(): string[] { return [...this.transport.features]; }
+
+  /**
+   * (ext) Live quality of the open connection (README, Connection quality); null before it
+   * opened and after it ended.
+   */
+  async getStats(): Promise<ConnectionStats | null> {
+    const rtc = this.#rtc;
+    if (!rtc || !this.#openedOnce || this.#ctl.signal.aborted) return null;
+    const report = await rtc.pc.getStats();
+    const ids = { reliable: rtc.channels.get("reliable")?.id, unreliable: rtc.channels.get("unreliable")?.id };
+    const extra = { at: this.#o.nowMs(), reconnecting: this.#rec.recovering, unreliableLoss: this.#hb?.unreliableLoss ?? null };
+    const { stats, jitter } = readStats(report, ids, this.#jitter, extra);
+    this.#jitter = jitter;
+    return stats;
+  }
 
   // ---------------------------------------------------------------- room admin
 
@@ -178,6 +224,8 @@ export class RegistryClient {
     }
     const code = normalizeRoomCode(opts.code) ?? opts.code;
     this.#dispatch({ type: "connect", role: opts.role, code, token: opts.accessToken });
+    this.#lastContact = this.#o.nowMs();
+    this.#rec.start();
     const done = new Promise<void>((resolve, reject) => { this.#settle = { resolve, reject }; });
     // The flow runs on its own; its failure ends the session (and rejects `done`).
     void this.#run(opts).catch((err) => this.fail(err));
@@ -201,7 +249,10 @@ export class RegistryClient {
       foreignChannel: () => this.#timers.set(() => {
         if (!rtc.channels.has("reliable")) this.fail(new ChannelMismatchError(), true);
       }, CLIENT_DEFAULTS.channelWaitMs),
-      message: (data, reliable) => this.#emit("onMessage", data, { reliable }),
+      message: (data, reliable) => {
+        if (!reliable) this.#unreliableReceived++;
+        this.#emit("onMessage", data, { reliable });
+      },
       drain: () => this.#emit("onDrain"),
     }, threshold, this.#o.bufferedAmountLowThreshold ?? Math.floor(threshold / 4));
     this.#rtc = rtc;
@@ -238,6 +289,8 @@ export class RegistryClient {
     this.#openedOnce = true;
     this.#dispatch({ type: "dc_open" });
     this.#telemetry({ type: "dc_open" });
+    this.#startHeartbeat(this.#rtc!);
+    this.#statsLoop();
     this.#emit("onOpen");
     this.#settle?.resolve();
     // Late candidates may still help for a short grace, then no more requests.
@@ -247,18 +300,50 @@ export class RegistryClient {
     }
   }
 
+  /**
+   * The control channel (heartbeat.ts), pre-negotiated so both sides make it at open without
+   * another offer. A peer without it never answers, and is then never judged by it.
+   */
+  #startHeartbeat(rtc: RtcSession): void {
+    const dc = rtc.pc.createDataChannel(HEARTBEAT.label, { negotiated: true, id: HEARTBEAT.id, ordered: false, maxRetransmits: 0 });
+    this.#hb = new Heartbeat(dc, this.#timers, this.#o.nowMs, {
+      silent: () => this.#rec.trouble("peer_unresponsive"),
+      heard: () => {
+        if (rtc.pc.connectionState === "connected") this.#rec.recovered();
+      },
+      bye: () => this.#peerLeft("peer_closed"),
+      unreliableReceived: () => this.#unreliableReceived,
+      unreliableSent: () => rtc.unreliableSent,
+    });
+  }
+
+  /** onStats every statsIntervalMs while the session lives (0 = never). */
+  #statsLoop(): void {
+    const ms = this.#o.statsIntervalMs ?? CLIENT_DEFAULTS.statsIntervalMs;
+    if (ms <= 0) return;
+    this.#timers.set(() => {
+      this.getStats().then(
+        (st) => st && !this.#ctl.signal.aborted && this.#emit("onStats", st),
+        // A getStats() refused by a closing connection: the next tick (if any) tries again.
+        () => {},
+      );
+      this.#statsLoop();
+    }, ms);
+  }
+
   #onConnectionState(s: RTCPeerConnectionState): void {
     this.#telemetry({ type: "pc_state", state: s });
     this.#emit("onIceConnectionStateChange", s);
     if (s === "connected") {
-      this.#rec.connected();
+      // Healthy unless the peer's heartbeats stopped (it answers them again when it is back).
+      if (!this.#hb?.silent) this.#rec.recovered();
       if (canApply(this.#state, "ice_connected")) this.#dispatch({ type: "ice_connected" });
       // Back after an ICE restart: the channels never closed, so this is open again (no second onOpen).
       if (this.#openedOnce && canApply(this.#state, "dc_open")) this.#dispatch({ type: "dc_open" });
-    } else if (s === "disconnected") {
-      this.#rec.disconnected();
-    } else if (s === "failed" || s === "closed") {
-      this.#peerLeft(s === "failed" ? "connection_failed" : "connection_closed");
+    } else if (s === "disconnected" || s === "failed") {
+      this.#rec.trouble(s);
+    } else if (s === "closed") {
+      this.#peerLeft("connection_closed");
     }
   }
 
@@ -281,6 +366,8 @@ export class RegistryClient {
   close(reason?: string): void {
     if (this.#ctl.signal.aborted) return;
     this.#postClose(reason);
+    // The peer learns it at once on the control channel (best effort).
+    this.#hb?.bye();
     this.#dispatch({ type: "closing" });
     this.#teardown({ type: "closed" }, reason ?? "closed");
   }
@@ -312,6 +399,7 @@ export class RegistryClient {
     this.#ctl.abort();
     this.#drain.stop();
     this.#rec.stop();
+    this.#hb?.stop();
     this.#timers.clear();
     this.#rtc?.dispose();
     this.#dispatch(action);

@@ -18,6 +18,7 @@ export async function watchRoom(
   seen: (s: RoomSnapshot) => void,
   signal: AbortSignal,
   from?: { version: number; waitSec: number },
+  holdSec: () => number = () => WAIT_SEC,
 ): Promise<string> {
   let version = from?.version;
   let wait = from?.waitSec ?? WAIT_SEC;
@@ -31,7 +32,7 @@ export async function watchRoom(
     const cursor = longpoll && version !== undefined;
     const inUrl = cursor && unchanged;
     const { body } = await ctx.get("", longpoll ? `?${inUrl ? `since=${version}&` : ""}wait=${wait}` : "", signal, cursor && !inUrl ? `"${version}"` : undefined);
-    wait = WAIT_SEC;
+    wait = holdSec();
     const snap = parseSnapshot(body);
     const v = snap.version ?? 0;
     unchanged = cursor && v <= version!;
