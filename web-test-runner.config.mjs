@@ -33,6 +33,7 @@ function startRegistryProcess(extraEnv) {
 const LIMITS_OFF = {
   LIMIT_CREATE_PER_MIN: "0", LIMIT_PUBLIC_PER_MIN: "0", LIMIT_JOIN_PER_MIN: "0",
   LIMIT_WRONG_JOIN_PER_ROOM_PER_MIN: "0", LIMIT_TOKEN_PER_MIN: "0",
+  LIMIT_WRONG_JOIN_PER_SOURCE_PER_MIN: "0", LIMIT_PROBE_PER_MIN: "0",
 };
 const REGISTRIES = {
   // client: test/client/integration.test.ts, once with every feature, once as the MVP server.

@@ -4,7 +4,7 @@
  * Runs figures 1–7 of issue 6, prints a table and writes the results:
  *   full:  bench/results/latest.json and the generated table in bench/README.md
  *   quick: bench/results/quick.tmp (JSON; git-ignored), README untouched
- * `--only=size,browser,registry,netlab` runs a subset (results then go to the quick file too).
+ * `--only=size,browser,registry,sweep,netlab` runs a subset (results then go to the quick file too).
  * Builds dist/ first when it is missing or older than src/ (as `npm start` does).
  * Every loop in the suite is bounded in count and time; the whole run is capped at 20 min.
  */
@@ -15,7 +15,7 @@ import { loadavg } from "node:os";
 import { spawnSync } from "node:child_process";
 import { buildIfNeeded } from "../server/dev/start.ts";
 import { browserFigures } from "./browser.ts";
-import { registryFigures } from "./registry.ts";
+import { registryFigures, sweepFigures } from "./registry.ts";
 import { sizeFigures } from "./size.ts";
 import { netlabFigures } from "./netlab.ts";
 import { machine } from "./lib/machine.ts";
@@ -90,6 +90,7 @@ async function main(): Promise<void> {
     const r = await registryFigures({ root: ROOT, ...COUNTS, log });
     figures.push(...r.figures);
   }
+  if (want("sweep")) figures.push(...(await sweepFigures({ root: ROOT, rooms: 100_000, seconds: quick ? 20 : 75, log })));
   if (want("netlab")) {
     const n = await netlabFigures({ runs: quick ? 3 : 10, log });
     figures.push(...n.figures);

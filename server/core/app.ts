@@ -6,8 +6,10 @@
  *   Workers: forward `call(code, request)` to the Durable Object named by `code`; requests
  *   and replies are plain JSON.
  * - `limiter`: the per-IP `RateLimiter` (server/ratelimit.ts); Workers may back it by a DO.
- * - `clientIp(c)`: the caller's IP (Node: socket or X-Forwarded-For with TRUST_PROXY;
- *   Workers: CF-Connecting-IP). Only used as a rate-limit key, never logged.
+ * - `clientIp(c)`: the caller's IP (Node: socket, or X-Forwarded-For from a TRUST_PROXY
+ *   peer; Workers: CF-Connecting-IP). Only used as a rate-limit key (grouped by ipKey:
+ *   IPv6 by its /IPV6_PREFIX), never logged.
+ * - `holdGate(c, key)`: optional (Node): per-IP and total ceilings on held long-polls.
  * - `log(line)`: one JSON line per request (§9), `now`, `randomBytes` (tests may inject).
  * - `sha256`: optional SHA-256 hex (default WebCrypto, async); Node passes a synchronous one.
  *
@@ -15,7 +17,9 @@
  *   origin (403; preflights too; not GET /health) → route and method (404/405)
  *   → X-Registry-Version on POST (403 missing / 400 other) → body size (413, read with a cap)
  *   → per-IP limits (429) → [in the room: exists 404 → not closed 410 → token/role 403
- *   → per-room/per-token limits 429 → body shape 400 → state 409].
+ *   → per-room/per-token limits 429 → body shape 400 → state 409]. A token route's answer
+ *   given without a valid token (404/410/403) then counts against the client's
+ *   LIMIT_PROBE_PER_MIN; past it the answer is 429 instead (no existence oracle).
  * The body is read (capped) and tentatively decoded before the room runs, but a malformed
  * body is only reported at the "body shape" step, so e.g. bad JSON with a wrong token is 403.
  */
@@ -28,6 +32,7 @@ import {
   HEADERS,
   LIMITS,
   checkUserName,
+  normalizeUserName,
   errorEnvelope,
   utf8Length,
   normalizeJoinCode,
@@ -40,6 +45,8 @@ import {
 import { isOriginAllowed, type RegistryConfig } from "./config.ts";
 import { newToken, randomBytes as cryptoRandomBytes, sha256Hex, type RandomBytes, type Sha256Hex } from "./crypto.ts";
 import type { RateLimiter, IpBucket } from "./ratelimit.ts";
+import { ipKey } from "./ip.ts";
+import type { HoldGate } from "./limits-global.ts";
 import type { RoomDirectory } from "./room-host.ts";
 import type { BodyInput, RoomReply, RoomRequest } from "./room.ts";
 
@@ -48,6 +55,7 @@ export interface AppDeps {
   rooms: RoomDirectory;
   limiter: RateLimiter;
   clientIp: (c: Context) => string | undefined;
+  holdGate?: (c: Context, key: string) => HoldGate | undefined;
   log?: (line: string) => void;
   now?: () => number;
   randomBytes?: RandomBytes;
@@ -93,6 +101,7 @@ export function createApp(deps: AppDeps) {
     if (extra?.etag !== undefined) h["etag"] = extra.etag;
     if (extra?.retryAfter !== undefined) h["retry-after"] = extra.retryAfter;
     if (c.get("cors")) h["vary"] = "Origin";
+    h["x-content-type-options"] = "nosniff";
     h[featuresKey] = featuresHeader;
     // Last, spelled as Hono/node-server wrote it before, so the bytes on the wire are unchanged
     // (not on HEAD, whose answer has no body).
@@ -143,6 +152,7 @@ export function createApp(deps: AppDeps) {
     if (!complete.has(res)) {
       res.headers.set(HEADERS.features, featuresHeader);
       res.headers.set("Cache-Control", "no-store");
+      res.headers.set("X-Content-Type-Options", "nosniff");
     }
     // Only the method, the route pattern (never the code), status, latency and sizes.
     const method = /^[A-Z]{1,16}$/.test(c.req.method) ? c.req.method : "OTHER";
@@ -167,11 +177,30 @@ export function createApp(deps: AppDeps) {
     }
     if (bucket) {
       const limit = bucket === "create" ? config.limitCreatePerMin : bucket === "public" ? config.limitPublicPerMin : config.limitJoinPerMin;
-      const r = await limiter.hit(bucket, deps.clientIp(c) ?? "unknown", limit);
+      const r = await limiter.hit(bucket, keyOf(c), limit);
       if (!r.ok) return fail(c, "rate_limited", { retryAfterSec: r.retryAfterSec });
     }
     return body;
   }
+
+  /** The per-IP limit key of this request's client (see ip.ts). */
+  const keyOf = (c: Context) => ipKey(deps.clientIp(c), config.ipv6Prefix);
+
+  /**
+   * A token route's answer. One given without a valid token (unknown, closed, wrong token)
+   * counts against the caller's probe budget; past it, every such answer is 429, so the
+   * 403/404/410 difference cannot map live rooms faster than LIMIT_PROBE_PER_MIN.
+   */
+  async function tokenReply(c: Context<Env>, r: RoomReply): Promise<Response> {
+    if (r.probe && config.limitProbePerMin > 0) {
+      const l = await limiter.hit("probe", keyOf(c), config.limitProbePerMin);
+      if (!l.ok) return fail(c, "rate_limited", { retryAfterSec: l.retryAfterSec });
+    }
+    return reply(c, r);
+  }
+
+  /** A long-poll's hold gate (Node), only for requests that ask to wait. */
+  const gateOf = (c: Context) => (deps.holdGate && c.req.query("wait") !== undefined ? deps.holdGate(c, keyOf(c)) : undefined);
 
   function tokenHash(c: Context): string | null | Promise<string> {
     const t = c.req.header(HEADERS.token);
@@ -211,13 +240,14 @@ export function createApp(deps: AppDeps) {
     if (!parsed.success) return fail(c, "bad_request", { message: "hostUserName must be a string." });
     const why = checkUserName(parsed.output.hostUserName);
     if (why) return fail(c, "bad_request", { message: `hostUserName: ${why}.` });
+    const hostUserName = normalizeUserName(parsed.output.hostUserName);
     const ownerToken = newToken(rand);
     const joinCode = randomCrockford(rand, JOIN_CODE_LENGTH);
     const [ownerTokenHash, joinCodeHash] = await Promise.all([sha(ownerToken), sha(joinCode)]);
     // 30 bits of room code: a collision is rare; retry a few times, then give up as 503.
     for (let attempt = 0; attempt < 8; attempt++) {
       const code = randomCrockford(rand, ROOM_CODE_LENGTH);
-      const r = await rooms.call(code, { op: "create", code, hostUserName: parsed.output.hostUserName, ownerToken, ownerTokenHash, joinCode, joinCodeHash });
+      const r = await rooms.call(code, { op: "create", code, hostUserName, ownerToken, ownerTokenHash, joinCode, joinCodeHash });
       if (!r.exists) return reply(c, r);
     }
     return fail(c, "unavailable");
@@ -241,8 +271,9 @@ export function createApp(deps: AppDeps) {
     const typed = pre.kind === "json" && isObject(pre.value) ? pre.value.joinCode : undefined;
     const normalized = normalizeJoinCode(typed);
     const guestToken = newToken(rand);
-    const [joinCodeHash, guestTokenHash] = await Promise.all([normalized ? sha(normalized) : null, sha(guestToken)]);
-    return reply(c, await rooms.call(code, { op: "join", body: pre, joinCodeHash, guestToken, guestTokenHash }));
+    // The source of wrong codes is kept in the room as a digest of its ipKey, never the IP.
+    const [joinCodeHash, guestTokenHash, source] = await Promise.all([normalized ? sha(normalized) : null, sha(guestToken), sha(`join-source:${keyOf(c)}`)]);
+    return reply(c, await rooms.call(code, { op: "join", body: pre, joinCodeHash, guestToken, guestTokenHash, source: source.slice(0, 16) }));
   });
 
   app.get("/rooms/:code", async (c) => {
@@ -256,7 +287,7 @@ export function createApp(deps: AppDeps) {
       wait: c.req.query("wait"),
       ifNoneMatch: c.req.header("if-none-match"),
     };
-    return reply(c, await rooms.call(code, req, () => c.req.raw.signal));
+    return tokenReply(c, await rooms.call(code, req, () => c.req.raw.signal, gateOf(c)));
   });
 
   app.get("/rooms/:code/candidates", async (c) => {
@@ -264,7 +295,7 @@ export function createApp(deps: AppDeps) {
     const code = codeOf(c);
     if (!code) return notFound(c);
     const req: RoomRequest = { op: "candidates", tokenHash: await tokenHash(c), since: c.req.query("since"), wait: c.req.query("wait") };
-    return reply(c, await rooms.call(code, req, () => c.req.raw.signal));
+    return tokenReply(c, await rooms.call(code, req, () => c.req.raw.signal, gateOf(c)));
   });
 
   for (const op of ["offer", "answer", "candidate", "close"] as const) {
@@ -274,7 +305,7 @@ export function createApp(deps: AppDeps) {
       if (pre instanceof Response) return pre;
       const code = codeOf(c);
       if (!code) return notFound(c);
-      return reply(c, await rooms.call(code, { op, tokenHash: await tokenHash(c), body: pre }));
+      return tokenReply(c, await rooms.call(code, { op, tokenHash: await tokenHash(c), body: pre }));
     });
   }
 

@@ -7,6 +7,7 @@
  * A rate limit of 0 switches that limit off (tests and benchmarks only, §10).
  */
 import { CONFIG_DEFAULTS, FEATURES, type Feature } from "../../src/protocol/index.ts";
+import { parseTrustedProxies, type Cidr } from "./ip.ts";
 
 export type EnvLike = Record<string, string | undefined>;
 
@@ -38,7 +39,24 @@ export interface RegistryConfig {
   longpollMaxMs: number;
   /** 0 = unlimited restarts (a limit of 0 is off). */
   maxRestarts: number;
-  trustProxy: boolean;
+  /** `TRUST_PROXY`: proxies whose X-Forwarded-For is believed (Node); empty = none. */
+  trustedProxies: Cidr[];
+  limitWrongJoinPerSourcePerMin: number;
+  /** Requests naming a room without a valid token, per client IP (no existence oracle). */
+  limitProbePerMin: number;
+  /** Ceilings (README "Security"); 0 = off. */
+  maxRooms: number;
+  maxRoomBytes: number;
+  maxLongpollsPerRoom: number;
+  maxLongpollsPerIp: number;
+  maxLongpolls: number;
+  maxConnectionsPerIp: number;
+  maxConnections: number;
+  /** Node: milliseconds for the request headers, and for the whole request. */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** IPv6 prefix length grouping clients for per-IP limits. */
+  ipv6Prefix: number;
   /** Extensions served and advertised (test switch REGISTRY_FEATURES). */
   features: Feature[];
 }
@@ -81,17 +99,17 @@ function parseFeatureSwitch(raw: string | undefined): Feature[] {
   return FEATURES.filter((f) => wanted.includes(f));
 }
 
-function flag(raw: string | undefined): boolean {
-  if (raw === undefined) return false;
-  const s = raw.trim().toLowerCase();
-  return s !== "" && s !== "0" && s !== "false" && s !== "no" && s !== "off";
-}
-
 export function parseConfig(env: EnvLike = {}): RegistryConfig {
   // TTLs accept fractions of a second so tests can use short lifetimes; they must be > 0
   // (a room that expires on creation is useless), except the tombstone, which may be 0.
   const ttl = (name: "TTL_OPEN_SEC" | "TTL_JOINED_SEC" | "TTL_PAIRED_SEC") => {
     const n = num(env, name, { max: 365 * 24 * 3600 });
+    if (n <= 0) throw new Error(`config: ${name} must be > 0`);
+    return Math.round(n * 1000);
+  };
+  // Node's HTTP timeouts: > 0 (fractions for tests), at most 10 minutes.
+  const timeout = (name: "HEADERS_TIMEOUT_SEC" | "REQUEST_TIMEOUT_SEC") => {
+    const n = num(env, name, { max: 600 });
     if (n <= 0) throw new Error(`config: ${name} must be > 0`);
     return Math.round(n * 1000);
   };
@@ -111,7 +129,19 @@ export function parseConfig(env: EnvLike = {}): RegistryConfig {
     limitTokenPerMin: perMin("LIMIT_TOKEN_PER_MIN"),
     longpollMaxMs: Math.round(num(env, "LONGPOLL_MAX_SEC", { max: 3600 }) * 1000),
     maxRestarts: num(env, "MAX_RESTARTS", { integer: true, max: 1_000_000 }),
-    trustProxy: flag(env.TRUST_PROXY),
+    trustedProxies: parseTrustedProxies(env.TRUST_PROXY),
+    limitWrongJoinPerSourcePerMin: perMin("LIMIT_WRONG_JOIN_PER_SOURCE_PER_MIN"),
+    limitProbePerMin: perMin("LIMIT_PROBE_PER_MIN"),
+    maxRooms: num(env, "MAX_ROOMS", { integer: true, max: 100_000_000 }),
+    maxRoomBytes: num(env, "MAX_ROOM_BYTES", { integer: true, max: 1_000_000_000 }),
+    maxLongpollsPerRoom: num(env, "MAX_LONGPOLLS_PER_ROOM", { integer: true, max: 1_000_000 }),
+    maxLongpollsPerIp: num(env, "MAX_LONGPOLLS_PER_IP", { integer: true, max: 1_000_000 }),
+    maxLongpolls: num(env, "MAX_LONGPOLLS", { integer: true, max: 10_000_000 }),
+    maxConnectionsPerIp: num(env, "MAX_CONNECTIONS_PER_IP", { integer: true, max: 1_000_000 }),
+    maxConnections: num(env, "MAX_CONNECTIONS", { integer: true, max: 10_000_000 }),
+    headersTimeoutMs: timeout("HEADERS_TIMEOUT_SEC"),
+    requestTimeoutMs: timeout("REQUEST_TIMEOUT_SEC"),
+    ipv6Prefix: num(env, "IPV6_PREFIX", { integer: true, min: 1, max: 128 }),
     features: parseFeatureSwitch(env.REGISTRY_FEATURES),
   };
 }

@@ -27,7 +27,8 @@ export function slidingWindowHit(times: number[], limit: number, now: number, wi
   return { ok: true };
 }
 
-export type IpBucket = "create" | "public" | "join";
+/** `probe`: token-route answers given without a valid token (app.ts tokenReply). */
+export type IpBucket = "create" | "public" | "join" | "probe";
 
 export interface RateLimiter {
   /** Counts one request of `bucket` for `key` (a client IP) against `limit` per minute. */

@@ -12,9 +12,14 @@
  *   request is about to be held, so most requests never make one (on Node, an AbortController
  *   per request).
  *   Node: a `RoomHost` over all rooms. Workers: a stub that forwards to the room's DO.
- * - `sweep()` applies TTL expiry to every stored room (waking waiters of rooms that closed
- *   or went away) and deletes gone tombstones. Node schedules it with an unref'd interval
- *   (server/node.ts); a DO would call it from an alarm at the room's `expiresAt`.
+ * - `sweep()` applies TTL expiry (waking waiters of rooms that closed or went away) and
+ *   deletes gone tombstones. On synchronous storage it visits only the rooms that are due,
+ *   from a min-heap of expiry times (server/expiry.ts), at most SWEEP_BATCH per call; Node
+ *   calls it from an unref'd interval. On async storage (a DO: one room) it visits every
+ *   stored room, from the object's alarm.
+ * - Ceilings: `maxRooms` (a create past it answers 503 with Retry-After, synchronous
+ *   storage only), `maxHoldsPerRoom` (a long-poll past it answers 429), and an optional
+ *   per-call `HoldGate` (per-IP and total held long-polls, server/limits-global.ts).
  * - `close()` answers every pending long-poll at once with what there is (200 snapshot or
  *   delta) and refuses to hold new ones, for a graceful shutdown.
  * - A storage that can also answer synchronously (`SyncRoomStorage`, the in-memory one) lets
@@ -23,6 +28,8 @@
  *   (a Durable Object's) always goes through the queue.
  */
 import { applyOp, unnamed, type OpResult, type RoomConfig, type RoomRecord, type RoomReply, type RoomRequest, type Side } from "./room.ts";
+import { ExpiryQueue } from "./expiry.ts";
+import type { HoldGate } from "./limits-global.ts";
 
 export interface RoomStorage {
   get(code: string): Promise<RoomRecord | undefined>;
@@ -37,6 +44,8 @@ export interface SyncRoomStorage extends RoomStorage {
   getSync(code: string): RoomRecord | undefined;
   putSync(code: string, record: RoomRecord): void;
   deleteSync(code: string): void;
+  /** Rooms stored (tombstones included). */
+  readonly size: number;
 }
 
 function isSync(s: RoomStorage): s is SyncRoomStorage {
@@ -46,8 +55,14 @@ function isSync(s: RoomStorage): s is SyncRoomStorage {
 export type SignalSource = AbortSignal | (() => AbortSignal);
 
 export interface RoomDirectory {
-  call(code: string, req: RoomRequest, signal?: SignalSource): Promise<RoomReply>;
+  /** `gate`, when given, must allow a long-poll before it is held (it is released when the call ends). */
+  call(code: string, req: RoomRequest, signal?: SignalSource, gate?: HoldGate): Promise<RoomReply>;
 }
+
+/** Rooms expired per sweep() at most: a burst of expiries is spread over several sweeps. */
+export const SWEEP_BATCH = 2000;
+/** Retry-After for a refused long-poll: a held one ends within LONGPOLL_MAX_SEC. */
+const HOLD_RETRY_SEC = 5;
 
 export class MemoryRoomStorage implements SyncRoomStorage {
   readonly #rooms = new Map<string, RoomRecord>();
@@ -91,12 +106,17 @@ interface CallState {
   signalSource: SignalSource | undefined;
   /** The signal, once a hold needed it. */
   signal: AbortSignal | undefined;
+  gate: HoldGate | undefined;
 }
 
 export interface RoomHostOptions {
   storage: RoomStorage;
   config: RoomConfig;
   now?: () => number;
+  /** Live (not closed) rooms held at once (synchronous storage); 0 = no ceiling. */
+  maxRooms?: number;
+  /** Long-polls held at once per room; 0 = no ceiling. */
+  maxHoldsPerRoom?: number;
 }
 
 export class RoomHost implements RoomDirectory {
@@ -107,6 +127,11 @@ export class RoomHost implements RoomDirectory {
   /** Tail of each room's queue of operations: one op at a time per room. */
   readonly #queues = new Map<string, Promise<unknown>>();
   readonly #waiters = new Map<string, Set<Waiter>>();
+  readonly #expiry = new ExpiryQueue();
+  readonly #maxRooms: number;
+  readonly #maxHoldsPerRoom: number;
+  /** Live rooms in synchronous storage (tombstones are not counted). */
+  #live = 0;
   #closing = false;
 
   constructor(opts: RoomHostOptions) {
@@ -114,6 +139,8 @@ export class RoomHost implements RoomDirectory {
     this.#sync = isSync(opts.storage) ? opts.storage : null;
     this.#config = opts.config;
     this.#now = opts.now ?? Date.now;
+    this.#maxRooms = opts.maxRooms ?? 0;
+    this.#maxHoldsPerRoom = opts.maxHoldsPerRoom ?? 0;
   }
 
   /** Number of held long-polls (for tests and shutdown). */
@@ -123,8 +150,22 @@ export class RoomHost implements RoomDirectory {
     return n;
   }
 
-  async call(code: string, req: RoomRequest, signalSource?: SignalSource): Promise<RoomReply> {
-    const st: CallState = { deadline: undefined, held: undefined, signalSource, signal: undefined };
+  async call(code: string, req: RoomRequest, signalSource?: SignalSource, gate?: HoldGate): Promise<RoomReply> {
+    if (req.op === "create" && this.#sync && this.#maxRooms > 0 && this.#live >= this.#maxRooms) {
+      // Full: the earliest expiry says when a place frees up.
+      const next = this.#expiry.peek();
+      const retryAfterSec = Math.min(60, Math.max(1, next === undefined ? 60 : Math.ceil((next - this.#now()) / 1000)));
+      return { status: 503, error: "unavailable", message: "The Registry is full; retry later.", retryAfterSec };
+    }
+    const st: CallState = { deadline: undefined, held: undefined, signalSource, signal: undefined, gate };
+    try {
+      return await this.#run(code, req, st);
+    } finally {
+      gate?.release();
+    }
+  }
+
+  async #run(code: string, req: RoomRequest, st: CallState): Promise<RoomReply> {
     let resume = false;
     let final = false;
     for (;;) {
@@ -151,6 +192,11 @@ export class RoomHost implements RoomDirectory {
   /** A request the room wants held: register its waiter now (same turn), until its deadline. */
   #decide(code: string, r: OpResult, st: CallState): OpResult {
     if (!r.reply && r.wait) {
+      // Ceilings are checked at the first hold only: a woken request keeps its place.
+      if (st.deadline === undefined && !this.#closing) {
+        const refusal = this.#admit(code, st);
+        if (refusal) return { ...r, reply: refusal };
+      }
       const src = st.signalSource;
       const signal = (st.signal ??= typeof src === "function" ? src() : src);
       st.deadline ??= this.#now() + r.wait.ms;
@@ -160,13 +206,41 @@ export class RoomHost implements RoomDirectory {
     return r;
   }
 
-  /** TTL expiry for every room; wakes waiters of rooms that changed. */
+  /** Per-room, then per-IP and total held long-polls: null to hold, else the answer. */
+  #admit(code: string, st: CallState): RoomReply | null {
+    if (this.#maxHoldsPerRoom > 0 && (this.#waiters.get(code)?.size ?? 0) >= this.#maxHoldsPerRoom) {
+      return { status: 429, error: "rate_limited", message: "Too many long-polls on this room.", retryAfterSec: HOLD_RETRY_SEC };
+    }
+    const why = st.gate?.acquire() ?? null;
+    if (why === "per_ip") return { status: 429, error: "rate_limited", message: "Too many long-polls from this address.", retryAfterSec: HOLD_RETRY_SEC };
+    if (why === "total") return { status: 503, error: "unavailable", message: "The Registry holds too many long-polls; retry later.", retryAfterSec: HOLD_RETRY_SEC };
+    return null;
+  }
+
+  /** TTL expiry; wakes waiters of rooms that changed. See the file header. */
   async sweep(): Promise<void> {
     const sync = this.#sync;
-    for (const code of await this.#storage.codes()) {
-      if (sync && !this.#queues.has(code)) this.#applySync(sync, code, { op: "tick" }, {});
-      else await this.#serial(code, () => this.#apply(code, { op: "tick" }, {}));
+    if (sync) {
+      for (const code of this.#expiry.due(this.#now(), SWEEP_BATCH)) {
+        if (this.#queues.has(code)) await this.#serial(code, () => this.#apply(code, { op: "tick" }, {}));
+        else this.#applySync(sync, code, { op: "tick" }, {});
+        // Not due after all (its TTL moved on), or a tombstone now: due again later.
+        const rec = sync.getSync(code);
+        if (rec) this.#expiry.schedule(code, rec.expiresAt);
+      }
+      return;
     }
+    for (const code of await this.#storage.codes()) await this.#serial(code, () => this.#apply(code, { op: "tick" }, {}));
+  }
+
+  /** Live (not closed) rooms, as MAX_ROOMS counts them (synchronous storage). */
+  get live(): number {
+    return this.#live;
+  }
+
+  /** Entries in the expiry heap (tests and the bench). */
+  get scheduled(): number {
+    return this.#expiry.size;
   }
 
   /** Answers all pending long-polls now and holds no new ones. */
@@ -180,10 +254,15 @@ export class RoomHost implements RoomDirectory {
 
   /** `#apply` in one turn, for a room with nothing queued on synchronous storage. */
   #applySync(storage: SyncRoomStorage, code: string, req: RoomRequest, flags: { resume?: boolean; final?: boolean }): OpResult {
-    const out = applyOp(storage.getSync(code) ?? null, req, { now: this.#now(), config: this.#config, ...flags });
+    const before = storage.getSync(code);
+    const wasLive = before !== undefined && before.status !== "closed";
+    const out = applyOp(before ?? null, req, { now: this.#now(), config: this.#config, ...flags });
     if (out.write) {
-      if (out.record) storage.putSync(code, out.record);
-      else storage.deleteSync(code);
+      this.#live += (out.record !== null && out.record.status !== "closed" ? 1 : 0) - (wasLive ? 1 : 0);
+      if (out.record) {
+        storage.putSync(code, out.record);
+        this.#expiry.schedule(code, out.record.expiresAt);
+      } else storage.deleteSync(code);
     }
     this.#notify(code, out);
     return out;
@@ -191,10 +270,14 @@ export class RoomHost implements RoomDirectory {
 
   async #apply(code: string, req: RoomRequest, flags: { resume?: boolean; final?: boolean }): Promise<OpResult> {
     const rec = (await this.#storage.get(code)) ?? null;
+    const wasLive = rec !== null && rec.status !== "closed";
     const out = applyOp(rec, req, { now: this.#now(), config: this.#config, ...flags });
     if (out.write) {
-      if (out.record) await this.#storage.put(code, out.record);
-      else await this.#storage.delete(code);
+      this.#live += (out.record !== null && out.record.status !== "closed" ? 1 : 0) - (wasLive ? 1 : 0);
+      if (out.record) {
+        await this.#storage.put(code, out.record);
+        if (this.#sync) this.#expiry.schedule(code, out.record.expiresAt);
+      } else await this.#storage.delete(code);
     }
     this.#notify(code, out);
     return out;

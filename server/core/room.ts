@@ -27,6 +27,7 @@ import {
   checkCandidate,
   checkSdp,
   checkUserName,
+  normalizeUserName,
   candidateKey,
   type Candidate,
   ERROR_STATUS,
@@ -45,6 +46,14 @@ import { timingSafeEqualHex } from "./crypto.ts";
 
 export type Side = "host" | "guest";
 export type { RoomStatus };
+
+export interface WrongJoin {
+  s: string;
+  t: number;
+}
+
+/** Most wrong-join entries a room keeps when its room-wide budget is switched off. */
+const WRONG_JOINS_KEPT = 1024;
 
 export interface StoredCandidate {
   candidate: string;
@@ -79,10 +88,12 @@ export interface RoomRecord {
   expiresAt: number;
   restarts: number;
   candidates: { host: SideCandidates; guest: SideCandidates };
-  /** Timestamps of wrong join codes within the last minute. */
-  wrongJoins: number[];
-  /** Every join answers 429 until then (0 = not locked). */
-  joinLockedUntil: number;
+  /**
+   * Wrong join codes within the last minute: who (a digest of the client's ipKey) and when.
+   * Bounded by the room's budget (or WRONG_JOINS_KEPT when that is off). Records written
+   * before sources were kept hold plain timestamps; those are dropped on the next join.
+   */
+  wrongJoins: WrongJoin[];
   /** Accepted requests per token within the last minute. */
   tokenHits: { host: number[]; guest: number[] };
 }
@@ -94,7 +105,10 @@ export interface RoomConfig {
   ttlPairedMs: number;
   ttlClosedMs: number;
   limitWrongJoinPerRoomPerMin: number;
+  limitWrongJoinPerSourcePerMin: number;
   limitTokenPerMin: number;
+  /** SDP, candidate and name characters a room may hold; 0 = off. */
+  maxRoomBytes: number;
   longpollMaxMs: number;
   maxRestarts: number;
   features: readonly Feature[];
@@ -122,6 +136,8 @@ export type RoomRequest =
       /** A fresh guest token prepared by the caller; used only if the join succeeds. */
       guestToken: string;
       guestTokenHash: string;
+      /** Who is asking: a digest of the client's ipKey (wrong codes are counted per source). */
+      source: string;
     }
   | { op: "snapshot"; tokenHash: string | null; since?: string | undefined; wait?: string | undefined; ifNoneMatch?: string | undefined }
   | { op: "candidates"; tokenHash: string | null; since?: string | undefined; wait?: string | undefined }
@@ -141,6 +157,11 @@ export interface RoomReply {
   etag?: string;
   /** `create` only: the code is taken, pick another. */
   exists?: true;
+  /**
+   * Answered without a valid token (the room is unknown, closed or the token wrong): the app
+   * counts these per client IP, so they cannot map live rooms faster than the public lookup.
+   */
+  probe?: true;
 }
 
 export interface Changed {
@@ -198,7 +219,6 @@ export function newRoomRecord(req: Extract<RoomRequest, { op: "create" }>, ctx: 
     restarts: 0,
     candidates: { host: emptySide(), guest: emptySide() },
     wrongJoins: [],
-    joinLockedUntil: 0,
     tokenHits: { host: [], guest: [] },
   };
 }
@@ -224,8 +244,20 @@ function ttlFor(status: RoomStatus, config: RoomConfig): number {
 
 function enter(rec: RoomRecord, status: RoomStatus, now: number, config: RoomConfig): void {
   rec.status = status;
+  if (status === "closed") dropPayload(rec);
   rec.expiresAt = now + ttlFor(status, config);
   bump(rec, now);
+}
+
+/**
+ * A tombstone answers 410 to everything (but close): it keeps only what that needs, so
+ * closed rooms cost little memory (they do not count against MAX_ROOMS).
+ */
+function dropPayload(rec: RoomRecord): void {
+  rec.offer = null;
+  rec.answer = null;
+  rec.candidates.host.items = [];
+  rec.candidates.guest.items = [];
 }
 
 /**
@@ -237,6 +269,7 @@ function advanceTime(rec: RoomRecord, now: number, config: RoomConfig): { rec: R
   if (rec.status !== "closed" && now >= rec.expiresAt) {
     const expiredAt = rec.expiresAt;
     rec.status = "closed";
+    dropPayload(rec);
     rec.expiresAt = expiredAt + config.ttlClosedMs;
     bump(rec, expiredAt);
     changed = true;
@@ -345,7 +378,7 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
     return done({ status: 201, body: { code: req.code, ownerToken: req.ownerToken, joinCode: req.joinCode, expiresAt: rec.expiresAt } satisfies CreateRoomResult }, { version: true }, true);
   }
 
-  if (!rec) return done(err("not_found"));
+  if (!rec) return done(req.op === "public" || req.op === "join" ? err("not_found") : { ...err("not_found"), probe: true });
 
   if (req.op === "public") {
     if (rec.status !== "open") return done(err("not_found"));
@@ -355,9 +388,9 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
   if (req.op === "join") return join(rec, req, ctx, done);
 
   // Token routes. A closed room answers 410 to everyone, except close itself (idempotent 204).
-  if (rec.status === "closed" && req.op !== "close") return done(err("closed"));
   const side = sideOf(rec, req.tokenHash);
-  if (!side) return done(err("forbidden", { message: "Missing or wrong access token." }));
+  if (rec.status === "closed" && req.op !== "close") return done(side ? err("closed") : { ...err("closed"), probe: true });
+  if (!side) return done({ ...err("forbidden", { message: "Missing or wrong access token." }), probe: true });
   if ((req.op === "offer" && side !== "host") || (req.op === "answer" && side !== "guest")) {
     return done(err("forbidden", { message: "This role may not do that." }));
   }
@@ -412,6 +445,9 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
       const why = checkSdp(sdp, "offer", type);
       if (why) return done(err("bad_sdp", { message: `Invalid offer: ${why}.` }));
       const offer = { type: "offer" as const, sdp: sdp as string };
+      // What the room holds after this offer: a restart also drops the answer and the guest's candidates.
+      const dropped = sdpChars(rec.offer) + sideChars(rec.candidates.host) + (restart === true && rec.status === "paired" ? sdpChars(rec.answer) + sideChars(rec.candidates.guest) : 0);
+      if (tooBig(rec, offer.sdp.length - dropped, config)) return done(roomFull());
       if (rec.status === "paired") {
         if (restart !== true) return done(err("already_paired"));
         if (config.maxRestarts > 0 && rec.restarts >= config.maxRestarts) return done(err("too_many_restarts"));
@@ -440,6 +476,7 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
       if (why) return done(err("bad_sdp", { message: `Invalid answer: ${why}.` }));
       if (rec.status === "paired") return done(err("already_paired"));
       if (!rec.offer) return done(err("no_offer"));
+      if (tooBig(rec, (shape.output.sdp as string).length - sdpChars(rec.answer), config)) return done(roomFull());
       rec.answer = { type: "answer", sdp: shape.output.sdp as string };
       enter(rec, "paired", now, config);
       return done({ status: 204, etag: etagOf(rec) }, { version: true }, true);
@@ -475,40 +512,66 @@ type Done = (reply: RoomReply, extra?: Partial<Changed> | null, dirty?: boolean)
 function join(rec: RoomRecord, req: Extract<RoomRequest, { op: "join" }>, ctx: OpContext, done: Done): OpResult {
   const { now, config } = ctx;
   if (rec.status === "closed") return done(err("closed"));
-  const limit = config.limitWrongJoinPerRoomPerMin;
-  if (limit > 0 && now < rec.joinLockedUntil) {
-    return done(err("rate_limited", { retryAfterSec: Math.max(1, Math.ceil((rec.joinLockedUntil - now) / 1000)) }));
+  const perRoom = config.limitWrongJoinPerRoomPerMin;
+  const perSource = config.limitWrongJoinPerSourcePerMin;
+  const counting = perRoom > 0 || perSource > 0;
+  // Sliding 60 s windows, checked before the code is even looked at (no guessing oracle):
+  // a source past its own budget is refused alone; the room refuses everyone only past its
+  // budget, which is perSource × (perRoom / perSource) sources' worth, never one source's.
+  let pruned = false;
+  if (counting && rec.wrongJoins.length > 0) {
+    const keep = rec.wrongJoins.filter((w) => typeof w === "object" && w !== null && w.t > now - WINDOW_MS);
+    pruned = keep.length !== rec.wrongJoins.length;
+    rec.wrongJoins = keep;
+    const retry = (t: number) => ({ retryAfterSec: Math.max(1, Math.ceil((t + WINDOW_MS - now) / 1000)) });
+    if (perSource > 0) {
+      const mine = keep.filter((w) => w.s === req.source);
+      if (mine.length >= perSource) return done(err("rate_limited", retry(mine[mine.length - perSource]!.t)), null, pruned);
+    }
+    if (perRoom > 0 && keep.length >= perRoom) return done(err("rate_limited", retry(keep[keep.length - perRoom]!.t)), null, pruned);
   }
   const body = req.body;
-  if (body.kind !== "json" || !isPlainObject(body.value)) return done(err("bad_request"));
+  if (body.kind !== "json" || !isPlainObject(body.value)) return done(err("bad_request"), null, pruned);
   const shape = v.safeParse(JoinBody, body.value);
-  if (!shape.success) return done(err("bad_request", { message: "joinCode and guestUserName must be strings." }));
-  const { guestUserName } = shape.output;
+  if (!shape.success) return done(err("bad_request", { message: "joinCode and guestUserName must be strings." }), null, pruned);
   const right = req.joinCodeHash !== null && timingSafeEqualHex(req.joinCodeHash, rec.joinCodeHash);
   if (!right) {
-    if (limit > 0) {
-      // "5 wrong codes within any 60 s": the 5th itself is refused with 429 and starts a
-      // 60 s lock during which every join (right or wrong) is 429: no guessing oracle.
-      while (rec.wrongJoins.length > 0 && rec.wrongJoins[0]! <= now - WINDOW_MS) rec.wrongJoins.shift();
-      rec.wrongJoins.push(now);
-      if (rec.wrongJoins.length >= limit) {
-        rec.wrongJoins = [];
-        rec.joinLockedUntil = now + WINDOW_MS;
-        return done(err("rate_limited", { retryAfterSec: WINDOW_MS / 1000 }), null, true);
-      }
-      return done(err("bad_join_code"), null, true);
-    }
-    return done(err("bad_join_code"));
+    if (!counting) return done(err("bad_join_code"), null, pruned);
+    rec.wrongJoins.push({ s: req.source, t: now });
+    if (perRoom <= 0 && rec.wrongJoins.length > WRONG_JOINS_KEPT) rec.wrongJoins.shift();
+    return done(err("bad_join_code"), null, true);
   }
-  const why = checkUserName(guestUserName);
-  if (why) return done(err("bad_request", { message: `guestUserName: ${why}.` }));
-  if (rec.status === "paired") return done(err("already_paired"));
-  if (rec.status !== "open") return done(err("not_open"));
+  const raw = shape.output.guestUserName;
+  const why = checkUserName(raw);
+  if (why) return done(err("bad_request", { message: `guestUserName: ${why}.` }), null, pruned);
+  if (rec.status === "paired") return done(err("already_paired"), null, pruned);
+  if (rec.status !== "open") return done(err("not_open"), null, pruned);
+  const guestUserName = normalizeUserName(raw);
+  if (tooBig(rec, guestUserName.length, config)) return done(roomFull(), null, pruned);
   rec.guestTokenHash = req.guestTokenHash;
   rec.guestUserName = guestUserName;
   enter(rec, "joined", now, config);
   return done({ status: 200, body: { guestToken: req.guestToken, expiresAt: rec.expiresAt } satisfies JoinRoomResult, etag: etagOf(rec) }, { version: true }, true);
 }
+
+// ---- bytes per room (MAX_ROOM_BYTES) ---------------------------------------------------
+// Counted in UTF-16 code units (O(1) per string): SDP and candidates are ASCII, so these are
+// bytes; what V8 keeps in memory is at most twice that.
+
+const sdpChars = (d: { sdp: string } | null) => (d ? d.sdp.length : 0);
+const candidateChars = (c: { candidate: string; sdpMid?: string | null }) => c.candidate.length + (c.sdpMid?.length ?? 0);
+const sideChars = (s: SideCandidates) => s.items.reduce((n, c) => n + candidateChars(c), 0);
+
+/** Characters the room holds now. */
+export function roomChars(rec: RoomRecord): number {
+  return rec.hostUserName.length + (rec.guestUserName?.length ?? 0) + sdpChars(rec.offer) + sdpChars(rec.answer) + sideChars(rec.candidates.host) + sideChars(rec.candidates.guest);
+}
+
+function tooBig(rec: RoomRecord, delta: number, config: RoomConfig): boolean {
+  return config.maxRoomBytes > 0 && delta > 0 && roomChars(rec) + delta > config.maxRoomBytes;
+}
+
+const roomFull = () => err("body_too_large", { message: "This room holds too much data." });
 
 function postCandidates(rec: RoomRecord, side: Side, body: BodyInput, ctx: OpContext, done: Done): OpResult {
   const { config } = ctx;
@@ -548,6 +611,7 @@ function postCandidates(rec: RoomRecord, side: Side, body: BodyInput, ctx: OpCon
   }
   // All or nothing: a post that would pass the cap stores none of its candidates.
   if (mine.items.length + fresh.length > LIMITS.candidatesPerSide) return done(err("too_many_candidates"));
+  if (config.maxRoomBytes > 0 && fresh.length > 0 && tooBig(rec, fresh.reduce((n, c) => n + candidateChars(c), 0), config)) return done(roomFull());
   for (const c of fresh) mine.items.push(toStored(c, ++mine.lastSeq));
   const endChanged = end && !mine.complete;
   if (end) mine.complete = true;

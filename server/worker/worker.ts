@@ -20,9 +20,12 @@
  *   IP itself), applies server/ratelimit.ts's sliding window to the create / public /
  *   join buckets, with its windows in storage and an alarm that deletes them once idle.
  *   A limit of 0 is off and costs no call at all.
- * - Client IP: `CF-Connecting-IP` (set by Cloudflare; X-Forwarded-For is never trusted
- *   here). Locally it may be absent: all such requests share one loopback key, so the
- *   limits still apply.
+ * - Client IP: `CF-Connecting-IP` (set by Cloudflare; X-Forwarded-For and TRUST_PROXY are
+ *   never used here), grouped like Node's (IPv6 by IPV6_PREFIX, core/ip.ts). Locally it
+ *   may be absent: all such requests share one loopback key, so the limits still apply.
+ * - Ceilings: each room's object caps its held long-polls (MAX_LONGPOLLS_PER_ROOM) and its
+ *   bytes (MAX_ROOM_BYTES); rooms, connections and per-IP long-polls are the platform's
+ *   to scale (MAX_ROOMS, MAX_CONNECTIONS*, MAX_LONGPOLLS*, timeouts are Node-only).
  */
 import { DurableObject } from "cloudflare:workers";
 import type { DurableObjectNamespace, DurableObjectState } from "@cloudflare/workers-types/index.ts";
@@ -114,7 +117,7 @@ function misconfigured(e: unknown): Response {
   console.error(JSON.stringify({ t: new Date().toISOString(), error: "config", message: e instanceof Error ? e.message : "invalid configuration" }));
   return new Response(JSON.stringify(errorEnvelope("unavailable", { message: "The Registry is misconfigured." })), {
     status: ERROR_STATUS.unavailable,
-    headers: { "content-type": "application/json", "cache-control": "no-store", [HEADERS.features]: FEATURES.join(", ") },
+    headers: { "content-type": "application/json", "cache-control": "no-store", "x-content-type-options": "nosniff", [HEADERS.features]: FEATURES.join(", ") },
   });
 }
 
@@ -251,7 +254,8 @@ export class Room extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#storage = new DurableRoomStorage(ctx);
-    this.#host = new RoomHost({ storage: this.#storage, config: configOf(env) });
+    const config = configOf(env);
+    this.#host = new RoomHost({ storage: this.#storage, config, maxHoldsPerRoom: config.maxLongpollsPerRoom });
   }
 
   async fetch(request: Request): Promise<Response> {

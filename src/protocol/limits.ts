@@ -40,10 +40,32 @@ export const CONFIG_DEFAULTS = {
   LIMIT_CREATE_PER_MIN: 10,
   LIMIT_PUBLIC_PER_MIN: 60,
   LIMIT_JOIN_PER_MIN: 20,
-  LIMIT_WRONG_JOIN_PER_ROOM_PER_MIN: 5,
+  /** Wrong join codes per room within any 60 s, all sources together (the room's budget). */
+  LIMIT_WRONG_JOIN_PER_ROOM_PER_MIN: 100,
   LIMIT_TOKEN_PER_MIN: 300,
   LONGPOLL_MAX_SEC,
   MAX_RESTARTS: 5,
+  // ---- ceilings of a public Registry (README "Security"); 0 switches one off ----
+  /** Wrong join codes per (room, client source) within any 60 s. */
+  LIMIT_WRONG_JOIN_PER_SOURCE_PER_MIN: 5,
+  /** Requests per client IP that name a room without a valid token (404/403/410), any 60 s. */
+  LIMIT_PROBE_PER_MIN: 60,
+  /** Rooms held at once, tombstones included (Node: one process). */
+  MAX_ROOMS: 10_000,
+  /** SDP, candidate and name characters stored per room. */
+  MAX_ROOM_BYTES: 65_536,
+  /** Long-polls held at once: per room, per client IP, in total (Node). */
+  MAX_LONGPOLLS_PER_ROOM: 8,
+  MAX_LONGPOLLS_PER_IP: 64,
+  MAX_LONGPOLLS: 4_000,
+  /** Open connections per client IP and in total (Node; total also capped by the fd limit). */
+  MAX_CONNECTIONS_PER_IP: 128,
+  MAX_CONNECTIONS: 8_000,
+  /** Node: request headers, and the whole request with its body, must arrive within. */
+  HEADERS_TIMEOUT_SEC: 10,
+  REQUEST_TIMEOUT_SEC: 15,
+  /** IPv6 clients are grouped by this prefix length for every per-IP limit. */
+  IPV6_PREFIX: 64,
 } as const;
 
 export const API_VERSION = 1;

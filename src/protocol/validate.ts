@@ -1,4 +1,4 @@
-/** Pure checks of request bodies (docs/protocol.md, Limits) shared by server (authoritative) and client (early, before any request). */
+/** Pure checks of §5 shared by server (authoritative) and client (early, before any request). */
 import { LIMITS } from "./limits.ts";
 
 export interface Candidate {
@@ -41,19 +41,43 @@ export function checkCandidate(c: unknown): string | null {
   return null;
 }
 
-/** Dedupe key `(candidate, sdpMid ?? "", sdpMLineIndex ?? -1)`. */
+/** Dedupe key `(candidate, sdpMid ?? "", sdpMLineIndex ?? -1)` (§4). */
 export function candidateKey(c: Candidate): string {
   return JSON.stringify([c.candidate, c.sdpMid ?? "", c.sdpMLineIndex ?? -1]);
 }
 
-// Cc (C0, DEL, C1) and bidi overrides/isolates.
-const FORBIDDEN_NAME_CHARS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+/**
+ * Characters no name may contain: controls (Cc), format characters (Cf: zero-width, bidi
+ * marks/overrides/isolates, tag characters, soft hyphen), lone surrogates (Cs), line and
+ * paragraph separators, every default-ignorable code point (Hangul fillers U+115F, U+1160,
+ * U+3164, U+FFA0, variation selectors outside emoji, combining grapheme joiner) and the
+ * blank braille pattern U+2800, which renders as nothing.
+ */
+const FORBIDDEN_NAME_CHARS = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\u2800]/u;
+/**
+ * Emoji sequences keep their joiners and presentation selectors (U+200D, U+FE0E/F are
+ * invisible only inside them): they are removed before the check above.
+ */
+const EMOJI_SEQUENCE = /\p{Extended_Pictographic}[\u{1F3FB}-\u{1F3FF}\uFE0E\uFE0F\u20E3]*(?:\u200D\p{Extended_Pictographic}[\u{1F3FB}-\u{1F3FF}\uFE0E\uFE0F]*)*/gu;
+/** A name with nothing but whitespace (after NFC and trim, that is an empty name). */
+const HAS_VISIBLE = /[^\p{White_Space}]/u;
 
-/** null when valid, else why. */
+/**
+ * The form a name is stored and shown in: NFC, without leading/trailing whitespace. The
+ * server stores this; clients may send the raw input.
+ */
+export function normalizeUserName(name: string): string {
+  return name.normalize("NFC").trim();
+}
+
+/** null when valid (checked in its normalised form, see normalizeUserName), else why. */
 export function checkUserName(name: unknown): string | null {
   if (typeof name !== "string") return "name must be a string";
-  const n = [...name].length;
-  if (n < LIMITS.userNameMinCodePoints || n > LIMITS.userNameMaxCodePoints) return `name must be ${LIMITS.userNameMinCodePoints}-${LIMITS.userNameMaxCodePoints} characters`;
-  if (FORBIDDEN_NAME_CHARS.test(name)) return "name contains control or bidi-override characters";
+  // Longer raw input cannot trim down to a valid name cheaply enough to be worth normalising.
+  if (name.length > LIMITS.userNameMaxCodePoints * 8) return `name must be ${LIMITS.userNameMinCodePoints}-${LIMITS.userNameMaxCodePoints} characters`;
+  const norm = normalizeUserName(name);
+  const n = [...norm].length;
+  if (n < LIMITS.userNameMinCodePoints || n > LIMITS.userNameMaxCodePoints || !HAS_VISIBLE.test(norm)) return `name must be ${LIMITS.userNameMinCodePoints}-${LIMITS.userNameMaxCodePoints} visible characters`;
+  if (FORBIDDEN_NAME_CHARS.test(norm.replace(EMOJI_SEQUENCE, "x"))) return "name contains control, invisible or bidi characters";
   return null;
 }

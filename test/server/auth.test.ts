@@ -1,7 +1,8 @@
 /** Tokens and roles, join codes (normalisation, wrong-code lock), and the §6 check order. */
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { fromIp, startServer, type TestServer } from "./harness.ts";
+import { LOOPBACK_PROXY, fromIp, startServer, type TestServer } from "./harness.ts";
+import { CONFIG_DEFAULTS } from "../../src/protocol/index.ts";
 import { SDP_ANSWER, SDP_OFFER, cand, createRoom, expectError, expectStatus, get, joinRoom, post, req, tok, type Room } from "./helpers.ts";
 
 let s: TestServer;
@@ -90,34 +91,77 @@ test("join code: any case, '-' and spaces ignored, O→0, I/L→1", async () => 
   expectError(await post(s.url, `/rooms/${room.code}/join`, { joinCode: wrongChar + j.slice(1), guestUserName: "Eve" }), 403, "bad_join_code");
 });
 
-test("wrong join codes: 4 answer 403, the 5th and every join for 60 s answer 429 (right code too)", async () => {
-  const room = await createRoom(s.url);
-  const wrong = room.joinCode[0] === "2" ? "3" + room.joinCode.slice(1) : "2" + room.joinCode.slice(1);
-  const wrongs = [wrong, "hello", "", "ZZZZZZZZZZZZ"];
-  for (const w of wrongs) {
-    const r = await post(s.url, `/rooms/${room.code}/join`, { joinCode: w, guestUserName: "Eve" });
-    expectError(r, 403, "bad_join_code");
-    assert.ok(!r.text.includes(room.joinCode), "never echoes the join code");
+test("wrong join codes from one source: 5 answer 403, then that source gets 429 (right code too); the real guest still joins", async () => {
+  const s2 = await startServer({ ...LOOPBACK_PROXY });
+  try {
+    const room = await createRoom(s2.url);
+    const eve = fromIp("198.51.100.66");
+    const wrong = room.joinCode[0] === "2" ? "3" + room.joinCode.slice(1) : "2" + room.joinCode.slice(1);
+    const wrongs = [wrong, "hello", "", "ZZZZZZZZZZZZ", wrong];
+    assert.equal(wrongs.length, CONFIG_DEFAULTS.LIMIT_WRONG_JOIN_PER_SOURCE_PER_MIN);
+    for (const w of wrongs) {
+      const r = await post(s2.url, `/rooms/${room.code}/join`, { joinCode: w, guestUserName: "Eve" }, eve);
+      expectError(r, 403, "bad_join_code");
+      assert.ok(!r.text.includes(room.joinCode), "never echoes the join code");
+    }
+    // Eve is out, whatever she sends: no oracle for her sixth guess.
+    for (const joinCode of [wrong, room.joinCode]) {
+      const r = await post(s2.url, `/rooms/${room.code}/join`, { joinCode, guestUserName: "Eve" }, eve);
+      expectError(r, 429, "rate_limited");
+      assert.ok(r.body.error.retryAfterSec >= 1 && r.body.error.retryAfterSec <= 60, r.text);
+      assert.equal(r.body.error.retryable, true);
+      assert.equal(r.headers.get("retry-after"), String(r.body.error.retryAfterSec));
+    }
+    // The real guest, from another address, is not locked out by her.
+    expectStatus(await post(s2.url, `/rooms/${room.code}/join`, { joinCode: room.joinCode, guestUserName: "Bob" }, fromIp("192.0.2.7")), 200);
+    // Another room is not affected for Eve either (the count is per room and source).
+    const other = await createRoom(s2.url);
+    expectError(await post(s2.url, `/rooms/${other.code}/join`, { joinCode: wrong, guestUserName: "Eve" }, eve), 403, "bad_join_code");
+  } finally {
+    await s2.close();
   }
-  const fifth = await post(s.url, `/rooms/${room.code}/join`, { joinCode: wrong, guestUserName: "Eve" });
-  expectError(fifth, 429, "rate_limited");
-  assert.equal(fifth.body.error.retryAfterSec, 60);
-  assert.equal(fifth.body.error.retryable, true);
-  assert.equal(fifth.headers.get("retry-after"), "60");
-  const right = await post(s.url, `/rooms/${room.code}/join`, { joinCode: room.joinCode, guestUserName: "Bob" });
-  expectError(right, 429, "rate_limited");
-  assert.ok(right.body.error.retryAfterSec >= 1 && right.body.error.retryAfterSec <= 60);
-  assert.equal(right.headers.get("retry-after"), String(right.body.error.retryAfterSec));
-  // Another room is not affected, and the locked room is still open for its host.
-  const other = await createRoom(s.url);
-  expectStatus(await post(s.url, `/rooms/${other.code}/join`, { joinCode: other.joinCode, guestUserName: "Bob" }), 200);
-  const pub = await get(s.url, `/rooms/${room.code}/public`);
-  expectStatus(pub, 200);
-  expectStatus(await get(s.url, `/rooms/${room.code}`, tok(room.ownerToken)), 200);
 });
 
-test("the wrong-code limit can be switched off (0)", async () => {
-  const s2 = await startServer({ LIMIT_WRONG_JOIN_PER_ROOM_PER_MIN: "0" });
+test("a stranger who keeps sending wrong codes (every minute, for ever) never keeps the real guest out", async () => {
+  // Eve sends her whole budget and more, again and again; the room's budget stays far away.
+  const s2 = await startServer({ ...LOOPBACK_PROXY });
+  try {
+    const room = await createRoom(s2.url);
+    const eve = fromIp("2001:db8:1:2::66");
+    let refused = 0;
+    for (let i = 0; i < 40; i++) {
+      // Other addresses in Eve's /64 are Eve too.
+      const r = await post(s2.url, `/rooms/${room.code}/join`, { joinCode: "00000000", guestUserName: "Eve" }, i % 2 ? eve : fromIp(`2001:db8:1:2::${(i + 1).toString(16)}`));
+      if (r.status === 429) refused++;
+      else expectError(r, 403, "bad_join_code");
+    }
+    assert.equal(refused, 40 - CONFIG_DEFAULTS.LIMIT_WRONG_JOIN_PER_SOURCE_PER_MIN);
+    expectStatus(await post(s2.url, `/rooms/${room.code}/join`, { joinCode: room.joinCode, guestUserName: "Bob" }, fromIp("2001:db8:9::1")), 200);
+  } finally {
+    await s2.close();
+  }
+});
+
+test("the room's budget of wrong codes (all sources): past it every join is 429 until the window frees", async () => {
+  const s2 = await startServer({ ...LOOPBACK_PROXY, LIMIT_WRONG_JOIN_PER_ROOM_PER_MIN: "4", LIMIT_WRONG_JOIN_PER_SOURCE_PER_MIN: "2" });
+  try {
+    const room = await createRoom(s2.url);
+    const wrong = (n: number) => post(s2.url, `/rooms/${room.code}/join`, { joinCode: "00000000", guestUserName: "Eve" }, fromIp(`203.0.113.${n}`));
+    expectError(await wrong(1), 403, "bad_join_code");
+    expectError(await wrong(1), 403, "bad_join_code");
+    expectError(await wrong(1), 429, "rate_limited"); // source 1 is spent; the room is not
+    expectError(await wrong(2), 403, "bad_join_code");
+    expectError(await wrong(2), 403, "bad_join_code"); // two sources: the room's 4
+    const right = await post(s2.url, `/rooms/${room.code}/join`, { joinCode: room.joinCode, guestUserName: "Bob" }, fromIp("192.0.2.7"));
+    expectError(right, 429, "rate_limited");
+    assert.ok(right.body.error.retryAfterSec >= 1 && right.body.error.retryAfterSec <= 60);
+  } finally {
+    await s2.close();
+  }
+});
+
+test("the wrong-code limits can be switched off (0)", async () => {
+  const s2 = await startServer({ LIMIT_WRONG_JOIN_PER_ROOM_PER_MIN: "0", LIMIT_WRONG_JOIN_PER_SOURCE_PER_MIN: "0" });
   try {
     const room = await createRoom(s2.url);
     for (let i = 0; i < 12; i++) expectError(await post(s2.url, `/rooms/${room.code}/join`, { joinCode: "00000000", guestUserName: "Eve" }), 403, "bad_join_code");
@@ -127,20 +171,9 @@ test("the wrong-code limit can be switched off (0)", async () => {
   }
 });
 
-test("wrong-code limit at its edge: LIMIT_WRONG_JOIN_PER_ROOM_PER_MIN=2", async () => {
-  const s2 = await startServer({ LIMIT_WRONG_JOIN_PER_ROOM_PER_MIN: "2" });
-  try {
-    const room = await createRoom(s2.url);
-    expectError(await post(s2.url, `/rooms/${room.code}/join`, { joinCode: "00000000", guestUserName: "Eve" }), 403, "bad_join_code");
-    expectError(await post(s2.url, `/rooms/${room.code}/join`, { joinCode: "00000000", guestUserName: "Eve" }), 429, "rate_limited");
-  } finally {
-    await s2.close();
-  }
-});
-
 test("check order (§6)", async (t) => {
   // Limits on, tiny, so each 429 step can be provoked; fromIp() picks distinct "IPs".
-  const s2 = await startServer({ TRUST_PROXY: "1", LIMIT_CREATE_PER_MIN: "1", LIMIT_JOIN_PER_MIN: "1", LIMIT_PUBLIC_PER_MIN: "1", LIMIT_TOKEN_PER_MIN: "3" });
+  const s2 = await startServer({ ...LOOPBACK_PROXY, LIMIT_CREATE_PER_MIN: "1", LIMIT_JOIN_PER_MIN: "1", LIMIT_PUBLIC_PER_MIN: "1", LIMIT_TOKEN_PER_MIN: "3" });
   const ip = (n: number) => fromIp(`10.0.0.${n}`);
   try {
     const huge = JSON.stringify({ hostUserName: "a", pad: "x".repeat(70_000) });

@@ -15,25 +15,33 @@ test("defaults", () => {
   assert.equal(c.limitCreatePerMin, 10);
   assert.equal(c.limitPublicPerMin, 60);
   assert.equal(c.limitJoinPerMin, 20);
-  assert.equal(c.limitWrongJoinPerRoomPerMin, 5);
+  assert.equal(c.limitWrongJoinPerRoomPerMin, 100);
+  assert.equal(c.limitWrongJoinPerSourcePerMin, 5);
+  assert.equal(c.limitProbePerMin, 60);
+  assert.equal(c.maxRooms, 10_000);
+  assert.equal(c.maxRoomBytes, 65_536);
+  assert.deepEqual([c.maxLongpollsPerRoom, c.maxLongpollsPerIp, c.maxLongpolls], [8, 64, 4000]);
+  assert.deepEqual([c.maxConnectionsPerIp, c.maxConnections], [128, 8000]);
+  assert.deepEqual([c.headersTimeoutMs, c.requestTimeoutMs], [10_000, 15_000]);
+  assert.equal(c.ipv6Prefix, 64);
   assert.equal(c.limitTokenPerMin, 300);
   assert.equal(c.longpollMaxMs, 25_000);
   assert.equal(c.maxRestarts, 5);
-  assert.equal(c.trustProxy, false);
+  assert.deepEqual(c.trustedProxies, []);
   assert.deepEqual(c.features, [...FEATURES]);
   assert.deepEqual(c.allowedOrigins, { any: false, list: [], defaultLocal: true });
 });
 
 test("values, fractions for TTLs, 0 for limits, flags, features", () => {
-  const c = parseConfig({ PORT: "0", TTL_OPEN_SEC: "0.5", TTL_CLOSED_SEC: "0", LIMIT_CREATE_PER_MIN: "0", TRUST_PROXY: "1", REGISTRY_FEATURES: "none", ALLOWED_ORIGINS: "*" });
+  const c = parseConfig({ PORT: "0", TTL_OPEN_SEC: "0.5", TTL_CLOSED_SEC: "0", LIMIT_CREATE_PER_MIN: "0", TRUST_PROXY: "127.0.0.1, 10.0.0.0/8,::1", HEADERS_TIMEOUT_SEC: "0.5", REGISTRY_FEATURES: "none", ALLOWED_ORIGINS: "*" });
   assert.equal(c.port, 0);
   assert.equal(c.ttlOpenMs, 500);
   assert.equal(c.ttlClosedMs, 0);
   assert.equal(c.limitCreatePerMin, 0);
-  assert.equal(c.trustProxy, true);
+  assert.deepEqual(c.trustedProxies.map((p) => p.bits), [32, 8, 128]);
+  assert.equal(c.headersTimeoutMs, 500);
   assert.deepEqual(c.features, []);
   assert.equal(c.allowedOrigins.any, true);
-  assert.equal(parseConfig({ TRUST_PROXY: "false" }).trustProxy, false);
   assert.deepEqual(parseConfig({ REGISTRY_FEATURES: "restart, batch" }).features, ["batch", "restart"]);
   assert.deepEqual(parseConfig({ ALLOWED_ORIGINS: "https://a.example/, http://b.example:81" }).allowedOrigins.list, ["https://a.example", "http://b.example:81"]);
 });
@@ -50,6 +58,18 @@ test("malformed values fail fast, naming the variable", () => {
     { REGISTRY_FEATURES: "longpoll,teleport" },
     { ALLOWED_ORIGINS: "not an origin" },
     { ALLOWED_ORIGINS: "https://a.example/path" },
+    // TRUST_PROXY names the proxies: a bare flag would trust every peer's X-Forwarded-For.
+    { TRUST_PROXY: "1" },
+    { TRUST_PROXY: "true" },
+    { TRUST_PROXY: "127.0.0.1, proxy.example" },
+    { TRUST_PROXY: "10.0.0.0/33" },
+    { TRUST_PROXY: "256.0.0.1" },
+    { TRUST_PROXY: "::1/129" },
+    { HEADERS_TIMEOUT_SEC: "0" },
+    { REQUEST_TIMEOUT_SEC: "601" },
+    { IPV6_PREFIX: "0" },
+    { IPV6_PREFIX: "129" },
+    { MAX_ROOMS: "-1" },
   ];
   for (const env of bad) {
     const name = Object.keys(env)[0]!;

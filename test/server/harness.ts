@@ -30,16 +30,22 @@ export function fromIp(ip: string): Record<string, string> {
 }
 
 /**
- * Defaults every test server gets unless the test overrides them: rate limits off (each
- * rate-limit test turns on the one it checks), so tests that create many rooms from one
- * IP do not trip the create limit. Everything else is the §10 default.
+ * Defaults every test server gets unless the test overrides them: per-IP rate limits and
+ * per-IP ceilings off (each test of one turns it on), so tests that create many rooms or
+ * open many connections from one IP do not trip them. Everything else is the §10 default.
  */
 export const TEST_DEFAULTS: Record<string, string> = {
   LIMIT_CREATE_PER_MIN: "0",
   LIMIT_PUBLIC_PER_MIN: "0",
   LIMIT_JOIN_PER_MIN: "0",
   LIMIT_TOKEN_PER_MIN: "0",
+  LIMIT_PROBE_PER_MIN: "0",
+  MAX_CONNECTIONS_PER_IP: "0",
+  MAX_LONGPOLLS_PER_IP: "0",
 };
+
+/** TRUST_PROXY for tests that vary the client IP with fromIp(): the test itself, on loopback, is the trusted proxy. */
+export const LOOPBACK_PROXY = { TRUST_PROXY: "127.0.0.1" } as const;
 
 export async function startServer(env: Record<string, string> = {}): Promise<TestServer> {
   const merged = { ...TEST_DEFAULTS, ...env };

@@ -8,7 +8,7 @@ import { CONFIG_DEFAULTS } from "../../src/protocol/index.ts";
 // The §10 defaults ("" = unset), client IPs picked per test through X-Forwarded-For.
 let s: TestServer;
 before(async () => {
-  s = await startServer({ TRUST_PROXY: "1", LIMIT_CREATE_PER_MIN: "", LIMIT_PUBLIC_PER_MIN: "", LIMIT_JOIN_PER_MIN: "", LIMIT_TOKEN_PER_MIN: "" });
+  s = await startServer({ TRUST_PROXY: "127.0.0.1", LIMIT_CREATE_PER_MIN: "", LIMIT_PUBLIC_PER_MIN: "", LIMIT_JOIN_PER_MIN: "", LIMIT_TOKEN_PER_MIN: "" });
 });
 after(() => s.close());
 
