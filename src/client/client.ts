@@ -92,10 +92,10 @@ export class RegistryClient {
         this.#snapshot = s;
         if (this.#state.role === "host") this.#drainAt(s.status);
       },
-      offerApplied: () => {
-        this.#drainAt("offer");
-        this.#applyRemote(this.#remote.markReady());
-      },
+      // The host's candidates are read while our answer travels, but applied once it has landed:
+      // checks toward a host that cannot know us yet fail, and a Registry outage in between would
+      // leave ICE "failed" before the host ever saw the answer.
+      offerApplied: () => this.#drainAt("offer"),
       publish: () => this.#pub.start(),
       answered: () => {
         this.#dispatch({ type: "answered" });
@@ -308,8 +308,10 @@ export class RegistryClient {
     const dc = rtc.pc.createDataChannel(HEARTBEAT.label, { negotiated: true, id: HEARTBEAT.id, ordered: false, maxRetransmits: 0 });
     this.#hb = new Heartbeat(dc, this.#timers, this.#o.nowMs, {
       silent: () => this.#rec.trouble("peer_unresponsive"),
+      // Heard again: recovered unless ICE itself still reports the path down.
       heard: () => {
-        if (rtc.pc.connectionState === "connected") this.#rec.recovered();
+        const s = rtc.pc.connectionState;
+        if (s !== "disconnected" && s !== "failed") this.#rec.recovered();
       },
       bye: () => this.#peerLeft("peer_closed"),
       unreliableReceived: () => this.#unreliableReceived,
@@ -347,10 +349,14 @@ export class RegistryClient {
     }
   }
 
-  /** The other side is gone (or unreachable): one onClose, and tell the Registry (best effort). */
+  /**
+   * The other side is gone (or unreachable): one onClose, and tell the Registry (best effort).
+   * A connection that never opened leaves the room as it is: "Try again" on either side reuses it
+   * (the host re-offers, the guest answers the new offer; README, Recovery).
+   */
   #peerLeft(why: string): void {
     // Listeners and timers are gone after teardown, so this never runs twice.
-    this.#postClose(why);
+    if (this.#openedOnce || (why !== "connection_failed" && why !== "disconnected")) this.#postClose(why);
     this.#teardown({ type: "closed" }, why);
   }
 

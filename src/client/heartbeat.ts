@@ -15,7 +15,7 @@ export const HEARTBEAT = {
   /** One heartbeat per interval, never more (rate limit). */
   intervalMs: 1000,
   /** Nothing heard for this long (from a peer that did send heartbeats): it is unresponsive. */
-  silenceMs: 3500,
+  silenceMs: 3000,
 } as const;
 
 export interface HeartbeatHooks {

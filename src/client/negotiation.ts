@@ -105,8 +105,8 @@ export class Negotiation {
     this.#offerSeen = offer;
     const sdp = checkedSdp(await this.#h.rtc().acceptOffer(offer), "answer");
     const posted = this.#postAnswer(sdp);
-    // The offer is applied: read (and apply) the host's candidates, usually stored already, while
-    // the answer travels, not one round trip after it.
+    // The offer is applied: read the host's candidates, usually stored already, while the answer
+    // travels, not one round trip after it (they are applied once it landed).
     this.#h.offerApplied();
     await posted;
     // Ours go out after the answer: gathering has run meanwhile, so they leave in fewer batches

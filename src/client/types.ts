@@ -46,10 +46,10 @@ export interface NetworkWatch {
 }
 
 /**
- * (ext) Why a recovery started: ICE reported the path "disconnected" or "failed", the peer's
- * heartbeats stopped ("peer_unresponsive"), or the browser went offline.
+ * (ext) Why a recovery started: ICE reported the path "disconnected" or "failed", or the peer's
+ * heartbeats stopped ("peer_unresponsive").
  */
-export type ReconnectReason = "disconnected" | "failed" | "peer_unresponsive" | "offline";
+export type ReconnectReason = "disconnected" | "failed" | "peer_unresponsive";
 
 export type { ConnectionStats, ChannelStats, Quality } from "./stats.ts";
 import type { ConnectionStats } from "./stats.ts";

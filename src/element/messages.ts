@@ -3,6 +3,7 @@
  * registry-api.md §6 plus the client's local ones), and what the UI offers next.
  */
 import type { ClientErrorCode } from "../client/errors.ts";
+import type { ReconnectReason } from "../client/types.ts";
 
 export type RecoveryAction =
   /** Run the failed step again (after `retryAfterSec` when given). */
@@ -50,3 +51,17 @@ export const ERROR_TEXT: Record<ClientErrorCode, ErrorText> = {
 export function describeError(code: string): ErrorText {
   return Object.prototype.hasOwnProperty.call(ERROR_TEXT, code) ? ERROR_TEXT[code as ClientErrorCode] : ERROR_TEXT.unknown;
 }
+
+/** The status line while an open connection is being recovered (the `reconnecting` reason). */
+export const RECONNECTING_TEXT: Record<ReconnectReason, string> = {
+  disconnected: "Connection interrupted. Reconnecting…",
+  failed: "Connection interrupted. Reconnecting…",
+  peer_unresponsive: "The other player stopped responding. Waiting for them…",
+};
+
+/** The status line after a session closed, by its close reason (others: "The connection is closed."). */
+export const CLOSE_TEXT: Record<string, string> = {
+  peer_unresponsive: "The other player stopped responding: their page closed or lost its network.",
+  connection_lost: "The connection was lost: this device could not reach the other player or the Registry.",
+  peer_closed: "The other player left.",
+};

@@ -4,13 +4,15 @@ import { browserDefaults } from "../client/browser.ts";
 import type {
   ClientPhase,
   ClientState,
+  ConnectionStats,
   CreateRoomResult,
+  ReconnectReason,
   RegistryClientOptions,
   Role,
   SendPacketOptions,
 } from "../client/types.ts";
 import { checkUserName, formatJoinCode, normalizeJoinCode, normalizeRoomCode } from "../protocol/index.ts";
-import { describeError } from "./messages.ts";
+import { CLOSE_TEXT, RECONNECTING_TEXT, describeError } from "./messages.ts";
 import { buildShareUrl, parseShare, type ShareCodes } from "./share.ts";
 import { styles } from "./styles.ts";
 
@@ -53,6 +55,9 @@ declare global {
     drain: CustomEvent<void>;
     "peer-close": CustomEvent<PeerCloseDetail>;
     "peer-error": CustomEvent<PeerErrorDetail>;
+    reconnecting: CustomEvent<{ reason: ReconnectReason }>;
+    reconnected: CustomEvent<{ afterMs: number }>;
+    stats: CustomEvent<ConnectionStats>;
   }
 }
 
@@ -115,6 +120,7 @@ const BUSY_GUEST: Partial<Record<ClientPhase, string>> = {
  * @attr ice-servers - JSON array of RTCIceServer, e.g. `[{"urls":"stun:stun.example.com"}]`.
  * @attr no-ui - Render nothing visible (events and methods only).
  * @attr backpressure-threshold - Bytes buffered above which `send()` returns false (default 262144).
+ * @attr stats-interval - Milliseconds between `stats` events while connected (default 2000; 0 = none).
  *
  * @fires phase-change - `{ phase, previous }` whenever `phase` changes.
  * @fires room-created - `{ code, joinCode, expiresAt, shareUrl }` after the host created a room.
@@ -123,6 +129,9 @@ const BUSY_GUEST: Partial<Record<ClientPhase, string>> = {
  * @fires drain - The send buffer fell low again after `send()` returned false.
  * @fires peer-close - `{ reason }` once the session that was open (or opening) ended.
  * @fires peer-error - `{ code, message, retryable, retryAfterSec }` for every error.
+ * @fires reconnecting - `{ reason }`: the open connection is in trouble and being recovered.
+ * @fires reconnected - `{ afterMs }`: recovered (packets sent meanwhile arrive).
+ * @fires stats - Live quality (`getStats()`'s result) every `stats-interval` ms while connected.
  *
  * @csspart panel - The outer container of every view.
  * @csspart status - The status line (aria-live="polite").
@@ -171,6 +180,7 @@ export class RegistryPeer extends LitElement {
     iceServers: { attribute: "ice-servers" },
     noUi: { type: Boolean, attribute: "no-ui", reflect: true },
     backpressureThreshold: { type: Number, attribute: "backpressure-threshold" },
+    statsInterval: { type: Number, attribute: "stats-interval" },
     rtcConfiguration: { attribute: false },
     clientOptions: { attribute: false },
     _phase: { state: true, attribute: false },
@@ -179,6 +189,7 @@ export class RegistryPeer extends LitElement {
     _fieldErrors: { state: true, attribute: false },
     _note: { state: true, attribute: false },
     _now: { state: true, attribute: false },
+    _reconnecting: { state: true, attribute: false },
   };
 
   /** The Registry's URL (attribute `base-url`). */
@@ -196,6 +207,12 @@ export class RegistryPeer extends LitElement {
   declare iceServers: string | undefined;
   declare noUi: boolean;
   declare backpressureThreshold: number | undefined;
+  /** Milliseconds between `stats` events (attribute `stats-interval`); 0 = none. Applies to the next session. */
+  declare statsInterval: number | undefined;
+  /** Why the open connection is being recovered; null while it is fine. */
+  declare private _reconnecting: ReconnectReason | null;
+  /** The reason the last session closed with (for the status line). */
+  declare private _closeReason: string;
   /**
    * Extra RegistryClient options merged over the browser defaults (tests, telemetry, timing
    * policy). Applies to the next session.
@@ -238,6 +255,8 @@ export class RegistryPeer extends LitElement {
     this._autoStarted = false;
     this._codesFromRoom = false;
     this._reported = new WeakSet();
+    this._reconnecting = null;
+    this._closeReason = "";
   }
 
   // ---- public properties ---------------------------------------------------------------------
@@ -273,6 +292,14 @@ export class RegistryPeer extends LitElement {
     const old = this._rtcConfiguration;
     this._rtcConfiguration = v ?? undefined;
     this.requestUpdate("rtcConfiguration", old);
+  }
+
+  /**
+   * Live quality of the open connection: RTT and jitter (ms), bytes and messages per channel,
+   * loss on the unreliable channel, route, quality rating. Null when not connected.
+   */
+  getStats(): Promise<ConnectionStats | null> {
+    return this._session?.client.getStats() ?? Promise.resolve(null);
   }
 
   /** Bytes queued on the channels, 0 without a session. */
@@ -502,6 +529,7 @@ export class RegistryPeer extends LitElement {
       baseUrl: this.baseUrl!,
       rtcConfiguration: this.rtcConfiguration,
       ...(threshold !== undefined && Number.isFinite(threshold) && threshold > 0 ? { backpressureThreshold: threshold } : {}),
+      ...(Number.isFinite(this.statsInterval) && this.statsInterval! >= 0 ? { statsIntervalMs: this.statsInterval } : {}),
       ...this.clientOptions,
     };
     const client: RegistryClient = new RegistryClient(opts, {
@@ -529,6 +557,17 @@ export class RegistryPeer extends LitElement {
       onError: (e) => live() && this._report(s, e, this._op ?? "connect", TERMINAL.includes(client.getState().phase)),
       onMessage: (data, info) => live() && this._emit("packet", { data, reliable: info.reliable }),
       onDrain: () => live() && this._emit("drain", undefined),
+      onReconnecting: (info) => {
+        if (!live()) return;
+        this._reconnecting = info.reason;
+        this._emit("reconnecting", info);
+      },
+      onReconnected: (info) => {
+        if (!live()) return;
+        this._reconnecting = null;
+        this._emit("reconnected", info);
+      },
+      onStats: (st) => live() && this._emit("stats", st),
     });
     return client;
   }
@@ -574,6 +613,8 @@ export class RegistryPeer extends LitElement {
   }
 
   private _markClosed(s: Session, reason: string): void {
+    this._reconnecting = null;
+    this._closeReason = reason;
     if (s.peerClosed) return;
     s.peerClosed = true;
     this._emit("peer-close", { reason });
@@ -582,6 +623,8 @@ export class RegistryPeer extends LitElement {
   /** Ends the current session (if any) and goes back to idle; stale client callbacks are ignored. */
   private _endSession(reason: string): void {
     const s = this._session;
+    this._reconnecting = null;
+    this._closeReason = "";
     this._session = null;
     this._op = null;
     this._autoStarted = false;
@@ -807,13 +850,17 @@ export class RegistryPeer extends LitElement {
           ${btn("Start over", () => this._restart(), !retry)}
         </div>`;
       }
+    } else if (this._reconnecting && s?.opened && !TERMINAL.includes(phase)) {
+      status = RECONNECTING_TEXT[this._reconnecting];
+      body = html`<progress part="progress" aria-label=${status}></progress>
+        <div class="row">${btn("Leave", () => this.close("left"))}</div>`;
     } else if (phase === "open") {
       const snap = s?.client.getRoomSnapshot();
       const other = role === "host" ? snap?.guestUserName : snap?.hostUserName;
       status = other ? `Connected to ${other}.` : "Connected.";
       body = html`<div class="row">${btn("Leave", () => this.close("left"))}</div>`;
     } else if (phase === "closed" || phase === "closing") {
-      status = phase === "closing" ? "Closing…" : "The connection is closed.";
+      status = phase === "closing" ? "Closing…" : (CLOSE_TEXT[this._closeReason] ?? "The connection is closed.");
       body = html`<div class="row">${btn(role === "host" ? "New room" : "Join another room", () => this._restart(), true)}</div>`;
     } else if (role === "host" && s?.code && s.joinCode) {
       const waiting = (BUSY_HOST[phase] ?? "Waiting for the guest to join…") as string;

@@ -20,6 +20,9 @@ const FILES = [
   "src/client/recovery.ts",
   "src/client/ctx.ts",
   "src/client/defaults.ts",
+  "src/client/heartbeat.ts",
+  "src/client/stats.ts",
+  "src/client/route.ts",
 ];
 const dir = resolve(process.argv[2] ?? "coverage/browser");
 const summary = JSON.parse(readFileSync(`${dir}/coverage-summary.json`, "utf8"));

@@ -570,7 +570,7 @@ describe("RegistryClient: guest session", () => {
     expect(mf.callsTo("POST /rooms/:code/close").length).to.equal(0); // never closes someone else's pairing
   });
 
-  it("reads and applies the host's candidates while its answer is in flight; posts its own after it", async () => {
+  it("reads the host's candidates while its answer is in flight, applies them once it landed; posts its own after it", async () => {
     const mf = new MockFetch();
     const reg = new FakeRegistry(mf, "all");
     reg.status = "joined";
@@ -592,10 +592,13 @@ describe("RegistryClient: guest session", () => {
     pc.emitCandidate(C(2));
     await h.timers.advance(0);
     expect(h.client.getState().phase).to.equal("posting_answer");
-    expect(pc.added.map((c) => c?.candidate)).to.deep.equal([C(1), undefined]);
+    // Read already, applied only once the answer landed (a host without our answer cannot answer checks).
+    expect(mf.callsTo("GET /rooms/:code/candidates").length).to.equal(1);
+    expect(pc.added).to.deep.equal([]);
     expect(mf.callsTo("POST /rooms/:code/candidate").length).to.equal(0);
     release();
     await h.timers.advance(0);
+    expect(pc.added.map((c) => c?.candidate)).to.deep.equal([C(1), undefined]);
     expect(h.client.getState().phase).to.equal("draining_ice");
     expect(reg.cands.guest.map((x) => x.c.candidate)).to.deep.equal([C(2)]);
     h.client.close();

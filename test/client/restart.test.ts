@@ -217,6 +217,8 @@ describe("ICE restart (registry-api §8 restart)", () => {
       pc.setConnectionState(state);
       await h.timers.advance(wait);
       expect(h.closes).to.deep.equal([why]);
+      // Never open: the room stays for a "Try again" (no /close).
+      expect(mf.callsTo("POST /rooms/:code/close")).to.deep.equal([]);
     }
     // recovering within the grace before open
     const mf = new MockFetch();
