@@ -13,9 +13,9 @@ export const HEARTBEAT = {
   id: 1001,
   label: "registry-peer-control",
   /** One heartbeat per interval, never more (rate limit). */
-  intervalMs: 1000,
+  intervalMs: 500,
   /** Nothing heard for this long (from a peer that did send heartbeats): it is unresponsive. */
-  silenceMs: 3000,
+  silenceMs: 2500,
 } as const;
 
 export interface HeartbeatHooks {

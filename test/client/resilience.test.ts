@@ -55,7 +55,7 @@ describe("control channel (heartbeat)", () => {
     ctl.open();
     u.dispatchEvent(new MessageEvent("message", { data: "x" }));
     ctl.dispatchEvent(new MessageEvent("message", { data: "not a beat" })); // ignored: the peer has not beaten
-    await h.timers.advance(3000);
+    await h.timers.advance(3 * HEARTBEAT.intervalMs);
     expect(ctl.sent.length).to.equal(3);
     expect(JSON.parse(ctl.sent[0] as string).u).to.equal(1); // our unreliable receive count rides along
     expect(h.named("onReconnecting")).to.deep.equal([]); // a peer without heartbeats is never judged
