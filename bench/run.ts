@@ -4,7 +4,7 @@
  * Runs figures 1–7 of issue 6, prints a table and writes the results:
  *   full:  bench/results/latest.json and the generated table in bench/README.md
  *   quick: bench/results/quick.tmp (JSON; git-ignored), README untouched
- * `--only=size,browser,registry,sweep,netlab` runs a subset (results then go to the quick file too).
+ * `--only=size,browser,registry,sweep,netlab,recovery` runs a subset (results then go to the quick file too).
  * Builds dist/ first when it is missing or older than src/ (as `npm start` does).
  * Every loop in the suite is bounded in count and time; the whole run is capped at 20 min.
  */
@@ -18,6 +18,7 @@ import { browserFigures } from "./browser.ts";
 import { registryFigures, sweepFigures } from "./registry.ts";
 import { sizeFigures } from "./size.ts";
 import { netlabFigures } from "./netlab.ts";
+import { recoveryFigures } from "./recovery.ts";
 import { machine } from "./lib/machine.ts";
 import type { Figure } from "./lib/stats.ts";
 
@@ -93,6 +94,11 @@ async function main(): Promise<void> {
   if (want("sweep")) figures.push(...(await sweepFigures({ root: ROOT, rooms: 100_000, seconds: quick ? 20 : 75, log })));
   if (want("netlab")) {
     const n = await netlabFigures({ runs: quick ? 3 : 10, log });
+    figures.push(...n.figures);
+    if (n.note) notes.push(n.note);
+  }
+  if (want("recovery")) {
+    const n = await recoveryFigures({ runs: quick ? 1 : 3, log });
     figures.push(...n.figures);
     if (n.note) notes.push(n.note);
   }
