@@ -15,7 +15,10 @@ import { roundSummary, summarize, type Figure } from "./lib/stats.ts";
 const CUT_SEC = 13;
 const NOTICE_TARGET_MS = 5000;
 
-export async function recoveryFigures(o: { runs: number; log: (m: string) => void }): Promise<{ figures: Figure[]; note: string }> {
+export async function recoveryFigures(o: {
+  runs: number;
+  log: (m: string) => void;
+}): Promise<{ figures: Figure[]; note: string }> {
   const why = await labUnavailable(o.log);
   if (why) {
     o.log(`  NAT lab skipped: ${why}`);
@@ -41,9 +44,13 @@ export async function recoveryFigures(o: { runs: number; log: (m: string) => voi
       await sleep(CUT_SEC * 1000);
       lab.restore(cut);
       await Promise.all([pacedDone(pair.host, 90_000), pacedDone(pair.guest, 90_000)]);
-      await Promise.all([waitForPackets(pair.host, "b:", 1000, 30_000), waitForPackets(pair.guest, "b:", 1000, 30_000)]);
+      await Promise.all([
+        waitForPackets(pair.host, "b:", 1000, 30_000),
+        waitForPackets(pair.guest, "b:", 1000, 30_000),
+      ]);
       const ends = await Promise.all([checkPackets(pair.host, "b:", 1000), checkPackets(pair.guest, "b:", 1000)]);
-      if (ends.some((c) => c.missing || c.duplicates || c.outOfOrder)) throw new Error(`recovery run: packets ${JSON.stringify(ends)}`);
+      if (ends.some((c) => c.missing || c.duplicates || c.outOfOrder))
+        throw new Error(`recovery run: packets ${JSON.stringify(ends)}`);
       flowing.push(Math.max(...ends.map((c) => c.gapEndAt)) - cut.restoredAt!);
       o.log(`  recovery run ${run + 1}/${o.runs}: data flowing ${flowing.at(-1)} ms after the link came back`);
       const crashAt = Date.now();
@@ -53,12 +60,29 @@ export async function recoveryFigures(o: { runs: number; log: (m: string) => voi
       o.log(`  recovery run ${run + 1}/${o.runs}: killed renderer noticed after ${noticed.at(-1)} ms`);
       await lab.resetPlayers();
     }
-    const note = "Two Chromium processes in two network namespaces behind iptables NATs (STUN); the host's router drops everything during the cut.";
+    const note =
+      "Two Chromium processes in two network namespaces behind iptables NATs (STUN); the host's router drops everything during the cut.";
     const n = summarize(noticed);
     return {
       figures: [
-        { id: "11a", name: `NAT lab: link restored after a ${CUT_SEC} s cut → data flowing both ways`, unit: "ms", ...roundSummary(summarize(flowing), 0), target: "–", met: null, note },
-        { id: "11b", name: "NAT lab: killed renderer → the other player's `reconnecting`", unit: "ms", ...roundSummary(n, 0), target: `<= ${NOTICE_TARGET_MS}`, met: n.max <= NOTICE_TARGET_MS, note },
+        {
+          id: "11a",
+          name: `NAT lab: link restored after a ${CUT_SEC} s cut → data flowing both ways`,
+          unit: "ms",
+          ...roundSummary(summarize(flowing), 0),
+          target: "–",
+          met: null,
+          note,
+        },
+        {
+          id: "11b",
+          name: "NAT lab: killed renderer → the other player's `reconnecting`",
+          unit: "ms",
+          ...roundSummary(n, 0),
+          target: `<= ${NOTICE_TARGET_MS}`,
+          met: n.max <= NOTICE_TARGET_MS,
+          note,
+        },
       ],
       note: "",
     };

@@ -32,7 +32,10 @@ export interface HeartbeatHooks {
 }
 
 /** What one heartbeat carries: a sequence number and our unreliable receive count. */
-interface Beat { hb: number; u: number }
+interface Beat {
+  hb: number;
+  u: number;
+}
 
 export function parseControl(data: unknown): Beat | "bye" | null {
   if (typeof data !== "string" || data.length > 200) return null;
@@ -76,7 +79,9 @@ export class Heartbeat {
     this.#schedule();
   }
 
-  get silent(): boolean { return this.#silent; }
+  get silent(): boolean {
+    return this.#silent;
+  }
 
   #schedule(): void {
     this.#tick = this.#timers.set(() => this.#beat(), HEARTBEAT.intervalMs);

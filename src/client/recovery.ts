@@ -63,7 +63,9 @@ export class Recovery {
     this.#h = hooks;
   }
 
-  get recovering(): boolean { return this.#since !== undefined; }
+  get recovering(): boolean {
+    return this.#since !== undefined;
+  }
 
   /** The session started: follow the browser's online state until stop(). */
   start(): void {
@@ -85,7 +87,10 @@ export class Recovery {
     if (this.#since === undefined) {
       this.#since = o.nowMs();
       h.reconnecting(reason);
-      this.#window = timers.set(() => h.peerLeft(this.#closeReason()), o.reconnectWindowMs ?? CLIENT_DEFAULTS.reconnectWindowMs);
+      this.#window = timers.set(
+        () => h.peerLeft(this.#closeReason()),
+        o.reconnectWindowMs ?? CLIENT_DEFAULTS.reconnectWindowMs,
+      );
       this.#schedule(reason === "failed" ? 0 : grace);
       if (h.role() === "guest") this.watchOffers(true);
     } else if (reason === "failed" && !this.#inFlight) {
@@ -166,7 +171,14 @@ export class Recovery {
       return;
     }
     // The guest's part is its offer watch; the host restarts, one offer at a time, within budget.
-    if (h.role() !== "host" || !ctx.has("restart") || this.#inFlight || this.#tries >= CLIENT_DEFAULTS.maxRestarts || !h.can("restart")) return;
+    if (
+      h.role() !== "host" ||
+      !ctx.has("restart") ||
+      this.#inFlight ||
+      this.#tries >= CLIENT_DEFAULTS.maxRestarts ||
+      !h.can("restart")
+    )
+      return;
     this.#tries++;
     this.#inFlight = true;
     ctx.dispatch({ type: "restart" });

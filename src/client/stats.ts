@@ -44,7 +44,9 @@ export const QUALITY = [
   { q: "fair", rttMs: 400, jitterMs: 100, loss: 0.1 },
 ] as const;
 
-export function rateQuality(s: Pick<ConnectionStats, "rttMs" | "jitterMs" | "unreliableLoss" | "reconnecting">): Quality {
+export function rateQuality(
+  s: Pick<ConnectionStats, "rttMs" | "jitterMs" | "unreliableLoss" | "reconnecting">,
+): Quality {
   if (s.reconnecting) return "poor";
   for (const t of QUALITY) {
     if ((s.rttMs ?? 0) < t.rttMs && (s.jitterMs ?? 0) < t.jitterMs && (s.unreliableLoss ?? 0) < t.loss) return t.q;
@@ -53,7 +55,12 @@ export function rateQuality(s: Pick<ConnectionStats, "rttMs" | "jitterMs" | "unr
 }
 
 /** Kept between reads: the last RTT sample and the running jitter. */
-export interface JitterState { samples: number; totalRtt: number; lastRttMs: number | null; jitterMs: number | null }
+export interface JitterState {
+  samples: number;
+  totalRtt: number;
+  lastRttMs: number | null;
+  jitterMs: number | null;
+}
 
 export const JITTER0: JitterState = { samples: 0, totalRtt: 0, lastRttMs: null, jitterMs: null };
 

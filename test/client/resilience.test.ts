@@ -7,10 +7,27 @@ import { expect } from "@open-wc/testing";
 import { CLIENT_DEFAULTS } from "../../src/client/client.ts";
 import * as E from "../../src/client/errors.ts";
 import { HEARTBEAT, Heartbeat, parseControl } from "../../src/client/heartbeat.ts";
-import { JITTER0, QUALITY, channelStats, lossOf, rateQuality, readStats, rttAndJitter } from "../../src/client/stats.ts";
+import {
+  JITTER0,
+  QUALITY,
+  channelStats,
+  lossOf,
+  rateQuality,
+  readStats,
+  rttAndJitter,
+} from "../../src/client/stats.ts";
 import { TimerScope, isAbortError } from "../../src/client/timers.ts";
 import { REQUEST_BOUNDS, Transport } from "../../src/client/transport.ts";
-import { FakeRegistry, MockDataChannel, MockFetch, MockTimers, err, harness, linkPeers, type MockPeerConnection } from "./fixtures/index.ts";
+import {
+  FakeRegistry,
+  MockDataChannel,
+  MockFetch,
+  MockTimers,
+  err,
+  harness,
+  linkPeers,
+  type MockPeerConnection,
+} from "./fixtures/index.ts";
 
 const swallow = (p: Promise<unknown>) => p.catch((e: unknown) => e);
 
@@ -20,7 +37,9 @@ async function openGuest(features = "all", options: Record<string, unknown> = {}
   reg.status = "joined";
   reg.offer = { type: "offer", sdp: "v=0\r\noffer1" };
   const h = harness({ mf, options });
-  const done = swallow(h.client.connect({ role: "guest", code: reg.code, accessToken: reg.guestToken, unreliable: true }));
+  const done = swallow(
+    h.client.connect({ role: "guest", code: reg.code, accessToken: reg.guestToken, unreliable: true }),
+  );
   await h.timers.advance(0);
   const pc = h.rtc.pcs[0]!;
   const dc = pc.announceChannel("data");
@@ -42,7 +61,8 @@ describe("control channel (heartbeat)", () => {
   it("parseControl: beats, bye, and anything else ignored", () => {
     expect(parseControl('{"hb":3,"u":7}')).to.deep.equal({ hb: 3, u: 7 });
     expect(parseControl('{"bye":1}')).to.equal("bye");
-    for (const x of ["nope", "null", '{"hb":"x","u":1}', '{"hb":1}', "x".repeat(300), new ArrayBuffer(2), '{"bye":2}']) expect(parseControl(x)).to.equal(null);
+    for (const x of ["nope", "null", '{"hb":"x","u":1}', '{"hb":1}', "x".repeat(300), new ArrayBuffer(2), '{"bye":2}'])
+      expect(parseControl(x)).to.equal(null);
   });
 
   it("one beat per interval on the pre-negotiated channel; silence only judged once the peer has beaten", async () => {
@@ -97,7 +117,11 @@ describe("control channel (heartbeat)", () => {
     const scope = new TimerScope(timers.setTimeoutImpl, timers.clearTimeoutImpl, () => {});
     const dc = new MockDataChannel("c");
     const hb = new Heartbeat(dc as unknown as RTCDataChannel, scope, timers.nowMs, {
-      silent: () => {}, heard: () => {}, bye: () => {}, unreliableReceived: () => 0, unreliableSent: () => 0,
+      silent: () => {},
+      heard: () => {},
+      bye: () => {},
+      unreliableReceived: () => 0,
+      unreliableSent: () => 0,
     });
     expect([dc.listeners, scope.size, hb.answered, hb.silent]).to.deep.equal([1, 1, false, false]);
     hb.stop();
@@ -124,16 +148,39 @@ describe("stats", () => {
     new Map(
       [
         { id: "T", type: "transport", selectedCandidatePairId: "P" },
-        { id: "P", type: "candidate-pair", localCandidateId: "L", remoteCandidateId: "R", currentRoundTripTime: 0.05, responsesReceived: 4, totalRoundTripTime: 0.2, ...pair },
+        {
+          id: "P",
+          type: "candidate-pair",
+          localCandidateId: "L",
+          remoteCandidateId: "R",
+          currentRoundTripTime: 0.05,
+          responsesReceived: 4,
+          totalRoundTripTime: 0.2,
+          ...pair,
+        },
         { id: "L", type: "local-candidate", candidateType: "srflx", protocol: "udp" },
         { id: "R", type: "remote-candidate", candidateType: "host" },
-        { id: "D0", type: "data-channel", dataChannelIdentifier: 0, label: "data", bytesSent: 10, bytesReceived: 20, messagesSent: 1, messagesReceived: 2 },
+        {
+          id: "D0",
+          type: "data-channel",
+          dataChannelIdentifier: 0,
+          label: "data",
+          bytesSent: 10,
+          bytesReceived: 20,
+          messagesSent: 1,
+          messagesReceived: 2,
+        },
         ...extra,
       ].map((s) => [s.id as string, s]),
     );
 
   it("quality thresholds: the worst figure decides; unknown figures do not count; reconnecting is poor", () => {
-    const q = (rttMs: number | null, jitterMs: number | null = null, unreliableLoss: number | null = null, reconnecting = false) => rateQuality({ rttMs, jitterMs, unreliableLoss, reconnecting });
+    const q = (
+      rttMs: number | null,
+      jitterMs: number | null = null,
+      unreliableLoss: number | null = null,
+      reconnecting = false,
+    ) => rateQuality({ rttMs, jitterMs, unreliableLoss, reconnecting });
     expect(q(null)).to.equal("excellent");
     expect(q(50, 5, 0)).to.equal("excellent");
     expect(q(150)).to.equal("good");
@@ -153,7 +200,10 @@ describe("stats", () => {
     j = rttAndJitter(report([], { responsesReceived: 8, totalRoundTripTime: 0.6, currentRoundTripTime: 0.1 }), j);
     expect(Math.round(j.jitterMs!)).to.equal(44); // 50 + (0 - 50) / 8
     // no new sample: the jitter stays; no pair / no RTT yet: null
-    const same = rttAndJitter(report([], { responsesReceived: 8, totalRoundTripTime: 0.6, currentRoundTripTime: 0.1 }), j);
+    const same = rttAndJitter(
+      report([], { responsesReceived: 8, totalRoundTripTime: 0.6, currentRoundTripTime: 0.1 }),
+      j,
+    );
     expect(same.jitterMs).to.equal(j.jitterMs);
     expect(rttAndJitter(new Map(), j).rttMs).to.equal(null);
     expect(rttAndJitter(report([], { currentRoundTripTime: undefined }), j).rttMs).to.equal(null);
@@ -164,11 +214,27 @@ describe("stats", () => {
 
   it("per-channel counters by SCTP id; loss needs enough sent", () => {
     const r = report([{ id: "D1", type: "data-channel", dataChannelIdentifier: 1 }]);
-    expect(channelStats(r, 0)).to.deep.equal({ label: "data", bytesSent: 10, bytesReceived: 20, messagesSent: 1, messagesReceived: 2 });
-    expect(channelStats(r, 1)).to.deep.equal({ label: "", bytesSent: 0, bytesReceived: 0, messagesSent: 0, messagesReceived: 0 });
+    expect(channelStats(r, 0)).to.deep.equal({
+      label: "data",
+      bytesSent: 10,
+      bytesReceived: 20,
+      messagesSent: 1,
+      messagesReceived: 2,
+    });
+    expect(channelStats(r, 1)).to.deep.equal({
+      label: "",
+      bytesSent: 0,
+      bytesReceived: 0,
+      messagesSent: 0,
+      messagesReceived: 0,
+    });
     expect([channelStats(r, 7), channelStats(r, null), channelStats(r, undefined)]).to.deep.equal([null, null, null]);
     expect([lossOf(19, 0), lossOf(100, null), lossOf(100, 90), lossOf(100, 120)]).to.deep.equal([null, null, 0.1, 0]);
-    const { stats } = readStats(r, { reliable: 0, unreliable: undefined }, JITTER0, { at: 5, reconnecting: false, unreliableLoss: null });
+    const { stats } = readStats(r, { reliable: 0, unreliable: undefined }, JITTER0, {
+      at: 5,
+      reconnecting: false,
+      unreliableLoss: null,
+    });
     expect(stats).to.deep.include({ at: 5, rttMs: 50, unreliable: null, quality: "excellent" });
     expect(stats.route).to.deep.equal({ localType: "srflx", remoteType: "host", protocol: "udp", relayed: false });
   });
@@ -212,8 +278,15 @@ describe("Registry outages", () => {
     const timers = new MockTimers();
     const scope = new TimerScope(timers.setTimeoutImpl, timers.clearTimeoutImpl, () => {});
     const t = new Transport({
-      baseUrl: mf.base, fetchImpl: mf.fetchImpl, nowMs: () => timers.now + now.t, random: () => 0.5, timers: scope,
-      csrfHeaderName: "X-Registry-Version", csrfHeaderValue: "1", telemetry: () => {}, onRetry: () => {},
+      baseUrl: mf.base,
+      fetchImpl: mf.fetchImpl,
+      nowMs: () => timers.now + now.t,
+      random: () => 0.5,
+      timers: scope,
+      csrfHeaderName: "X-Registry-Version",
+      csrfHeaderValue: "1",
+      telemetry: () => {},
+      onRetry: () => {},
     });
     return { mf, timers, t };
   }
@@ -223,13 +296,29 @@ describe("Registry outages", () => {
     for (let i = 0; i < 12; i++) mf.script("GET /rooms/:code", new TypeError("down"));
     mf.on("GET /rooms/:code", () => ({ status: 200, body: { ok: 1 } }));
     const ctl = new AbortController();
-    const p = t.request({ method: "GET", path: "/rooms/ABC123", route: "/rooms/:code", signal: ctl.signal, idempotent: true, until: () => 60_000 });
+    const p = t.request({
+      method: "GET",
+      path: "/rooms/ABC123",
+      route: "/rooms/:code",
+      signal: ctl.signal,
+      idempotent: true,
+      until: () => 60_000,
+    });
     await timers.advance(40_000);
     expect((await p).body).to.deep.equal({ ok: 1 });
     expect(mf.calls.length).to.equal(13);
     // past the deadline: the failure is thrown
     mf.script("GET /rooms/:code", new TypeError("down"), new TypeError("down"));
-    const late = swallow(t.request({ method: "GET", path: "/rooms/ABC123", route: "/rooms/:code", signal: ctl.signal, idempotent: true, until: () => timers.now + 500 }));
+    const late = swallow(
+      t.request({
+        method: "GET",
+        path: "/rooms/ABC123",
+        route: "/rooms/:code",
+        signal: ctl.signal,
+        idempotent: true,
+        until: () => timers.now + 500,
+      }),
+    );
     await timers.advance(5000);
     expect(await late).to.be.instanceOf(E.NetworkError);
   });
@@ -238,8 +327,18 @@ describe("Registry outages", () => {
     const { mf, timers, t } = transport({ t: 0 });
     mf.on("GET /rooms/:code", () => new Promise(() => {}));
     const ctl = new AbortController();
-    const plain = swallow(t.request({ method: "GET", path: "/rooms/ABC123", route: "/rooms/:code", signal: ctl.signal, maxRetries: 0 }));
-    const held = swallow(t.request({ method: "GET", path: "/rooms/ABC123?wait=3", route: "/rooms/:code", signal: ctl.signal, maxRetries: 0 }));
+    const plain = swallow(
+      t.request({ method: "GET", path: "/rooms/ABC123", route: "/rooms/:code", signal: ctl.signal, maxRetries: 0 }),
+    );
+    const held = swallow(
+      t.request({
+        method: "GET",
+        path: "/rooms/ABC123?wait=3",
+        route: "/rooms/:code",
+        signal: ctl.signal,
+        maxRetries: 0,
+      }),
+    );
     await timers.advance(3000 + REQUEST_BOUNDS.longpollGraceMs);
     expect(await held).to.be.instanceOf(E.NetworkError);
     await timers.advance(REQUEST_BOUNDS.timeoutMs);
@@ -253,7 +352,14 @@ describe("Registry outages", () => {
     mf.script("GET /rooms/:code", new TypeError("down"));
     mf.on("GET /rooms/:code", () => (hang ? new Promise(() => {}) : { status: 200, body: { ok: 2 } }));
     const ctl = new AbortController();
-    const p = t.request({ method: "GET", path: "/rooms/ABC123", route: "/rooms/:code", signal: ctl.signal, idempotent: true, until: () => 1e9 });
+    const p = t.request({
+      method: "GET",
+      path: "/rooms/ABC123",
+      route: "/rooms/:code",
+      signal: ctl.signal,
+      idempotent: true,
+      until: () => 1e9,
+    });
     await timers.advance(0);
     expect(mf.calls.length).to.equal(1);
     t.kick(); // ends the backoff wait
@@ -265,7 +371,16 @@ describe("Registry outages", () => {
     expect((await p).body).to.deep.equal({ ok: 2 });
     // abort during a backoff wait
     mf.script("GET /rooms/:code", new TypeError("down"));
-    const q = swallow(t.request({ method: "GET", path: "/rooms/ABC123", route: "/rooms/:code", signal: ctl.signal, idempotent: true, until: () => 1e9 }));
+    const q = swallow(
+      t.request({
+        method: "GET",
+        path: "/rooms/ABC123",
+        route: "/rooms/:code",
+        signal: ctl.signal,
+        idempotent: true,
+        until: () => 1e9,
+      }),
+    );
     await timers.advance(0);
     ctl.abort();
     expect(isAbortError(await q)).to.equal(true);
@@ -293,7 +408,10 @@ describe("Registry outages", () => {
     reg.offer = { type: "offer", sdp: "v=0\r\noffer1" };
     const h = harness({ mf });
     // The snapshot says the room lives 10 s in its state.
-    mf.script("GET /rooms/:code", { status: 200, body: { status: "joined", offer: reg.offer, answer: null, updatedAt: 1000, expiresAt: 11_000, version: 1 } });
+    mf.script("GET /rooms/:code", {
+      status: 200,
+      body: { status: "joined", offer: reg.offer, answer: null, updatedAt: 1000, expiresAt: 11_000, version: 1 },
+    });
     for (let i = 0; i < 40; i++) mf.script("POST /rooms/:code/answer", new TypeError("down"));
     void swallow(h.client.connect({ role: "guest", code: reg.code, accessToken: reg.guestToken }));
     await h.timers.advance(5000);
@@ -343,7 +461,11 @@ describe('"Try again" on a room whose first connect failed', () => {
     linkPeers(hpc, gpc);
     await timers.advance(0);
     expect([host.client.getState().phase, guest.client.getState().phase]).to.deep.equal(["open", "open"]);
-    expect(mf.callsTo("POST /rooms/:code/offer").map((c) => c.body.restart ?? false)).to.deep.equal([false, false, true]);
+    expect(mf.callsTo("POST /rooms/:code/offer").map((c) => c.body.restart ?? false)).to.deep.equal([
+      false,
+      false,
+      true,
+    ]);
     host.client.close();
     guest.client.close();
   }

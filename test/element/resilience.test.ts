@@ -26,12 +26,21 @@ async function steeredPair(statsInterval?: number) {
   const pcs: Steerable[] = [];
   const host = await fixture<RegistryPeer>(html`<registry-peer base-url=${url} role="host" user-name="Alice" unreliable
     stats-interval=${statsInterval ?? 2000}
-    .clientOptions=${{ ...FAST, createPeerConnection: (c: RTCConfiguration) => { const pc = new Steerable(c); pcs.push(pc); return pc; } }}></registry-peer>`);
+    .clientOptions=${{
+      ...FAST,
+      createPeerConnection: (c: RTCConfiguration) => {
+        const pc = new Steerable(c);
+        pcs.push(pc);
+        return pc;
+      },
+    }}></registry-peer>`);
   const created = nextEvent<{ code: string; joinCode: string }>(host, "room-created");
   const hostOpen = nextEvent(host, "peer-open", 20_000);
   host.autoConnect = true;
   const { code, joinCode } = await created;
-  const guest = await fixture<RegistryPeer>(html`<registry-peer base-url=${url} role="guest" user-name="Bob" code=${code} join-code=${joinCode} no-ui .clientOptions=${FAST}></registry-peer>`);
+  const guest = await fixture<RegistryPeer>(
+    html`<registry-peer base-url=${url} role="guest" user-name="Bob" code=${code} join-code=${joinCode} no-ui .clientOptions=${FAST}></registry-peer>`,
+  );
   const guestOpen = nextEvent(guest, "peer-open", 20_000);
   guest.autoConnect = true;
   await Promise.all([hostOpen, guestOpen]);
@@ -58,7 +67,12 @@ describe("<registry-peer> recovery and quality (issue #14)", () => {
 
   it("stats-interval: `stats` events with RTT, channels, route and quality; getStats() null when idle", async () => {
     const { host, guest } = await steeredPair(200);
-    const st = await nextEvent<{ rttMs: number | null; reliable: { label: string; messagesSent: number } | null; route: { relayed: boolean } | null; quality: string }>(host, "stats", 5000);
+    const st = await nextEvent<{
+      rttMs: number | null;
+      reliable: { label: string; messagesSent: number } | null;
+      route: { relayed: boolean } | null;
+      quality: string;
+    }>(host, "stats", 5000);
     expect(st.reliable?.label).to.equal("data");
     expect(["excellent", "good", "fair", "poor"]).to.include(st.quality);
     host.send("x");

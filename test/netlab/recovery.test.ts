@@ -41,7 +41,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until the page's element is in `want` (bounded). */
 async function waitPhase(p: Page, want: string, timeoutMs: number): Promise<void> {
-  await p.waitForFunction((w) => document.querySelector("registry-peer")!.phase === w, want, { timeout: timeoutMs, polling: 100 });
+  await p.waitForFunction((w) => document.querySelector("registry-peer")!.phase === w, want, {
+    timeout: timeoutMs,
+    polling: 100,
+  });
 }
 
 /**
@@ -58,7 +61,10 @@ async function cutAndRecover(seconds: number): Promise<number> {
   await sleep(seconds * 1000);
   lab.restore(cut);
   try {
-    await Promise.all([waitForEvent(pair.host, "reconnected", 30_000, cut.cutAt), waitForEvent(pair.guest, "reconnected", 30_000, cut.cutAt)]);
+    await Promise.all([
+      waitForEvent(pair.host, "reconnected", 30_000, cut.cutAt),
+      waitForEvent(pair.guest, "reconnected", 30_000, cut.cutAt),
+    ]);
     await Promise.all([pacedDone(pair.host, 90_000), pacedDone(pair.guest, 90_000)]);
     await Promise.all([waitForPackets(pair.host, "c:", 1000, 30_000), waitForPackets(pair.guest, "c:", 1000, 30_000)]);
     await Promise.all([waitPhase(pair.host, "open", 20_000), waitPhase(pair.guest, "open", 20_000)]);
@@ -66,19 +72,31 @@ async function cutAndRecover(seconds: number): Promise<number> {
     throw new Error(`${seconds} s cut: ${e instanceof Error ? e.message : String(e)}\n${await diagnose(pair)}`);
   }
   let flowing = 0;
-  for (const [side, page] of [["host", pair.host], ["guest", pair.guest]] as const) {
+  for (const [side, page] of [
+    ["host", pair.host],
+    ["guest", pair.guest],
+  ] as const) {
     const c = await checkPackets(page, "c:", 1000);
     assert.deepEqual(
       { received: c.received, missing: c.missing, duplicates: c.duplicates, outOfOrder: c.outOfOrder },
       { received: 1000, missing: 0, duplicates: 0, outOfOrder: 0 },
       `${side} after a ${seconds} s cut`,
     );
-    assert.ok(c.longestGapMs >= (seconds - 1) * 1000, `${side}: the stream stalled during the cut (${c.longestGapMs} ms)`);
+    assert.ok(
+      c.longestGapMs >= (seconds - 1) * 1000,
+      `${side}: the stream stalled during the cut (${c.longestGapMs} ms)`,
+    );
     flowing = Math.max(flowing, c.gapEndAt - cut.restoredAt!);
     const ev = await events(page);
-    const rec = ev.filter((e) => e.at >= cut.cutAt && (e.type === "reconnecting" || e.type === "reconnected")).map((e) => e.type);
+    const rec = ev
+      .filter((e) => e.at >= cut.cutAt && (e.type === "reconnecting" || e.type === "reconnected"))
+      .map((e) => e.type);
     assert.ok(rec[0] === "reconnecting" && rec.at(-1) === "reconnected", `${side}: ${rec.join(", ")}`);
-    assert.deepEqual(ev.filter((e) => e.type === "peer-close" || e.type === "peer-error"), [], `${side}: still open`);
+    assert.deepEqual(
+      ev.filter((e) => e.type === "peer-close" || e.type === "peer-error"),
+      [],
+      `${side}: still open`,
+    );
     assert.equal(await phase(page), "open");
   }
   console.log(`  ${seconds} s cut: data flowing again ${flowing} ms after the link came back`);
@@ -109,8 +127,12 @@ describe("NAT lab: recovery (issue #14)", { skip: skip ?? false, timeout: 600_00
       ]);
       lab.restore(cut);
       const ms = { host: h.at - cut.cutAt, guest: g.at - cut.cutAt };
-      console.log(`  60 s cut: peer-close after ${ms.host} ms (host, ${JSON.stringify(h.detail)}), ${ms.guest} ms (guest, ${JSON.stringify(g.detail)})`);
-      const noticed = await Promise.all([pair.host, pair.guest].map(async (p) => (await events(p, "reconnecting"))[0]!.at - cut.cutAt));
+      console.log(
+        `  60 s cut: peer-close after ${ms.host} ms (host, ${JSON.stringify(h.detail)}), ${ms.guest} ms (guest, ${JSON.stringify(g.detail)})`,
+      );
+      const noticed = await Promise.all(
+        [pair.host, pair.guest].map(async (p) => (await events(p, "reconnecting"))[0]!.at - cut.cutAt),
+      );
       console.log(`  60 s cut: reconnecting after ${noticed.join(" / ")} ms (host / guest)`);
       assert.ok(ms.host <= CLOSE_BOUND_MS && ms.guest <= CLOSE_BOUND_MS, JSON.stringify(ms));
       // The cut side could not reach anyone; the other side could reach the Registry: the peer is gone.
@@ -143,13 +165,17 @@ describe("NAT lab: recovery (issue #14)", { skip: skip ?? false, timeout: 600_00
       assert.ok(outage, "the guest posted its answer");
       await sleep(20_000);
       assert.deepEqual(
-        [...(await events(host)), ...(await events(guest))].filter((e) => e.type === "peer-open" || e.type === "peer-close"),
+        [...(await events(host)), ...(await events(guest))].filter(
+          (e) => e.type === "peer-open" || e.type === "peer-close",
+        ),
         [],
         "neither open nor closed during the outage",
       );
       lab.registryUp(outage);
       const r = await waitOpen(pair, 30_000);
-      console.log(`  20 s outage: open ${Math.max(r.host.at, r.guest.at) - outage.upAt!} ms after the Registry came back`);
+      console.log(
+        `  20 s outage: open ${Math.max(r.host.at, r.guest.at) - outage.upAt!} ms after the Registry came back`,
+      );
     } finally {
       if (outage && outage.upAt === undefined) lab.registryUp(outage);
     }
@@ -162,7 +188,10 @@ describe("NAT lab: recovery (issue #14)", { skip: skip ?? false, timeout: 600_00
       lab.setNat("symmetric");
       const pair = await startPair(lab, "stun", { attrs: { "ice-servers": JSON.stringify([{ urls: lab.stunUrl }]) } });
       try {
-        await Promise.all([waitForEvent(pair.host, "peer-close", 45_000), waitForEvent(pair.guest, "peer-close", 45_000)]);
+        await Promise.all([
+          waitForEvent(pair.host, "peer-close", 45_000),
+          waitForEvent(pair.guest, "peer-close", 45_000),
+        ]);
       } catch (e) {
         throw new Error(`no failed connect: ${e instanceof Error ? e.message : String(e)}\n${await diagnose(pair)}`);
       }
@@ -170,12 +199,22 @@ describe("NAT lab: recovery (issue #14)", { skip: skip ?? false, timeout: 600_00
       const t = Date.now();
       const order = first === "host" ? [pair.host, pair.guest] : [pair.guest, pair.host];
       // What the element's "Try again" button runs.
-      const retry = (p: Page) => p.evaluate(() => void document.querySelector("registry-peer")!.connect().catch(() => {}));
+      const retry = (p: Page) =>
+        p.evaluate(
+          () =>
+            void document
+              .querySelector("registry-peer")!
+              .connect()
+              .catch(() => {}),
+        );
       await retry(order[0]!);
       await sleep(1500);
       await retry(order[1]!);
       try {
-        await Promise.all([waitForEvent(pair.host, "peer-open", 30_000, t), waitForEvent(pair.guest, "peer-open", 30_000, t)]);
+        await Promise.all([
+          waitForEvent(pair.host, "peer-open", 30_000, t),
+          waitForEvent(pair.guest, "peer-open", 30_000, t),
+        ]);
       } catch (e) {
         throw new Error(`${first} first: ${e instanceof Error ? e.message : String(e)}\n${await diagnose(pair)}`);
       }
@@ -196,19 +235,42 @@ describe("NAT lab: recovery (issue #14)", { skip: skip ?? false, timeout: 600_00
       let rtt: number | null = null;
       const dcs: Record<string, { bytesSent: number; messagesSent: number }> = {};
       raw.forEach((r: Record<string, unknown>) => {
-        if (r.type === "transport" && r.selectedCandidatePairId) rtt = (raw.get(r.selectedCandidatePairId as string) as { currentRoundTripTime: number }).currentRoundTripTime * 1000;
-        if (r.type === "data-channel") dcs[r.label as string] = { bytesSent: r.bytesSent as number, messagesSent: r.messagesSent as number };
+        if (r.type === "transport" && r.selectedCandidatePairId)
+          rtt =
+            (raw.get(r.selectedCandidatePairId as string) as { currentRoundTripTime: number }).currentRoundTripTime *
+            1000;
+        if (r.type === "data-channel")
+          dcs[r.label as string] = { bytesSent: r.bytesSent as number, messagesSent: r.messagesSent as number };
       });
-      return { ours, rtt, dcs, events: (window as unknown as { rp: { ev: { type: string }[] } }).rp.ev.filter((e) => e.type === "stats").length };
+      return {
+        ours,
+        rtt,
+        dcs,
+        events: (window as unknown as { rp: { ev: { type: string }[] } }).rp.ev.filter((e) => e.type === "stats")
+          .length,
+      };
     });
     assert.ok(both.ours, "getStats() while open");
     const s = both.ours!;
     assert.ok(both.events >= 1, "stats events arrive (default every 2 s)");
-    assert.ok(s.rttMs !== null && both.rtt !== null && Math.abs(s.rttMs - both.rtt) <= 20, `RTT ${s.rttMs} vs ${both.rtt}`);
+    assert.ok(
+      s.rttMs !== null && both.rtt !== null && Math.abs(s.rttMs - both.rtt) <= 20,
+      `RTT ${s.rttMs} vs ${both.rtt}`,
+    );
     assert.equal(s.reliable?.label, "data");
-    assert.ok(Math.abs(s.reliable!.messagesSent - both.dcs.data!.messagesSent) <= 2, JSON.stringify([s.reliable, both.dcs.data]));
-    assert.ok(Math.abs(s.reliable!.bytesSent - both.dcs.data!.bytesSent) <= 2000, JSON.stringify([s.reliable, both.dcs.data]));
-    assert.deepEqual(s.route && { local: s.route.localType, relayed: s.route.relayed, protocol: s.route.protocol }, { local: "srflx", relayed: false, protocol: "udp" });
+    assert.ok(
+      Math.abs(s.reliable!.messagesSent - both.dcs.data!.messagesSent) <= 2,
+      JSON.stringify([s.reliable, both.dcs.data]),
+    );
+    assert.ok(
+      Math.abs(s.reliable!.bytesSent - both.dcs.data!.bytesSent) <= 2000,
+      JSON.stringify([s.reliable, both.dcs.data]),
+    );
+    assert.deepEqual(s.route && { local: s.route.localType, relayed: s.route.relayed, protocol: s.route.protocol }, {
+      local: "srflx",
+      relayed: false,
+      protocol: "udp",
+    });
     assert.ok(["excellent", "good"].includes(s.quality), s.quality);
 
     const crashAt = Date.now();
