@@ -40,6 +40,8 @@ const REGISTRIES = {
   "/__registry.json": { full: {}, none: { REGISTRY_FEATURES: "none" } },
   // element: test/element, rate limits off so many rooms per minute are fine.
   "/__element-registry.json": { url: LIMITS_OFF },
+  // element: a Registry that does not allow the test page's origin (setup.test.ts).
+  "/__strict-registry.json": { url: { ...LIMITS_OFF, ALLOWED_ORIGINS: "https://game.example" } },
 };
 
 function registriesPlugin() {

@@ -14,7 +14,7 @@
  * - `sha256`: optional SHA-256 hex (default WebCrypto, async); Node passes a synchronous one.
  *
  * Order of checks (§6), each the first to fail answers:
- *   origin (403; preflights too; not GET /health) → route and method (404/405)
+ *   origin (403 origin_not_allowed, readable; preflights pass; not GET /health) → route and method (404/405)
  *   → X-Registry-Version on POST (403 missing / 400 other) → body size (413, read with a cap)
  *   → per-IP limits (429) → [in the room: exists 404 → not closed 410 → token/role 403
  *   → per-room/per-token limits 429 → body shape 400 → state 409]. A token route's answer
@@ -128,7 +128,7 @@ export function createApp(deps: AppDeps) {
   const exposeHeaders = [HEADERS.features, "Retry-After", "ETag"].join(",");
 
   // 1. The §9 log line and §1 headers on every response (errors, preflights, 304s); then, in
-  //    order: 2. origin (§7), refused before anything else, preflights included, GET /health
+  //    order: 2. origin (§7), refused before anything else (preflights pass, see below), GET /health
   //    exempt; 3. CORS: preflights answer 204 here, every other answer carries CORS headers.
   //    One middleware layer, not three: each layer is a Promise hop per request.
   app.use("*", async (c, next) => {
@@ -139,7 +139,14 @@ export function createApp(deps: AppDeps) {
     const origin = c.req.header("origin");
     const isHealth = origin !== undefined && c.req.path === "/health" && (c.req.method === "GET" || c.req.method === "HEAD");
     if (origin !== undefined && !isHealth && !isOriginAllowed(origin, config.allowedOrigins)) {
-      c.res = fail(c, "forbidden", { message: "Origin not allowed." });
+      // Refused before anything else, but readably (docs/protocol.md, Origins): the refusal
+      // carries CORS headers for that origin and a preflight passes, so the page learns
+      // `origin_not_allowed` instead of an opaque network error. Nothing is done for it.
+      c.set("cors", true);
+      if (c.req.method === "OPTIONS") {
+        const res = await preflight(c, next);
+        if (res) c.res = res;
+      } else c.res = fail(c, "origin_not_allowed");
     } else if (c.req.method === "OPTIONS") {
       const res = await preflight(c, next);
       if (res) c.res = res;

@@ -3,7 +3,6 @@
  * registry-api.md §6 plus the client's local ones), and what the UI offers next.
  */
 import type { ClientErrorCode } from "../client/errors.ts";
-import type { ReconnectReason } from "../client/types.ts";
 
 export type RecoveryAction =
   /** Run the failed step again (after `retryAfterSec` when given). */
@@ -26,6 +25,7 @@ export const ERROR_TEXT: Record<ClientErrorCode, ErrorText> = {
   bad_sdp: T("Your browser's connection offer was refused by the Registry. Start over to try again."),
   bad_candidate: T("A network route from your browser was refused by the Registry. Start over to try again."),
   forbidden: T("The Registry refused access: this page may not be allowed to use it, or the session ended."),
+  origin_not_allowed: T("The Registry does not allow this page's origin."),
   bad_join_code: T("That join code is not right. Check it with the host and try again.", "form"),
   not_found: T("There is no room with that code. It may have expired: ask the host for a new link.", "form"),
   method_not_allowed: T("The Registry did not understand the request. Is base-url the Registry's address?"),
@@ -49,19 +49,6 @@ export const ERROR_TEXT: Record<ClientErrorCode, ErrorText> = {
 };
 
 export function describeError(code: string): ErrorText {
-  return Object.prototype.hasOwnProperty.call(ERROR_TEXT, code) ? ERROR_TEXT[code as ClientErrorCode] : ERROR_TEXT.unknown;
+  return Object.hasOwn(ERROR_TEXT, code) ? ERROR_TEXT[code as ClientErrorCode] : ERROR_TEXT.unknown;
 }
 
-/** The status line while an open connection is being recovered (the `reconnecting` reason). */
-export const RECONNECTING_TEXT: Record<ReconnectReason, string> = {
-  disconnected: "Connection interrupted. Reconnecting…",
-  failed: "Connection interrupted. Reconnecting…",
-  peer_unresponsive: "The other player stopped responding. Waiting for them…",
-};
-
-/** The status line after a session closed, by its close reason (others: "The connection is closed."). */
-export const CLOSE_TEXT: Record<string, string> = {
-  peer_unresponsive: "The other player stopped responding: their page closed or lost its network.",
-  connection_lost: "The connection was lost: this device could not reach the other player or the Registry.",
-  peer_closed: "The other player left.",
-};
