@@ -12,6 +12,7 @@
  */
 import type { Ctx } from "./ctx.ts";
 import { CLIENT_DEFAULTS } from "./defaults.ts";
+import { ClosedError } from "./errors.ts";
 import type { Negotiation } from "./negotiation.ts";
 import type { Action } from "./state.ts";
 import { isAbortError } from "./timers.ts";
@@ -135,7 +136,10 @@ export class Recovery {
     if (!recovering && !this.#ctx.has("longpoll")) return;
     const watch = (this.#watch = new AbortController());
     void this.#answerOffers(watch.signal).catch((err) => {
-      if (!isAbortError(err)) this.#ctx.fail(err);
+      if (isAbortError(err)) return;
+      // The other side closed the room (its /close can beat its "bye"): a close, not an error.
+      if (err instanceof ClosedError) return this.#h.peerLeft("closed");
+      this.#ctx.fail(err);
     });
   }
 

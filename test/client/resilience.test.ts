@@ -143,6 +143,21 @@ describe("control channel (heartbeat)", () => {
   });
 });
 
+describe("the guest's offer watch while open", () => {
+  it("the room closed by the other side is a close, not an error; another failure ends the session", async () => {
+    const a = await openGuest();
+    a.reg.close();
+    await a.h.timers.advance(0);
+    expect(a.h.closes).to.deep.equal(["closed"]);
+    expect(a.h.errors).to.deep.equal([]);
+    const b = await openGuest();
+    b.mf.script("GET /rooms/:code", err("forbidden", 403));
+    (b.h.client as unknown as { transport: { kick(): void } }).transport.kick(); // the held read goes again, refused
+    await b.h.timers.advance(0);
+    expect(b.h.closes).to.deep.equal(["forbidden"]);
+  });
+});
+
 describe("stats", () => {
   const report = (extra: Record<string, unknown>[] = [], pair: Record<string, unknown> = {}) =>
     new Map(
