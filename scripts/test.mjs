@@ -3,12 +3,19 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { ensureChromium } from "./chromium.mjs";
+import { findFirefox } from "./firefox.mjs";
 import { ensureSystemPackages } from "./setup.mjs";
 
 ensureSystemPackages();
 const chrome = ensureChromium();
 console.log(`[setup] Chromium: ${chrome}`);
 process.env.CHROME_PATH = chrome;
+// Firefox (Firefox ↔ Chromium e2e): ensureSystemPackages installed firefox-esr if it could;
+// without it those tests skip, saying why, and do not run apt again.
+const firefox = findFirefox();
+console.log(firefox ? `[setup] Firefox: ${firefox}` : "[setup] WARNING: no Firefox: the Firefox ↔ Chromium e2e tests will be SKIPPED");
+if (firefox) process.env.FIREFOX_PATH = firefox;
+else process.env.FIREFOX_UNAVAILABLE = "firefox-esr is missing and apt-get could not install it (see [setup] above)";
 
 const npm = process.platform === "win32" ? "npm.cmd" : "npm";
 /** [name, command, args, exists?] — a step whose test folder is absent is a failure, not a skip. */
@@ -19,7 +26,7 @@ const steps = [
   ["client + element (Chromium)", npm, ["run", "-s", "test:browser"]],
   ["build", npm, ["run", "-s", "build"]],
   ["package (npm pack → Vite app, bin, Worker, typings)", npm, ["run", "-s", "test:package"]],
-  ["e2e (Chromium, two contexts)", npm, ["run", "-s", "test:e2e"]],
+  ["e2e (Chromium, Firefox, Node peers)", npm, ["run", "-s", "test:e2e"]],
   // Needs root and `ip netns`: otherwise it prints a NETLAB SKIPPED banner and passes as skipped.
   ["netlab (namespaces, NAT, coturn)", npm, ["run", "-s", "test:netlab"]],
 ];

@@ -22,6 +22,8 @@ export const CLIENT_DEFAULTS = {
   drainGraceCycles: 2,
   /** ICE restarts one recovery attempts (the server allows MAX_RESTARTS per room). */
   maxRestarts: 3,
+  /** (ext `fast`) The first candidates of a burst wait this long for the rest: one post, one wake. */
+  coalesceMs: 20,
   /** Guest: wait for the expected reliable channel after one under another label arrived. */
   channelWaitMs: 2000,
 } as const;

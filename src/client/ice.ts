@@ -3,7 +3,7 @@
  * publishing; set-difference of drained remote candidates; a queue for remote candidates
  * that arrive before the remote description is set. No I/O here.
  */
-import { candidateKey, checkCandidate, utf8Length, LIMITS } from "../protocol/index.ts";
+import { candidateKey, checkCandidate, normalizeCandidate, utf8Length, LIMITS } from "../protocol/index.ts";
 import { CandidateTooLargeError, TooManyCandidatesError, type RegistryError } from "./errors.ts";
 import type { CandidateBody } from "./types.ts";
 
@@ -27,7 +27,8 @@ export class LocalCandidates {
    * otherwise invalid (e.g. the empty end-of-candidates string) → silently skipped,
    * duplicate → skipped, over the cap → one TooManyCandidatesError.
    */
-  admit(c: CandidateBody): PublishVerdict {
+  admit(raw: CandidateBody): PublishVerdict {
+    const c = normalizeCandidate(raw);
     if (typeof c.candidate === "string" && utf8Length(c.candidate) > LIMITS.candidateBytes) {
       return { ok: false, error: new CandidateTooLargeError(`ICE candidate exceeds ${LIMITS.candidateBytes} bytes`) };
     }

@@ -25,7 +25,19 @@ export function checkSdp(sdp: unknown, type: "offer" | "answer", bodyType: unkno
   return null;
 }
 
-/** null when valid, else why (never echoing the candidate). */
+/**
+ * The candidate object with its line in the stored spelling, `candidate:…` (as browsers write
+ * it): libdatachannel (node-datachannel) hands out the SDP attribute form `a=candidate:…`, whose
+ * `a=` is dropped. Anything else is returned unchanged, for checkCandidate to judge.
+ */
+export function normalizeCandidate<T>(c: T): T {
+  if (!c || typeof c !== "object" || Array.isArray(c)) return c;
+  const line = (c as { candidate?: unknown }).candidate;
+  if (typeof line !== "string" || !line.startsWith("a=candidate:")) return c;
+  return { ...c, candidate: line.slice(2) };
+}
+
+/** null when valid, else why (never echoing the candidate). Normalise first (normalizeCandidate). */
 export function checkCandidate(c: unknown): string | null {
   if (!c || typeof c !== "object" || Array.isArray(c)) return "candidate must be an object";
   const { candidate, sdpMid, sdpMLineIndex } = c as Record<string, unknown>;

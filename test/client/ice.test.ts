@@ -22,6 +22,13 @@ describe("ice: local candidates", () => {
     expect(l.admit({ candidate: "nope" })).to.deep.equal({ ok: false });
     expect(l.keys.size).to.equal(0);
   });
+  it("publishes libdatachannel's a=candidate: lines without the prefix (one key with the plain form)", () => {
+    const l = new LocalCandidates(40);
+    const v = l.admit({ ...C(1), candidate: `a=${C(1).candidate}` });
+    expect(v).to.deep.equal({ ok: true, body: C(1) });
+    expect(l.admit(C(1))).to.deep.equal({ ok: false });
+    expect(l.admit({ candidate: "a=nope" })).to.deep.equal({ ok: false });
+  });
   it("caps at max: one TooManyCandidatesError (local), later ones dropped; reset starts over", () => {
     const l = new LocalCandidates(40);
     for (let i = 0; i < 40; i++) expect(l.admit(C(i)).ok).to.equal(true);

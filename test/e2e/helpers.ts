@@ -70,10 +70,33 @@ export async function setup(
   };
 }
 
+/**
+ * What the page helpers below use of a page. Playwright's Page has it; firefox.test.ts adapts a
+ * puppeteer (WebDriver BiDi) page to it.
+ */
+export type PageLike = Pick<Page, "evaluate" | "waitForFunction">;
+
 export interface Recorded {
   type: string;
   detail: unknown;
   at: number;
+}
+
+/**
+ * Runs in the page before its own scripts (any driver's init script): records <registry-peer>
+ * events and the test packets into `window.rp`, which the helpers below read.
+ */
+export function recordPeerEvents(): void {
+  const w = window as unknown as { rp: { ev: Recorded[]; packets: { data: string; reliable: boolean }[] } };
+  w.rp = { ev: [], packets: [] };
+  for (const type of ["phase-change", "room-created", "peer-open", "peer-close", "peer-error", "drain", "reconnecting", "reconnected"]) {
+    document.addEventListener(type, (e) => w.rp.ev.push({ type, detail: (e as CustomEvent).detail ?? null, at: Date.now() }));
+  }
+  // Test packets ("r:…", "u:…") are kept; the demo's own JSON traffic is not.
+  document.addEventListener("packet", (e) => {
+    const d = (e as CustomEvent<{ data: unknown; reliable: boolean }>).detail;
+    if (typeof d.data === "string" && /^[ru]:/.test(d.data)) w.rp.packets.push({ data: d.data, reliable: d.reliable });
+  });
 }
 
 /** A page in its own browser context (its own storage, its own process): one player. */
@@ -82,22 +105,11 @@ export async function player(env: Env, name: string): Promise<Page> {
   env.contexts.push(ctx);
   const page = await ctx.newPage();
   page.on("pageerror", (e) => console.error(`[${name}] page error: ${e.message}`));
-  await page.addInitScript(() => {
-    const w = window as unknown as { rp: { ev: Recorded[]; packets: { data: string; reliable: boolean }[] } };
-    w.rp = { ev: [], packets: [] };
-    for (const type of ["phase-change", "room-created", "peer-open", "peer-close", "peer-error", "drain", "reconnecting", "reconnected"]) {
-      document.addEventListener(type, (e) => w.rp.ev.push({ type, detail: (e as CustomEvent).detail ?? null, at: Date.now() }));
-    }
-    // Test packets ("r:…", "u:…") are kept; the demo's own JSON traffic is not.
-    document.addEventListener("packet", (e) => {
-      const d = (e as CustomEvent<{ data: unknown; reliable: boolean }>).detail;
-      if (typeof d.data === "string" && /^[ru]:/.test(d.data)) w.rp.packets.push({ data: d.data, reliable: d.reliable });
-    });
-  });
+  await page.addInitScript(recordPeerEvents);
   return page;
 }
 
-export function events(page: Page, type?: string): Promise<Recorded[]> {
+export function events(page: PageLike, type?: string): Promise<Recorded[]> {
   return page.evaluate((t) => {
     const ev = (window as unknown as { rp: { ev: Recorded[] } }).rp.ev;
     return t ? ev.filter((e) => e.type === t) : ev;
@@ -105,7 +117,7 @@ export function events(page: Page, type?: string): Promise<Recorded[]> {
 }
 
 /** Resolves with the first recorded event of `type` (recorded at or after `since`, epoch ms). */
-export async function waitForEvent(page: Page, type: string, timeoutMs: number, since = 0): Promise<Recorded> {
+export async function waitForEvent(page: PageLike, type: string, timeoutMs: number, since = 0): Promise<Recorded> {
   const handle = await page.waitForFunction(
     ([t, s]) => (window as unknown as { rp: { ev: Recorded[] } }).rp.ev.find((e) => e.type === t && e.at >= (s as number)) ?? null,
     [type, since] as const,
@@ -118,7 +130,7 @@ export async function waitForEvent(page: Page, type: string, timeoutMs: number, 
  * Sends `n` packets "<prefix><i>" from the page's element, honouring backpressure: when send()
  * returns false the page waits for `drain` and sends the same packet again.
  */
-export function sendMany(page: Page, n: number, prefix: string, reliable: boolean): Promise<number> {
+export function sendMany(page: PageLike, n: number, prefix: string, reliable: boolean): Promise<number> {
   return page.evaluate(
     async ([n, prefix, reliable]) => {
       const el = document.querySelector("registry-peer")!;
@@ -135,14 +147,14 @@ export function sendMany(page: Page, n: number, prefix: string, reliable: boolea
   );
 }
 
-export function packets(page: Page, prefix: string): Promise<{ data: string; reliable: boolean }[]> {
+export function packets(page: PageLike, prefix: string): Promise<{ data: string; reliable: boolean }[]> {
   return page.evaluate(
     (p) => (window as unknown as { rp: { packets: { data: string; reliable: boolean }[] } }).rp.packets.filter((x) => x.data.startsWith(p)),
     prefix,
   );
 }
 
-export async function waitForPackets(page: Page, prefix: string, count: number, timeoutMs: number): Promise<void> {
+export async function waitForPackets(page: PageLike, prefix: string, count: number, timeoutMs: number): Promise<void> {
   await page.waitForFunction(
     ([p, c]) =>
       (window as unknown as { rp: { packets: { data: string }[] } }).rp.packets.filter((x) => x.data.startsWith(p as string)).length >= (c as number),

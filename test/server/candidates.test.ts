@@ -38,6 +38,20 @@ test("dedupe: the same (candidate, sdpMid, sdpMLineIndex) is accepted again and 
   assert.equal((await candidates(code, host)).body.items.length, 1);
 });
 
+test("libdatachannel's a=candidate: lines are accepted and stored as candidate: (one candidate with the plain form)", async () => {
+  const { code, host, guest } = await joined();
+  const sdpForm = (i: number) => ({ ...cand(i), candidate: `a=${cand(i).candidate}` });
+  expectStatus(await post(s.url, `/rooms/${code}/candidate`, sdpForm(1), host), 204);
+  expectStatus(await post(s.url, `/rooms/${code}/candidate`, cand(1), host), 204);
+  expectStatus(await post(s.url, `/rooms/${code}/candidate`, { items: [sdpForm(2), cand(2), sdpForm(3)] }, host), 204);
+  const r = await candidates(code, guest);
+  assert.deepEqual(r.body.items, [cand(1), cand(2), cand(3)]);
+  assert.equal(r.body.lastSeq, 3);
+  // Only that exact prefix: anything else that is not a candidate line is still refused.
+  expectError(await post(s.url, `/rooms/${code}/candidate`, { candidate: "a=ice-ufrag:abcd" }, guest), 400, "bad_candidate");
+  expectError(await post(s.url, `/rooms/${code}/candidate`, { items: [sdpForm(4), { candidate: "a=end-of-candidates" }] }, guest), 400, "bad_candidate");
+});
+
 test("40 distinct candidates per side: the 41st is 409 too_many_candidates; duplicates still 204", async () => {
   const { code, host, guest } = await joined();
   for (let i = 0; i < LIMITS.candidatesPerSide; i++) expectStatus(await post(s.url, `/rooms/${code}/candidate`, cand(i), host), 204);

@@ -156,7 +156,11 @@ export class SessionController implements ReactiveController {
   createRoom(s: Session): Promise<RoomCreatedDetail> {
     const host = this.#host;
     return this.#step(s, "create", async () => {
-      const { code, joinCode, ownerToken, expiresAt } = await s.client.createRoom({ hostUserName: s.userName });
+      // (ext fast) The offer goes with the room: the channels of the connect() that follows.
+      const { code, joinCode, ownerToken, expiresAt } = await s.client.createRoom({
+        hostUserName: s.userName,
+        prepare: host.unreliable ? { unreliable: true } : {},
+      });
       s.room = { code, joinCode, token: ownerToken, expiresAt };
       host.roomCode = code;
       host.joinCode = joinCode;
