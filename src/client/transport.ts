@@ -179,8 +179,11 @@ export class Transport {
       ctl.abort();
     };
     spec.signal.addEventListener("abort", abort, { once: true });
-    const hold = /[?&]wait=(\d+)/.exec(spec.path);
-    const timer = this.o.timers.set(abort, hold ? Number(hold[1]) * 1000 + REQUEST_BOUNDS.longpollGraceMs : REQUEST_BOUNDS.timeoutMs);
+    // A long-poll's hold is in its URL (`?wait=N`) or, on the fast path, in its body (`wait`).
+    const inUrl = /[?&]wait=(\d+)/.exec(spec.path);
+    const inBody = (spec.body as { wait?: unknown } | undefined)?.wait;
+    const hold = inUrl ? Number(inUrl[1]) : typeof inBody === "number" ? inBody : undefined;
+    const timer = this.o.timers.set(abort, hold === undefined ? REQUEST_BOUNDS.timeoutMs : hold * 1000 + REQUEST_BOUNDS.longpollGraceMs);
     this.#kickable.add(kick);
     this.o.telemetry({ type: "request", method: spec.method, route: spec.route, bytes: body === undefined ? 0 : utf8Length(body) });
     let res: Response;

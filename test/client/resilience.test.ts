@@ -354,9 +354,16 @@ describe("Registry outages", () => {
         maxRetries: 0,
       }),
     );
-    await timers.advance(3000 + REQUEST_BOUNDS.longpollGraceMs);
+    mf.on("POST /rooms/:code/watch", () => new Promise(() => {}));
+    // (ext fast) the hold in the body of a /watch
+    const watched = swallow(t.request({ method: "POST", path: "/rooms/ABC123/watch", route: "/rooms/:code/watch", body: { wait: 2 }, signal: ctl.signal, maxRetries: 0 }));
+    await timers.advance(2000 + REQUEST_BOUNDS.longpollGraceMs - 1);
+    expect(mf.callsTo("POST /rooms/:code/watch")[0]!.aborted).to.equal(false);
+    await timers.advance(1);
+    expect(await watched).to.be.instanceOf(E.NetworkError);
+    await timers.advance(1000);
     expect(await held).to.be.instanceOf(E.NetworkError);
-    await timers.advance(REQUEST_BOUNDS.timeoutMs);
+    await timers.advance(REQUEST_BOUNDS.timeoutMs - 8000);
     expect(await plain).to.be.instanceOf(E.NetworkError);
     expect(mf.calls.every((c) => c.aborted)).to.equal(true);
   });
