@@ -119,6 +119,9 @@ describe("NAT lab: recovery (issue #14)", { skip: skip ?? false, timeout: 600_00
 
   it(`60 s cut: both sides end with peer-close within ${CLOSE_BOUND_MS / 1000} s, saying what happened`, async () => {
     const pair = await openPair();
+    // Open for a moment first: both sides have heard each other's heartbeats (before that, only
+    // ICE notices, after ~5-7 s).
+    await sleep(2000);
     const cut = lab.cut(0);
     try {
       const [h, g] = await Promise.all([
