@@ -9,7 +9,8 @@ import { ensureChromium, CHROMIUM_ARGS } from "./scripts/chromium.mjs";
 function startRegistryProcess(extraEnv) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", "server/node/cli.ts"], {
-      env: { ...process.env, PORT: "0", HOST: "127.0.0.1", ...extraEnv },
+      // No public STUN servers: the browsers under test never send traffic off this machine.
+      env: { ...process.env, PORT: "0", HOST: "127.0.0.1", STUN_URLS: "", ...extraEnv },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";

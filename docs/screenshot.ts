@@ -13,7 +13,7 @@ const { ensureChromium, CHROMIUM_ARGS } = (await import("../scripts/chromium.mjs
 const out = (name: string) => fileURLToPath(new URL(name, import.meta.url));
 
 await buildIfNeeded();
-const registry = await startRegistry({ port: 0, env: {}, log: () => {} });
+const registry = await startRegistry({ port: 0, env: { STUN_URLS: "" }, log: () => {} });
 const web = await startStatic({ registryUrl: registry.url });
 const browser = await chromium.launch({ executablePath: ensureChromium(), args: CHROMIUM_ARGS });
 try {

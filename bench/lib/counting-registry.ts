@@ -23,7 +23,8 @@ export class CountingRegistry {
     const reg = await startRegistry({
       port: 0,
       host: "127.0.0.1",
-      env: { ...NO_LIMITS, ...env },
+      // No public STUN servers: the benchmark browsers never send traffic off this machine.
+      env: { ...NO_LIMITS, STUN_URLS: "", ...env },
       log: (line) => (self ? self.add(line) : pending.push(line)),
     });
     self = new CountingRegistry(reg);

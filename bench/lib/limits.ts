@@ -13,4 +13,6 @@ export const NO_LIMITS: Record<string, string> = {
   LIMIT_JOIN_PER_MIN: "0",
   LIMIT_WRONG_JOIN_PER_ROOM_PER_MIN: "0",
   LIMIT_TOKEN_PER_MIN: "0",
+  // No public STUN servers: benchmarks never send traffic off this machine.
+  STUN_URLS: "",
 };

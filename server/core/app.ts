@@ -12,6 +12,7 @@
  * - `holdGate(c, key)`: optional (Node): per-IP and total ceilings on held long-polls.
  * - `log(line)`: one JSON line per request (§9), `now`, `randomBytes` (tests may inject).
  * - `sha256`: optional SHA-256 hex (default WebCrypto, async); Node passes a synchronous one.
+ * - `fetch`: what the ICE minter calls Cloudflare's TURN API with (default the global fetch).
  *
  * Order of checks (§6), each the first to fail answers:
  *   origin (403 origin_not_allowed, readable; preflights pass; not GET /health) → route and method (404/405)
@@ -41,6 +42,7 @@ import {
   randomCrockford,
   ROOM_CODE_LENGTH,
   JOIN_CODE_LENGTH,
+  type CloseReason,
   checkSdp,
   type ErrorCode,
 } from "../../src/protocol/index.ts";
@@ -51,6 +53,7 @@ import { ipKey } from "./ip.ts";
 import type { HoldGate } from "./limits-global.ts";
 import type { RoomDirectory } from "./room-host.ts";
 import type { BodyInput, RoomReply, RoomRequest } from "./room.ts";
+import { createIceMinter, type FetchLike } from "./ice-servers.ts";
 
 export interface AppDeps {
   config: RegistryConfig;
@@ -62,6 +65,7 @@ export interface AppDeps {
   now?: () => number;
   randomBytes?: RandomBytes;
   sha256?: Sha256Hex;
+  fetch?: FetchLike;
 }
 
 type Env = { Variables: { route: string; reqBytes: number; cors: boolean } };
@@ -79,6 +83,19 @@ export function createApp(deps: AppDeps) {
   const sha = deps.sha256 ?? sha256Hex;
   const log = deps.log ?? (() => {});
   const featuresHeader = config.features.join(", ");
+  const minter = config.features.includes("ice") ? createIceMinter(config.ice, { now, randomBytes: rand, log, ...(deps.fetch && { fetch: deps.fetch }) }) : null;
+  /**
+   * Starts minting a player's ICE servers (in parallel with the room operation, so create and
+   * join take no longer). Never rejects: a bug in minting leaves the answer without them and
+   * the client on its own defaults. Null when the feature is off.
+   */
+  const mint = () => (minter ? minter().catch(() => null) : null);
+  /** A successful room answer with the player's ICE servers added to its body. */
+  const withIce = async (r: RoomReply, grant: ReturnType<typeof mint>): Promise<RoomReply> => {
+    if (!grant || r.error || r.exists) return r;
+    const g = await grant;
+    return g ? { ...r, body: { ...(r.body as object), iceServers: g.iceServers, iceExpiresAt: g.iceExpiresAt } } : r;
+  };
   // (ext `fast`) CORS-simple POSTs: text/plain JSON bodies carrying the version and the token.
   const fast = config.features.includes("fast");
   const app = new Hono<Env>();
@@ -115,7 +132,7 @@ export function createApp(deps: AppDeps) {
     return res;
   };
 
-  const fail = (c: Context<Env>, code: ErrorCode, extra: { message?: string; retryAfterSec?: number } = {}, more?: { allow?: string; connectionClose?: boolean }) => {
+  const fail = (c: Context<Env>, code: ErrorCode, extra: { message?: string; retryAfterSec?: number; closeReason?: CloseReason } = {}, more?: { allow?: string; connectionClose?: boolean }) => {
     const env = errorEnvelope(code, extra);
     return respond(c, statusOf(code), JSON.stringify(env), { ...more, ...(extra.retryAfterSec !== undefined && { retryAfter: String(extra.retryAfterSec) }) });
   };
@@ -235,7 +252,7 @@ export function createApp(deps: AppDeps) {
   }
 
   function reply(c: Context<Env>, r: RoomReply): Response {
-    if (r.error) return fail(c, r.error, { ...(r.message !== undefined && { message: r.message }), ...(r.retryAfterSec !== undefined && { retryAfterSec: r.retryAfterSec }) });
+    if (r.error) return fail(c, r.error, { ...(r.message !== undefined && { message: r.message }), ...(r.retryAfterSec !== undefined && { retryAfterSec: r.retryAfterSec }), ...(r.closeReason !== undefined && { closeReason: r.closeReason }) });
     const text = r.status === 204 || r.status === 304 ? null : JSON.stringify(r.body ?? null);
     return respond(c, r.status, text, r.etag ? { etag: r.etag } : undefined);
   }
@@ -277,12 +294,13 @@ export function createApp(deps: AppDeps) {
     }
     const ownerToken = newToken(rand);
     const joinCode = randomCrockford(rand, JOIN_CODE_LENGTH);
+    const grant = mint();
     const [ownerTokenHash, joinCodeHash] = await Promise.all([sha(ownerToken), sha(joinCode)]);
     // 30 bits of room code: a collision is rare; retry a few times, then give up as 503.
     for (let attempt = 0; attempt < 8; attempt++) {
       const code = randomCrockford(rand, ROOM_CODE_LENGTH);
       const r = await rooms.call(code, { op: "create", code, hostUserName, ownerToken, ownerTokenHash, joinCode, joinCodeHash, offer });
-      if (!r.exists) return reply(c, r);
+      if (!r.exists) return reply(c, await withIce(r, grant));
     }
     return fail(c, "unavailable");
   });
@@ -305,9 +323,28 @@ export function createApp(deps: AppDeps) {
     const typed = pre.kind === "json" && isObject(pre.value) ? pre.value.joinCode : undefined;
     const normalized = normalizeJoinCode(typed);
     const guestToken = newToken(rand);
+    // Minted only for a join code that has the right form: a wrong one never reaches Cloudflare's API.
+    const grant = normalized ? mint() : null;
     // The source of wrong codes is kept in the room as a digest of its ipKey, never the IP.
     const [joinCodeHash, guestTokenHash, source] = await Promise.all([normalized ? sha(normalized) : null, sha(guestToken), sha(`join-source:${keyOf(c)}`)]);
-    return reply(c, await rooms.call(code, { op: "join", body: pre, joinCodeHash, guestToken, guestTokenHash, source: source.slice(0, 16) }));
+    return reply(c, await withIce(await rooms.call(code, { op: "join", body: pre, joinCodeHash, guestToken, guestTokenHash, source: source.slice(0, 16) }), grant));
+  });
+
+  // (ext `ice`) Fresh ICE servers for a token holder, e.g. before an ICE restart once the
+  // first credentials have expired. The room authorises and counts (per-token limit); the
+  // credentials are minted here. Without the feature the route does not exist.
+  app.post("/rooms/:code/ice-servers", async (c) => {
+    c.set("route", "/rooms/:code/ice-servers");
+    if (!minter) return fail(c, "not_found", { message: "No such route." });
+    const pre = await prelude(c, null, "POST");
+    if (pre instanceof Response) return pre;
+    const code = codeOf(c);
+    if (!code) return notFound(c);
+    const r = await rooms.call(code, { op: "ice", tokenHash: await tokenHash(c, pre) });
+    if (r.error) return tokenReply(c, r);
+    const g = await mint();
+    if (!g) return fail(c, "internal");
+    return respond(c, 200, JSON.stringify({ iceServers: g.iceServers, iceExpiresAt: g.iceExpiresAt }));
   });
 
   app.get("/rooms/:code", async (c) => {
@@ -356,6 +393,7 @@ export function createApp(deps: AppDeps) {
     ["/rooms/:code/public", "GET"],
     ["/rooms/:code/candidates", "GET"],
     ...(["join", ...postOps].map((op) => [`/rooms/:code/${op}`, "POST"]) as Array<[string, string]>),
+    ...(minter ? ([["/rooms/:code/ice-servers", "POST"]] as Array<[string, string]>) : []),
   ];
   for (const [path, allow] of known) {
     app.all(path, (c) => {

@@ -6,7 +6,7 @@
  *
  * A rate limit of 0 switches that limit off (tests and benchmarks only, §10).
  */
-import { CONFIG_DEFAULTS, FEATURES, type Feature } from "../../src/protocol/index.ts";
+import { CONFIG_DEFAULTS, DEFAULT_CF_TURN_API_BASE, DEFAULT_STUN_URLS, FEATURES, ICE_LIMITS, iceUrlScheme, type Feature } from "../../src/protocol/index.ts";
 import { parseTrustedProxies, type Cidr } from "./ip.ts";
 
 export type EnvLike = Record<string, string | undefined>;
@@ -59,6 +59,21 @@ export interface RegistryConfig {
   ipv6Prefix: number;
   /** Extensions served and advertised (test switch REGISTRY_FEATURES). */
   features: Feature[];
+  /** Fresh ICE credentials per token per minute; 0 = off. */
+  limitIcePerMin: number;
+  ice: IceConfig;
+}
+
+/**
+ * Where players' ICE servers come from (feature `ice`). At most one TURN source: coturn's
+ * REST scheme (a shared secret) or Cloudflare's TURN API (a key and an API token).
+ * Secrets live only here and in the minter: no error message or log line carries them.
+ */
+export interface IceConfig {
+  stunUrls: string[];
+  turn: { urls: string[]; secret: string } | null;
+  cloudflare: { keyId: string; apiToken: string; apiBase: string } | null;
+  ttlSec: number;
 }
 
 function num(env: EnvLike, name: keyof typeof CONFIG_DEFAULTS, opts: { integer?: boolean; min?: number; max?: number } = {}): number {
@@ -90,13 +105,55 @@ function parseOrigins(raw: string | undefined): AllowedOrigins {
   return { any: false, list: parts.map((p) => p.replace(/\/$/, "")), defaultLocal: false };
 }
 
-/** `REGISTRY_FEATURES`: unset/"all" = all five, "none" = MVP, or a comma list of names. */
+/** `REGISTRY_FEATURES`: unset/"all" = every one, "none" = MVP, or a comma list of names. */
 function parseFeatureSwitch(raw: string | undefined): Feature[] {
   if (raw === undefined || raw.trim() === "" || raw.trim().toLowerCase() === "all") return [...FEATURES];
   if (raw.trim().toLowerCase() === "none") return [];
   const wanted = raw.split(",").map((s) => s.trim().toLowerCase()).filter(Boolean);
   for (const w of wanted) if (!(FEATURES as readonly string[]).includes(w)) throw new Error(`config: REGISTRY_FEATURES has an unknown feature: ${w}`);
   return FEATURES.filter((f) => wanted.includes(f));
+}
+
+/** A comma list of ICE URLs whose schemes are in `allowed`; the message names the variable and the entry's position only. */
+function iceUrls(env: EnvLike, name: "STUN_URLS" | "TURN_URLS", allowed: readonly string[]): string[] {
+  const raw = env[name];
+  const parts = (raw ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  if (parts.length > ICE_LIMITS.maxUrls) throw new Error(`config: ${name} has more than ${ICE_LIMITS.maxUrls} entries`);
+  parts.forEach((u, i) => {
+    const scheme = iceUrlScheme(u);
+    if (scheme === null || !allowed.includes(scheme)) throw new Error(`config: ${name} entry ${i + 1} is not a ${allowed.join(":/")}: URL (scheme:host[:port])`);
+  });
+  return parts;
+}
+
+function parseIce(env: EnvLike): IceConfig {
+  // Unset = the public defaults; set but empty = no STUN at all.
+  const stunUrls = env.STUN_URLS === undefined ? [...DEFAULT_STUN_URLS] : iceUrls(env, "STUN_URLS", ["stun", "stuns"]);
+  const turnUrls = iceUrls(env, "TURN_URLS", ["turn", "turns"]);
+  const secret = env.TURN_SECRET ?? "";
+  if ((turnUrls.length > 0) !== (secret !== "")) throw new Error("config: TURN_URLS and TURN_SECRET must be set together");
+  if (secret !== "" && secret.length < ICE_LIMITS.secretMinChars) throw new Error(`config: TURN_SECRET must be at least ${ICE_LIMITS.secretMinChars} characters`);
+  const keyId = env.CF_TURN_KEY_ID?.trim() ?? "";
+  const apiToken = env.CF_TURN_API_TOKEN?.trim() ?? "";
+  if ((keyId !== "") !== (apiToken !== "")) throw new Error("config: CF_TURN_KEY_ID and CF_TURN_API_TOKEN must be set together");
+  if (keyId !== "" && !/^[A-Za-z0-9_-]{1,128}$/.test(keyId)) throw new Error("config: CF_TURN_KEY_ID must be letters, digits, - or _");
+  if (keyId !== "" && turnUrls.length > 0) throw new Error("config: set TURN_URLS/TURN_SECRET or CF_TURN_KEY_ID/CF_TURN_API_TOKEN, not both");
+  const baseRaw = env.CF_TURN_API_BASE?.trim() || DEFAULT_CF_TURN_API_BASE;
+  let apiBase: string;
+  try {
+    const u = new URL(baseRaw);
+    if (u.protocol !== "https:" && u.protocol !== "http:") throw new Error();
+    apiBase = u.href.replace(/\/+$/, "");
+  } catch {
+    throw new Error("config: CF_TURN_API_BASE must be an http(s) URL");
+  }
+  const ttl = num(env, "TURN_TTL_SEC", { integer: true, min: ICE_LIMITS.ttlMinSec, max: ICE_LIMITS.ttlMaxSec });
+  return {
+    stunUrls,
+    turn: turnUrls.length > 0 ? { urls: turnUrls, secret } : null,
+    cloudflare: keyId !== "" ? { keyId, apiToken, apiBase } : null,
+    ttlSec: ttl,
+  };
 }
 
 export function parseConfig(env: EnvLike = {}): RegistryConfig {
@@ -143,6 +200,8 @@ export function parseConfig(env: EnvLike = {}): RegistryConfig {
     requestTimeoutMs: timeout("REQUEST_TIMEOUT_SEC"),
     ipv6Prefix: num(env, "IPV6_PREFIX", { integer: true, min: 1, max: 128 }),
     features: parseFeatureSwitch(env.REGISTRY_FEATURES),
+    limitIcePerMin: perMin("LIMIT_ICE_PER_MIN"),
+    ice: parseIce(env),
   };
 }
 

@@ -30,8 +30,10 @@ import {
   checkUserName,
   normalizeUserName,
   candidateKey,
+  isCloseReason,
   isCursor,
   type Candidate,
+  type CloseReason,
   ERROR_STATUS,
   type ErrorCode,
   type Feature,
@@ -98,6 +100,10 @@ export interface RoomRecord {
   wrongJoins: WrongJoin[];
   /** Accepted requests per token within the last minute. */
   tokenHits: { host: number[]; guest: number[] };
+  /** Why a player closed the room, if it gave one of CLOSE_REASONS (told to the other player on 410). */
+  closeReason?: CloseReason;
+  /** Fresh ICE credentials handed out per token within the last minute (absent in records written before `ice`). */
+  iceHits?: { host: number[]; guest: number[] };
 }
 
 /** The part of RegistryConfig the room rules need. */
@@ -114,6 +120,7 @@ export interface RoomConfig {
   longpollMaxMs: number;
   maxRestarts: number;
   features: readonly Feature[];
+  limitIcePerMin: number;
 }
 
 /** A request body as the app read it: nothing, parsed JSON, or unusable (bad JSON / UTF-8 / content type). */
@@ -146,6 +153,8 @@ export type RoomRequest =
   | { op: "snapshot"; tokenHash: string | null; since?: string | undefined; wait?: string | undefined; ifNoneMatch?: string | undefined }
   | { op: "candidates"; tokenHash: string | null; since?: string | undefined; wait?: string | undefined }
   | { op: "offer" | "answer" | "candidate" | "close"; tokenHash: string | null; body: BodyInput }
+  /** May this token have fresh ICE credentials? (The app mints them; the room only authorises and counts.) */
+  | { op: "ice"; tokenHash: string | null }
   /** (ext `fast`) Room and candidates in one long-poll, cursors in the body. */
   | { op: "watch"; tokenHash: string | null; body: BodyInput }
   /** Housekeeping only: apply TTL expiry (sweep / alarm). */
@@ -159,6 +168,8 @@ export interface RoomReply {
   /** A safe, data-free message overriding the default for `error`. */
   message?: string;
   retryAfterSec?: number;
+  /** On `closed`: the close reason to tell (CLOSE_REASONS only). */
+  closeReason?: CloseReason;
   /** Strong ETag value (quotes included) for snapshots. */
   etag?: string;
   /** `create` only: the code is taken, pick another. */
@@ -206,6 +217,11 @@ const ALL_CHANGED: Changed = { version: true, host: true, guest: true };
 /** An error reply; its HTTP status comes from the protocol's table (ERRORS). */
 function err(error: ErrorCode, extra: { message?: string; retryAfterSec?: number } = {}): RoomReply {
   return { status: ERROR_STATUS[error], error, ...extra };
+}
+
+/** 410 for a closed room, with the reason its closer gave when it is one we keep. */
+function gone(rec: RoomRecord): RoomReply {
+  return rec.closeReason ? { ...err("closed"), closeReason: rec.closeReason } : err("closed");
 }
 
 const emptySide = (): SideCandidates => ({ items: [], lastSeq: 0, complete: false });
@@ -405,7 +421,8 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
 
   // Token routes. A closed room answers 410 to everyone, except close itself (idempotent 204).
   const side = sideOf(rec, req.tokenHash);
-  if (rec.status === "closed" && req.op !== "close") return done(side ? err("closed") : { ...err("closed"), probe: true });
+  // Only a player of the room is told why it closed (closeReason); a stranger gets the bare 410.
+  if (rec.status === "closed" && req.op !== "close") return done(side ? gone(rec) : { ...err("closed"), probe: true });
   if (!side) return done({ ...err("forbidden", { message: "Missing or wrong access token." }), probe: true });
   if ((req.op === "offer" && side !== "host") || (req.op === "answer" && side !== "guest")) {
     return done(err("forbidden", { message: "This role may not do that." }));
@@ -492,6 +509,17 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
     case "candidate":
       return postCandidates(rec, side, req.body, ctx, done);
 
+    case "ice": {
+      if (!has(config, "ice")) return done(err("not_found", { message: "No such route." }));
+      if (!ctx.resume && config.limitIcePerMin > 0) {
+        const hits = (rec.iceHits ??= { host: [], guest: [] });
+        const r = slidingWindowHit(hits[side], config.limitIcePerMin, now);
+        write = true;
+        if (!r.ok) return done(err("rate_limited", { retryAfterSec: r.retryAfterSec }));
+      }
+      return done({ status: 200, body: { side } });
+    }
+
     case "close": {
       const body = req.body;
       if (body.kind === "invalid") return done(err("bad_request"));
@@ -501,7 +529,9 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
         }
       }
       if (rec.status === "closed") return done({ status: 204 });
-      // The reason is not stored or logged: it is free text from a client.
+      // Free text is neither stored nor logged; only a reason from the fixed list is kept.
+      const reason = body.kind === "json" ? (body.value as { reason?: unknown }).reason : undefined;
+      if (isCloseReason(reason)) rec.closeReason = reason;
       enter(rec, "closed", now, config);
       if (config.ttlClosedMs <= 0) rec = null;
       return done({ status: 204 }, ALL_CHANGED, true);
@@ -623,7 +653,8 @@ type Done = (reply: RoomReply, extra?: Partial<Changed> | null, dirty?: boolean)
 
 function join(rec: RoomRecord, req: Extract<RoomRequest, { op: "join" }>, ctx: OpContext, done: Done): OpResult {
   const { now, config } = ctx;
-  if (rec.status === "closed") return done(err("closed"));
+  // A joiner is told why the room closed (the host may have given up: connection_failed).
+  if (rec.status === "closed") return done(gone(rec));
   const perRoom = config.limitWrongJoinPerRoomPerMin;
   const perSource = config.limitWrongJoinPerSourcePerMin;
   const counting = perRoom > 0 || perSource > 0;

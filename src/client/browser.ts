@@ -7,14 +7,18 @@ import type { RegistryClientOptions } from "./types.ts";
 
 export type BrowserDefaults = Pick<
   RegistryClientOptions,
-  "fetchImpl" | "nowMs" | "setTimeoutImpl" | "clearTimeoutImpl" | "randomBytes" | "createPeerConnection" | "rtcConfiguration" | "network"
+  "fetchImpl" | "nowMs" | "wallClockMs" | "setTimeoutImpl" | "clearTimeoutImpl" | "randomBytes" | "createPeerConnection" | "rtcConfiguration" | "network"
 >;
 
-/** Everything but baseUrl; rtcConfiguration defaults to no ICE servers (host candidates only). */
-export function browserDefaults(rtcConfiguration: RTCConfiguration = { iceServers: [] }): BrowserDefaults {
+/**
+ * Everything but baseUrl. rtcConfiguration defaults to `{}`: no iceServers of the page's own, so
+ * the Registry's are used (pass `{ iceServers: [...] }` to use yours instead).
+ */
+export function browserDefaults(rtcConfiguration: RTCConfiguration = {}): BrowserDefaults {
   return {
     fetchImpl: (input, init) => globalThis.fetch(input, init),
     nowMs: () => globalThis.performance.now(),
+    wallClockMs: () => Date.now(),
     setTimeoutImpl: (fn, ms) => globalThis.setTimeout(fn, ms),
     clearTimeoutImpl: (t) => globalThis.clearTimeout(t as number),
     randomBytes: (n) => globalThis.crypto.getRandomValues(new Uint8Array(n)),

@@ -5,9 +5,9 @@
  *
  * The handshake is in parts that own their state: negotiation.ts (offer/answer/restart),
  * room-watch.ts (reading the room), publisher.ts (our candidates), drain.ts (theirs),
- * recovery.ts (trouble after open), heartbeat.ts (the control channel), stats.ts (quality). This
- * class wires them and owns the phase (through the reducer in state.ts) and the session's
- * lifecycle: open and close.
+ * recovery.ts (trouble after open), heartbeat.ts (the control channel), stats.ts (quality),
+ * connectivity.ts (ICE servers, the connect bound, the route). This class wires them and owns the
+ * phase (through the reducer in state.ts) and the session's lifecycle: open and close.
  */
 import {
   CONFIG_DEFAULTS, HEADERS, LIMITS, checkUserName, normalizeJoinCode, normalizeRoomCode, parseCreateResult, parseJoinResult, parsePublicInfo, parseWatchResult,
@@ -16,11 +16,13 @@ import {
 import { randomFromBytes } from "./backoff.ts";
 import { roomCall, type Ctx, type Emit } from "./ctx.ts";
 import { CLIENT_DEFAULTS } from "./defaults.ts";
+import { Connectivity } from "./connectivity.ts";
 import { Drain, drainDue } from "./drain.ts";
 import {
   AlreadyPairedError, BadJoinCodeError, BadRequestError, ChannelMismatchError, ClosedError, NotFoundError, RegistryError, TransitionError,
 } from "./errors.ts";
 import { HEARTBEAT, Heartbeat } from "./heartbeat.ts";
+import type { IceRoute } from "./route.ts";
 import { END, LocalCandidates, RemoteCandidates } from "./ice.ts";
 import { Negotiation, checkedSdp } from "./negotiation.ts";
 import { Publisher } from "./publisher.ts";
@@ -61,12 +63,15 @@ export class RegistryClient {
   #snapshot: RoomSnapshot | null = null;
   #settle: { resolve: () => void; reject: (e: Error) => void } | undefined;
   readonly #rec: Recovery;
+  readonly #conn: Connectivity;
   #openedOnce = false;
   #hb: Heartbeat | undefined;
   /** nowMs() of the Registry's latest answer (any status): the outage deadline counts from it. */
   #lastContact = 0;
   #jitter = JITTER0;
   #unreliableReceived = 0;
+  /** Packets that arrive while onOpen waits for the route: delivered right after it. */
+  #held: Array<[ArrayBuffer | string, boolean]> | undefined;
   /** (ext `fast`) The host's offer that went with its room, for its token. */
   #sentOffer: { token: string; sdp: string } | undefined;
   /** (ext `fast`) The room and the host's candidates the guest's join brought, for its token. */
@@ -98,8 +103,10 @@ export class RegistryClient {
     };
     this.#pub = new Publisher(ctx, new LocalCandidates(opts.maxCandidatesPerPeer ?? LIMITS.candidatesPerSide));
     this.#drain = new Drain(ctx, this.#remote, (cs) => this.#applyRemote(cs));
+    const conn = (this.#conn = new Connectivity(ctx, { pc: () => this.#rtc?.pc, stalled: () => this.#rec.stalled() }));
     this.#neg = new Negotiation(ctx, {
       rtc: () => this.#rtc!,
+      prepare: (restart) => conn.prepare(restart),
       seen: (s) => {
         this.#snapshot = s;
         if (this.#state.role === "host") this.#drainAt(s.status);
@@ -119,6 +126,7 @@ export class RegistryClient {
       answered: () => {
         this.#drainAt("answered");
         this.#dispatch({ type: "answered" });
+        conn.answered();
         this.#applyRemote(this.#remote.markReady());
         // The channels may have opened before the answer step finished (not after a restart:
         // they never closed, and a second onOpen would be wrong).
@@ -158,6 +166,8 @@ export class RegistryClient {
   getRoomSnapshot(): RoomSnapshot | null { return this.#snapshot; }
   /** (ext) The extensions the server advertised in its latest response. */
   getFeatures(): string[] { return [...this.transport.features]; }
+  /** (ext) The route the open connection took (selected candidate pair), or null before open / when unknown. */
+  getRoute(): IceRoute | null { return this.#conn.route; }
 
   /**
    * (ext) Live quality of the open connection (README, Connection quality); null before it
@@ -200,6 +210,7 @@ export class RegistryClient {
         body: { hostUserName: input.hostUserName, ...(sdp === undefined ? {} : { offer: { type: "offer", sdp } }) },
       });
       const r = parseCreateResult(body);
+      this.#conn.noteGrant(body);
       // Stored with the room only by a server with `fast` (others ignore the field).
       if (sdp !== undefined && this.transport.has("fast")) this.#sentOffer = { token: r.ownerToken, sdp };
       this.#dispatch({ type: "created", code: r.code, token: r.ownerToken });
@@ -237,6 +248,7 @@ export class RegistryClient {
         body: { joinCode, guestUserName: input.guestUserName }, signal: this.#ctl.signal, probe: true,
       });
       const r = parseJoinResult(body);
+      this.#conn.noteGrant(body);
       // (ext `fast`) The offer and the host's candidates so far: connect() answers without a read.
       if (this.transport.has("fast")) this.#joined = { token: r.guestToken, ...parseWatchResult(body) };
       this.#dispatch({ type: "joined", code, token: r.guestToken });
@@ -249,8 +261,13 @@ export class RegistryClient {
   /** createRoom/joinRoom failed: a closed or paired room ends this client; else back to idle. */
   #requestFailed(err: unknown): unknown {
     if (this.#ctl.signal.aborted) return new TransitionError("the client was closed");
-    if (err instanceof ClosedError || err instanceof AlreadyPairedError) this.fail(err);
-    else this.#dispatch({ type: "request_failed", error: err as RegistryError });
+    if (err instanceof ClosedError || err instanceof AlreadyPairedError) {
+      // The error the session ends with is the one the caller gets (one report, not two).
+      const e = this.#classify(err);
+      this.fail(e);
+      return e;
+    }
+    this.#dispatch({ type: "request_failed", error: err as RegistryError });
     return err;
   }
 
@@ -275,7 +292,11 @@ export class RegistryClient {
 
   /** The connection and its listeners (no channels yet); made by connect(), or earlier by createRoom({ prepare }). */
   #makeRtc(ch: Pick<ConnectOptions, "dataChannel" | "unreliable">): RtcSession {
-    const pc = this.#o.createPeerConnection(this.#o.rtcConfiguration);
+    // Made before the create answer (prepare), it has the page's servers only: connectivity.ts
+    // sets the Registry's on it before setLocalDescription, when gathering starts.
+    const cfg = this.#conn.config();
+    const pc = this.#o.createPeerConnection(cfg);
+    this.#conn.created(cfg);
     const threshold = this.#o.backpressureThreshold ?? CLIENT_DEFAULTS.backpressureThreshold;
     const rtc = new RtcSession(pc, channelSpecs(ch.dataChannel, ch.unreliable), {
       localCandidate: (c) => this.#pub.gathered(c, this.#state.phase === "open"),
@@ -295,7 +316,8 @@ export class RegistryClient {
       }, CLIENT_DEFAULTS.channelWaitMs),
       message: (data, reliable) => {
         if (!reliable) this.#unreliableReceived++;
-        this.#emit("onMessage", data, { reliable });
+        if (this.#held) this.#held.push([data, reliable]);
+        else this.#emit("onMessage", data, { reliable });
       },
       drain: () => this.#emit("onDrain"),
     }, threshold, this.#o.bufferedAmountLowThreshold ?? Math.floor(threshold / 4));
@@ -303,6 +325,9 @@ export class RegistryClient {
   }
 
   async #run(opts: ConnectOptions): Promise<void> {
+    // Relay-only without a relay cannot connect: say so at once (and tell the other player).
+    const impossible = this.#conn.precheck();
+    if (impossible) return this.fail(impossible, true);
     const prepared = this.#rtc;
     const rtc = prepared ?? this.#makeRtc(opts);
     this.#dispatch({ type: "rtc", rtc: { pc: rtc.pc, localCandidates: this.#pub.local.keys, remoteCandidates: this.#remote.keys } });
@@ -343,12 +368,21 @@ export class RegistryClient {
     // Open before the answer step finished: `answered` comes back here.
     if (!canApply(this.#state, "dc_open")) return;
     this.#openedOnce = true;
+    this.#conn.connected();
     this.#dispatch({ type: "dc_open" });
     this.#telemetry({ type: "dc_open" });
     this.#startHeartbeat(this.#rtc!);
     this.#statsLoop();
-    this.#emit("onOpen");
-    this.#settle?.resolve();
+    // onOpen tells the route (getStats, bounded); packets arriving meanwhile wait for it.
+    this.#held = [];
+    this.#conn.readRoute((route) => {
+      if (this.#ctl.signal.aborted) return;
+      const held = this.#held!;
+      this.#held = undefined;
+      this.#emit("onOpen", { route });
+      this.#settle?.resolve();
+      for (const [data, reliable] of held) this.#emit("onMessage", data, { reliable });
+    });
     // Late candidates may still help for a short grace, then no more requests.
     if (this.#drain.active) {
       const cycle = this.transport.has("delta") ? CLIENT_DEFAULTS.iceDrainMaxMs : this.#o.iceDrainIntervalMs ?? CLIENT_DEFAULTS.iceDrainMaxMs;
@@ -395,9 +429,15 @@ export class RegistryClient {
     if (s === "connected") {
       // Healthy unless the peer's heartbeats stopped (it answers them again when it is back).
       if (!this.#hb?.silent) this.#rec.recovered();
+      this.#conn.connected();
+      // Back after an ICE restart: the route may have changed.
+      if (this.#openedOnce) this.#conn.readRoute(() => {});
       if (canApply(this.#state, "ice_connected")) this.#dispatch({ type: "ice_connected" });
       // Back after an ICE restart: the channels never closed, so this is open again (no second onOpen).
       if (this.#openedOnce && canApply(this.#state, "dc_open")) this.#dispatch({ type: "dc_open" });
+    } else if (s === "failed" && !this.#openedOnce) {
+      // ICE gave up before the channels opened: nothing can connect. Said as such, on both sides.
+      this.#conn.fail();
     } else if (s === "disconnected" || s === "failed") {
       this.#rec.trouble(s);
     } else if (s === "closed") {
@@ -446,7 +486,7 @@ export class RegistryClient {
   /** Classifies a failure: a closed room / lost pairing is a close; anything else an error. */
   private fail(err: unknown, notifyServer = false): void {
     if (this.#ctl.signal.aborted) return;
-    const e = err instanceof RegistryError ? err : new RegistryError("unknown", `WebRTC or internal failure (${err instanceof Error ? err.name : typeof err}).`);
+    const e = this.#classify(err);
     if (notifyServer) this.#postClose(e.code);
     const closed = e instanceof ClosedError || e instanceof AlreadyPairedError;
     // Once the channels have opened, a room that turns closed (a late drain or candidate post
@@ -454,6 +494,12 @@ export class RegistryClient {
     // same single onClose, without an onError racing the DataChannel's own close.
     if (closed && this.#openedOnce) return this.#teardown({ type: "closed" }, "closed");
     this.#teardown(closed ? { type: "closed", error: e } : { type: "failed", error: e }, e.code, e);
+  }
+
+  /** Any failure as a RegistryError; a room the other player closed because nothing could connect is that error here too. */
+  #classify(err: unknown): RegistryError {
+    const e = err instanceof RegistryError ? err : new RegistryError("unknown", `WebRTC or internal failure (${err instanceof Error ? err.name : typeof err}).`);
+    return e instanceof ClosedError && e.closeReason === "connection_failed" && !this.#openedOnce ? this.#conn.error(true) : e;
   }
 
   /** Callers guarantee it runs once (close/fail check `aborted`; peerLeft's sources die here). */

@@ -22,6 +22,10 @@ export const CLIENT_DEFAULTS = {
   drainGraceCycles: 2,
   /** ICE restarts one recovery attempts (the server allows MAX_RESTARTS per room). */
   maxRestarts: 3,
+  /** Bound for ICE to connect once both descriptions are set (one ICE restart at half of it). */
+  connectTimeoutMs: 10_000,
+  /** Longest wait for getStats() to name the route before onOpen goes out without it. */
+  routeWaitMs: 500,
   /** (ext `fast`) The first candidates of a burst wait this long for the rest: one post, one wake. */
   coalesceMs: 20,
   /** Guest: wait for the expected reliable channel after one under another label arrived. */

@@ -3,7 +3,7 @@
  * transition errors. Every error has `code`, `retryable` and (for 429) `retryAfterSec`.
  * Messages never contain tokens, join codes, SDP or candidate strings.
  */
-import { ERRORS, parseErrorEnvelope, retryOf, type ErrorCode } from "../protocol/index.ts";
+import { ERRORS, parseErrorEnvelope, retryOf, type CloseReason, type ErrorCode } from "../protocol/index.ts";
 
 export type ClientErrorCode =
   | ErrorCode
@@ -13,6 +13,7 @@ export type ClientErrorCode =
   | "network"
   | "timeout"
   | "channel_mismatch"
+  | "connection_failed"
   | "unknown";
 
 export class RegistryError extends Error {
@@ -57,7 +58,10 @@ export class NotOpenError extends make("not_open") {}
 export class AlreadyPairedError extends make("already_paired") {}
 export class NoOfferError extends make("no_offer") {}
 export class TooManyRestartsError extends make("too_many_restarts") {}
-export class ClosedError extends make("closed") {}
+export class ClosedError extends make("closed") {
+  /** (ext) Why the other player closed the room, when the Registry says (CLOSE_REASONS). */
+  closeReason?: CloseReason;
+}
 export class BodyTooLargeError extends make("body_too_large") {}
 export class RateLimitedError extends make("rate_limited") {}
 export class InternalError extends make("internal") {}
@@ -94,6 +98,17 @@ export class ChannelMismatchError extends RegistryError {
   }
 }
 
+/**
+ * (ext) No connection between the two players could be made (ICE failed, or nothing within
+ * connectTimeoutMs and one ICE restart, or relay-only without a relay). The message says why in
+ * plain words (src/client/ice-config.ts).
+ */
+export class ConnectionFailedError extends RegistryError {
+  constructor(message: string) {
+    super("connection_failed", message);
+  }
+}
+
 /** Every server code's class (each one's static `code` says which). */
 const BY_CODE = [
   BadRequestError, BadSdpError, BadCandidateError, ForbiddenError, OriginNotAllowedError, BadJoinCodeError, NotFoundError, MethodNotAllowedError, NotOpenError,
@@ -117,7 +132,11 @@ export function errorFromResponse(status: number, json: unknown, retryAfterHeade
   if (retryAfterSec !== undefined) opts.retryAfterSec = retryAfterSec;
   // The server's message is safe by contract (docs/protocol.md, Errors), but we use our own: nothing from the wire is echoed.
   const Known = BY_CODE.find((c) => c.code === env?.code);
-  if (Known) return new Known(undefined, opts);
+  if (Known) {
+    const e = new Known(undefined, opts);
+    if (e instanceof ClosedError && env?.closeReason !== undefined) e.closeReason = env.closeReason;
+    return e;
+  }
   if (status === 429) return new RateLimitedError(undefined, opts);
   const retryable = retryOf("", status) > 0;
   return new RegistryError("unknown", retryable ? `Server error (${status}).` : `Unexpected response (${status}).`, { ...opts, retryable });

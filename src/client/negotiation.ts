@@ -16,6 +16,8 @@ import type { CandidateBody } from "./types.ts";
 
 export interface NegotiationHooks {
   rtc(): RtcSession;
+  /** Before our description is made: the connection gets its current ICE servers (connectivity.ts). */
+  prepare(restart: boolean): Promise<void>;
   /** Every room snapshot read. */
   seen(s: RoomSnapshot): void;
   /** The remote description is set (guest: before the answer goes out). */
@@ -53,6 +55,7 @@ export class Negotiation {
   async offer(restart: boolean): Promise<void> {
     const ctx = this.#ctx;
     if (restart) this.restarts++;
+    await this.#h.prepare(restart);
     // (ext `fast`) The first offer went with the room: only setLocalDescription is left (its
     // candidates are gathered from now on, with the ICE servers the room's answer brought).
     const sent = restart ? undefined : this.#h.sentOffer();
@@ -126,7 +129,9 @@ export class Negotiation {
 
   /** Guest: apply the offer, post the answer; our candidates go out after it. */
   async answer(offer: string): Promise<void> {
+    const restart = this.#offerSeen !== undefined;
     this.#offerSeen = offer;
+    await this.#h.prepare(restart);
     const sdp = checkedSdp(await this.#h.rtc().acceptOffer(offer), "answer");
     // (ext `fast`) The answer carries what we gathered so far and asks for the host's candidates
     // after our cursor: the first read of the drain rides on it.

@@ -119,6 +119,31 @@ export class Recovery {
     this.#h.kick();
   }
 
+  /**
+   * Before the channels opened, half of connectTimeoutMs passed without a connection: one ICE
+   * restart (the host offers again; the guest's offer watch answers it). The bound itself is
+   * connectivity.ts's.
+   */
+  stalled(): void {
+    const ctx = this.#ctx;
+    if (!ctx.has("restart")) return;
+    if (this.#h.role() === "guest") return this.watchOffers(true);
+    // The bound's timers only run between the answer and "connected" (draining_ice), where the
+    // reducer allows a restart; one offer at a time.
+    if (this.#inFlight) return;
+    this.#inFlight = true;
+    ctx.dispatch({ type: "restart" });
+    this.#h.resetIce();
+    void this.#neg.offer(true).then(
+      () => {
+        this.#inFlight = false;
+      },
+      (err: unknown) => {
+        if (!isAbortError(err)) ctx.fail(err);
+      },
+    );
+  }
+
   /** The session ended. */
   stop(): void {
     this.#watch?.abort();

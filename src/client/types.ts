@@ -36,6 +36,15 @@ export interface RegistryClientOptions {
   statsIntervalMs?: number;
   // (ext) the browser's online/offline state (browserDefaults: window's events); none = always online
   network?: NetworkWatch;
+  // (ext) bound for ICE to connect once both descriptions are set, default 10000 ms: one ICE
+  // restart at half of it, then ConnectionFailedError (code "connection_failed")
+  connectTimeoutMs?: number;
+  // (ext) wall-clock time (ms since the epoch), to compare with the Registry's iceExpiresAt;
+  // default nowMs (which in the browser is performance.now(), not the wall clock)
+  wallClockMs?: () => number;
+  // (ext) relay-only: iceTransportPolicy "relay" (only TURN relay candidates); fails at once with
+  // ConnectionFailedError when no relay (TURN server with credentials) is offered
+  relayOnly?: boolean;
 }
 
 /** (ext) Online/offline state and its changes (injected: the client touches no window). */
@@ -119,7 +128,7 @@ export interface RegistryClientEvents {
   onIceConnectionStateChange?(state: RTCPeerConnectionState): void;
   onCandidateLocal?(c: CandidateBody): void;    // after validation & dedupe
   onCandidateRemote?(c: CandidateBody): void;
-  onOpen?(): void;         // DataChannel open
+  onOpen?(info?: OpenInfo): void;         // DataChannel open; (ext) info.route: the route taken
   onClose?(why?: string): void;
   onError?(err: Error): void;
   // (ext) a packet arrived on either channel (binaryType is "arraybuffer")
@@ -134,6 +143,14 @@ export interface RegistryClientEvents {
   onStats?(stats: ConnectionStats): void;
 }
 
+
+/** (ext) What onOpen tells. */
+export interface OpenInfo {
+  /** The selected ICE candidate pair, or null when the browser did not say (in time). */
+  route: IceRoute | null;
+}
+export type { IceRoute, CandidateType } from "./route.ts";
+import type { IceRoute } from "./route.ts";
 
 export type ClientPhase =
   | "idle"

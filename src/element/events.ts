@@ -1,5 +1,5 @@
 /** The detail types of the events `<registry-peer>` fires, and their entries in `HTMLElementEventMap`. */
-import type { ClientPhase, ConnectionStats, ReconnectReason } from "../client/types.ts";
+import type { ClientPhase, ConnectionStats, IceRoute, ReconnectReason } from "../client/types.ts";
 
 export interface PhaseChangeDetail {
   phase: ClientPhase;
@@ -12,6 +12,11 @@ export interface RoomCreatedDetail {
   expiresAt: number;
   /** This page's URL with both codes in the fragment (never sent to any server). */
   shareUrl: string;
+}
+/** `peer-open`'s detail. */
+export interface PeerOpenDetail {
+  /** The selected candidate pair: local/remote type (host, srflx, prflx, relay), protocol, relayed. Null when the browser does not say. */
+  route: IceRoute | null;
 }
 export interface PacketDetail {
   data: ArrayBuffer | string;
@@ -35,7 +40,7 @@ export interface PeerErrorDetail {
 export interface RegistryPeerEventDetails {
   "phase-change": PhaseChangeDetail;
   "room-created": RoomCreatedDetail;
-  "peer-open": void;
+  "peer-open": PeerOpenDetail;
   packet: PacketDetail;
   drain: void;
   "peer-close": PeerCloseDetail;
@@ -49,7 +54,7 @@ declare global {
   interface HTMLElementEventMap {
     "phase-change": CustomEvent<PhaseChangeDetail>;
     "room-created": CustomEvent<RoomCreatedDetail>;
-    "peer-open": CustomEvent<void>;
+    "peer-open": CustomEvent<PeerOpenDetail>;
     packet: CustomEvent<PacketDetail>;
     drain: CustomEvent<void>;
     "peer-close": CustomEvent<PeerCloseDetail>;

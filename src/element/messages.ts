@@ -45,6 +45,8 @@ export const ERROR_TEXT: Record<ClientErrorCode, ErrorText> = {
   network: T("Cannot reach the Registry. Check your connection and try again.", "retry"),
   timeout: T("The other player did not arrive in time.", "retry"),
   channel_mismatch: T("The other player's page uses a different data channel name, so the two cannot talk."),
+  // The peer-error message itself says why (no relay configured / the relay failed); this is the fallback.
+  connection_failed: T("Could not connect to the other player: no network route between you was found."),
   unknown: T("Something went wrong. Try again.", "retry"),
 };
 

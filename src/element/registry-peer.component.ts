@@ -1,10 +1,11 @@
 import { LitElement, nothing, type PropertyValues } from "lit";
 import { property, state } from "./internal/decorators.ts";
 import type { RegistryClient } from "../client/client.ts";
-import type { ClientPhase, ClientState, ConnectionStats, RegistryClientOptions, Role, SendPacketOptions } from "../client/types.ts";
+import type { ClientPhase, ClientState, ConnectionStats, IceRoute, RegistryClientOptions, Role, SendPacketOptions } from "../client/types.ts";
 import { normalizeJoinCode, normalizeRoomCode } from "../protocol/index.ts";
 import type { RoomCreatedDetail } from "./events.ts";
 import { checkConfig, parseIceServers, type ConfigProblem } from "./internal/config.ts";
+import { FocusFollower } from "./internal/focus.ts";
 import { applyBlur, applyInput, EMPTY_FORM, fillForm, validate, type FieldKey, type FormState } from "./internal/form.ts";
 import { SessionController, type Session } from "./internal/session-controller.ts";
 import { panel } from "./internal/views.ts";
@@ -27,21 +28,33 @@ import { mergeStrings, type RegistryPeerStringsInit } from "./strings.ts";
  *   once the room code and join code are known (attributes or the URL fragment).
  * @attr unreliable - Host: also open the unreliable channel (unordered, no retransmits). A guest
  *   always accepts the host's unreliable channel.
- * @attr ice-servers - JSON array of RTCIceServer, e.g. `[{"urls":"stun:stun.example.com"}]`.
+ * @attr ice-servers - JSON array of RTCIceServer, e.g. `[{"urls":"stun:stun.example.com"}]`. When
+ *   set (or `rtcConfiguration` has `iceServers`) these are used; otherwise the Registry's.
+ * @attr relay-only - Connect only through a TURN relay (`iceTransportPolicy: "relay"`); fails at
+ *   once with `connection_failed` when no relay is configured.
+ * @attr connect-timeout - Milliseconds ICE may take once offer and answer are set (default
+ *   10000; one ICE restart at half of it), then `peer-error` `connection_failed`.
  * @attr no-ui - Render nothing visible (events and methods only).
  * @attr backpressure-threshold - Bytes buffered above which `send()` returns false (default 262144).
  * @attr stats-interval - Milliseconds between `stats` events while connected (default 2000; 0 = none).
+ * @attr debug - Log phases and Registry requests to the console (redacted: no codes, tokens, SDP,
+ *   candidates or credentials).
  *
- * @fires phase-change - `{ phase, previous }` whenever `phase` changes.
- * @fires room-created - `{ code, joinCode, expiresAt, shareUrl }` after the host created a room.
- * @fires peer-open - The DataChannel is open: `send()` works.
- * @fires packet - `{ data, reliable }` for every packet received (`data` is a string or an ArrayBuffer).
- * @fires drain - The send buffer fell low again after `send()` returned false.
- * @fires peer-close - `{ reason }` once the session that was open (or opening) ended.
- * @fires peer-error - `{ code, message, retryable, retryAfterSec }` for every error.
- * @fires reconnecting - `{ reason }`: the open connection is in trouble and being recovered.
- * @fires reconnected - `{ afterMs }`: recovered (packets sent meanwhile arrive).
- * @fires stats - Live quality (`getStats()`'s result) every `stats-interval` ms while connected.
+ * @slot heading - Above the status line (e.g. a heading for the panel).
+ * @slot actions - Below the current view (e.g. the page's own buttons).
+ *
+ * @fires {CustomEvent<PhaseChangeDetail>} phase-change - `{ phase, previous }` whenever `phase` changes.
+ * @fires {CustomEvent<RoomCreatedDetail>} room-created - `{ code, joinCode, expiresAt, shareUrl }` after the host created a room.
+ * @fires {CustomEvent<PeerOpenDetail>} peer-open - The DataChannel is open: `send()` works. `{ route }`: the selected
+ *   candidate pair (`localType`, `remoteType`, `protocol`, `relayed`), or null.
+ * @fires {CustomEvent<PacketDetail>} packet - `{ data, reliable }` for every packet received (`data` is a string or an ArrayBuffer).
+ * @fires {CustomEvent<void>} drain - The send buffer fell low again after `send()` returned false.
+ * @fires {CustomEvent<PeerCloseDetail>} peer-close - `{ reason }` once the session that was open (or opening) ended.
+ * @fires {CustomEvent<PeerErrorDetail>} peer-error - `{ code, message, retryable, retryAfterSec, attribute }` for every
+ *   error; code `config` (with the `attribute` to fix) for a setup mistake of the page.
+ * @fires {CustomEvent<{ reason: ReconnectReason }>} reconnecting - `{ reason }`: the open connection is in trouble and being recovered.
+ * @fires {CustomEvent<{ afterMs: number }>} reconnected - `{ afterMs }`: recovered (packets sent meanwhile arrive).
+ * @fires {CustomEvent<ConnectionStats>} stats - Live quality (`getStats()`'s result) every `stats-interval` ms while connected.
  *
  * @csspart panel - The outer container of every view.
  * @csspart status - The status line (aria-live="polite").
@@ -58,7 +71,10 @@ import { mergeStrings, type RegistryPeerStringsInit } from "./strings.ts";
  * @csspart join-code - The join code (XXXX-XXXX).
  * @csspart share-link - The read-only share link field.
  * @csspart copy-button - The copy-link button.
- * @csspart error - The error message.
+ * @csspart error - The status line while it shows an error (with `status`).
+ *
+ * Colours below are the light defaults; under `prefers-color-scheme: dark` the defaults are a dark
+ * set (a page's own values win in both).
  *
  * @cssprop [--registry-peer-font=1rem/1.4 system-ui, sans-serif] - Font shorthand.
  * @cssprop [--registry-peer-color=#1b1f24] - Text colour.
@@ -96,6 +112,10 @@ export class RegistryPeer extends LitElement {
   @property({ type: Boolean }) unreliable = false;
   /** The raw `ice-servers` attribute (JSON); `rtcConfiguration` is what is used. */
   @property({ attribute: "ice-servers" }) iceServers: string | undefined;
+  /** Relay-only (attribute `relay-only`): `iceTransportPolicy: "relay"` for the next session. */
+  @property({ type: Boolean, attribute: "relay-only" }) relayOnly = false;
+  /** Attribute `connect-timeout` (ms) for the next session; unset: the client's 10000. */
+  @property({ type: Number, attribute: "connect-timeout" }) connectTimeout: number | undefined;
   /** Render nothing visible (attribute `no-ui`). */
   @property({ type: Boolean, attribute: "no-ui", reflect: true }) noUi = false;
   /** Bytes buffered above which `send()` returns false (attribute `backpressure-threshold`). */
@@ -123,10 +143,8 @@ export class RegistryPeer extends LitElement {
     if (r && this.roomCode === r.code) this.roomCode = this.joinCode = undefined;
     this._form = { ...this._form, errors: {} };
   });
-  /** The setup mistake last reported from the attributes (see #checkConfig). */
-  #config: ConfigProblem | null = null;
-  /** Focus was inside the element before this update (see updated()). */
-  #hadFocus = false;
+  /** Moves focus along with the views (see internal/focus.ts); it registers itself. */
+  readonly #focus = new FocusFollower(this);
 
   // ---- public properties ---------------------------------------------------------------------
 
@@ -143,11 +161,13 @@ export class RegistryPeer extends LitElement {
 
   /**
    * The RTCConfiguration for the next session. Unless set explicitly it is
-   * `{ iceServers: <ice-servers attribute> }` (an empty list when absent or not a JSON array).
+   * `{ iceServers: <ice-servers attribute> }`, or `{}` without the attribute: then the Registry's
+   * ICE servers are used.
    */
   get rtcConfiguration(): RTCConfiguration {
+    if (this.#rtc) return this.#rtc;
     // Not a JSON array: no servers (reported as a setup mistake, never echoed: it may hold credentials).
-    return this.#rtc ?? { iceServers: parseIceServers(this.iceServers) ?? [] };
+    return this.iceServers ? { iceServers: parseIceServers(this.iceServers) ?? [] } : {};
   }
   set rtcConfiguration(v: RTCConfiguration | undefined) {
     const old = this.#rtc;
@@ -161,6 +181,11 @@ export class RegistryPeer extends LitElement {
    */
   getStats(): Promise<ConnectionStats | null> {
     return this.#s.session?.client.getStats() ?? Promise.resolve(null);
+  }
+
+  /** The route the open connection took (as on `peer-open`), or null. */
+  get route(): IceRoute | null {
+    return this.#s.session?.client.getRoute() ?? null;
   }
 
   /** Bytes queued on the channels, 0 without a session. */
@@ -241,10 +266,16 @@ export class RegistryPeer extends LitElement {
     this.#maybeAuto();
   };
 
+  /** Setup mistakes in the attributes are reported once the page has loaded (its scripts may set them). */
+  #onLoad = (): void => this.#s.setup(this.#problem());
+
   override connectedCallback(): void {
     super.connectedCallback();
     addEventListener("pagehide", this.#onPageHide);
     addEventListener("hashchange", this.#onHashChange);
+    if (document.readyState !== "complete") addEventListener("load", this.#onLoad, { once: true });
+    // Re-attached after the page loaded (the load listener went with the removal): check now.
+    else if (this.hasUpdated) this.#onLoad();
     this.#fillForm();
   }
 
@@ -252,13 +283,12 @@ export class RegistryPeer extends LitElement {
     super.disconnectedCallback();
     removeEventListener("pagehide", this.#onPageHide);
     removeEventListener("hashchange", this.#onHashChange);
+    removeEventListener("load", this.#onLoad);
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    this.#hadFocus = !!this.shadowRoot?.activeElement;
-    if (!this.hasUpdated || ["baseUrl", "role", "iceServers", "rtcConfiguration"].some((k) => changed.has(k as keyof RegistryPeer))) {
-      this.#checkConfig();
-    }
+    const setup = !this.hasUpdated || ["baseUrl", "role", "iceServers", "rtcConfiguration"].some((k) => changed.has(k as keyof RegistryPeer));
+    if (setup && document.readyState === "complete") this.#onLoad();
     const s = this.#s.session;
     if (s && (changed.has("role") || changed.has("baseUrl")) && (s.baseUrl !== this.baseUrl || s.role !== this.#role())) {
       this.#s.end("reconfigured");
@@ -274,13 +304,6 @@ export class RegistryPeer extends LitElement {
   }
 
   protected override updated(): void {
-    // Focus follows the flow: when the focused control went away with its view (create, join,
-    // an error, leave), the new view's next control takes it, else the status line.
-    const root = this.renderRoot as ShadowRoot;
-    const active = root.activeElement;
-    if (this.#hadFocus && (!active || active.id === "status")) {
-      (root.querySelector<HTMLElement>("[data-focus]") ?? root.getElementById("status"))?.focus();
-    }
     // After this update, not inside it: starting sets reactive state.
     queueMicrotask(() => this.#maybeAuto());
   }
@@ -289,15 +312,6 @@ export class RegistryPeer extends LitElement {
   #problem(): ConfigProblem | null {
     // An explicit rtcConfiguration makes the ice-servers attribute irrelevant.
     return checkConfig(this.baseUrl, this.role, this.#rtc ? undefined : this.iceServers);
-  }
-
-  /** A setup mistake in the attributes: reported once per change; fixed, its message goes. */
-  #checkConfig(): void {
-    const p = this.#problem();
-    if (p === this.#config) return;
-    this.#config = p;
-    if (p) this.#s.config(p);
-    else if (this.#s.err?.code === "config") this.#s.err = null;
   }
 
   // ---- sessions ----------------------------------------------------------------------------------
@@ -404,13 +418,11 @@ export class RegistryPeer extends LitElement {
     this.close("left");
   }
 
-  #onInput(e: Event): void {
+  /** Typing (input) or leaving (blur) a form field. */
+  #onField(e: Event): void {
     const t = e.target as HTMLInputElement;
-    this._form = applyInput(this._form, t.name as FieldKey, t.value);
-  }
-
-  #onBlur(e: Event): void {
-    this._form = applyBlur(this._form, (e.target as HTMLInputElement).name as FieldKey);
+    const key = t.name as FieldKey;
+    this._form = e.type === "input" ? applyInput(this._form, key, t.value) : applyBlur(this._form, key);
   }
 
   protected override render(): unknown {
@@ -418,15 +430,7 @@ export class RegistryPeer extends LitElement {
     // Lit calls template listeners with `this` = the element, so methods go in unbound.
     return panel(
       { s: this.#s, role: this.#s.session?.role ?? this.#role(), form: this._form, t: mergeStrings(this.strings) },
-      {
-        retry: this.#retry,
-        restart: this.#restart,
-        leave: this.#leave,
-        copy: this.#copy,
-        input: this.#onInput,
-        blur: this.#onBlur,
-        submit: this.#submit,
-      },
+      { retry: this.#retry, restart: this.#restart, leave: this.#leave, copy: this.#copy, field: this.#onField, submit: this.#submit },
     );
   }
 }

@@ -49,11 +49,24 @@ export function retryOf(code: string, status: number): Retry {
   return status === 429 || status >= 500 ? 2 : 0;
 }
 
+/**
+ * Close reasons the Registry keeps and tells the other player (on its `410 closed`): a fixed
+ * list, so nothing a client typed is ever stored. Any other `reason` on /close is dropped.
+ */
+export const CLOSE_REASONS = ["connection_failed"] as const;
+export type CloseReason = (typeof CLOSE_REASONS)[number];
+
+export function isCloseReason(x: unknown): x is CloseReason {
+  return (CLOSE_REASONS as readonly unknown[]).includes(x);
+}
+
 export interface ErrorBody {
   code: ErrorCode;
   message: string;
   retryable?: boolean;
   retryAfterSec?: number;
+  /** (ext) On `closed`: why the other player closed the room, when it said so from CLOSE_REASONS. */
+  closeReason?: CloseReason;
 }
 export interface ErrorEnvelope {
   error: ErrorBody;
@@ -69,12 +82,13 @@ export function isErrorCode(x: unknown): x is ErrorCode {
 
 export function errorEnvelope(
   code: ErrorCode,
-  extra: { message?: string; retryAfterSec?: number; retryable?: boolean } = {},
+  extra: { message?: string; retryAfterSec?: number; retryable?: boolean; closeReason?: CloseReason } = {},
 ): ErrorEnvelope {
   const body: ErrorBody = { code, message: extra.message ?? ERRORS[code][2] };
   const retryable = extra.retryable ?? ERRORS[code][1] > 0;
   if (retryable) body.retryable = true;
   if (extra.retryAfterSec !== undefined) body.retryAfterSec = extra.retryAfterSec;
+  if (extra.closeReason !== undefined) body.closeReason = extra.closeReason;
   return { error: body };
 }
 
@@ -83,10 +97,11 @@ export function parseErrorEnvelope(x: unknown): ErrorBody | null {
   if (!x || typeof x !== "object") return null;
   const e = (x as { error?: unknown }).error;
   if (!e || typeof e !== "object") return null;
-  const { code, message, retryable, retryAfterSec } = e as Record<string, unknown>;
+  const { code, message, retryable, retryAfterSec, closeReason } = e as Record<string, unknown>;
   if (typeof code !== "string") return null;
   const out: ErrorBody = { code: code as ErrorCode, message: typeof message === "string" ? message : "" };
   if (typeof retryable === "boolean") out.retryable = retryable;
   if (typeof retryAfterSec === "number" && Number.isFinite(retryAfterSec) && retryAfterSec >= 0) out.retryAfterSec = retryAfterSec;
+  if (isCloseReason(closeReason)) out.closeReason = closeReason;
   return out;
 }

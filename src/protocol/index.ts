@@ -2,5 +2,6 @@ export * from "./limits.ts";
 export * from "./errors.ts";
 export * from "./codes.ts";
 export * from "./validate.ts";
+export * from "./ice.ts";
 export * from "./fast.ts";
 export * from "./wire.ts";

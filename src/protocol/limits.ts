@@ -45,6 +45,14 @@ export const CONFIG_DEFAULTS = {
   LIMIT_TOKEN_PER_MIN: 300,
   LONGPOLL_MAX_SEC,
   MAX_RESTARTS: 5,
+  /**
+   * Lifetime of minted TURN credentials. Long enough for a host that waits for its guest (open
+   * + joined TTLs); a relay allocation made in time keeps being refreshed past it (coturn, see
+   * test/server/coturn.test.ts), and a later ICE restart gets fresh ones from the Registry.
+   */
+  TURN_TTL_SEC: 3600,
+  /** Fresh ICE credentials per access token per minute (`POST /rooms/:code/ice-servers`). */
+  LIMIT_ICE_PER_MIN: 10,
   // ---- ceilings of a public Registry (README "Security"); 0 switches one off ----
   /** Wrong join codes per (room, client source) within any 60 s. */
   LIMIT_WRONG_JOIN_PER_SOURCE_PER_MIN: 5,
@@ -71,7 +79,7 @@ export const CONFIG_DEFAULTS = {
 export const API_VERSION = 1;
 
 /** Extensions the server implements, in the order it advertises them (docs/protocol.md, Extensions). */
-export const FEATURES = ["longpoll", "delta", "batch", "end", "restart", "fast"] as const;
+export const FEATURES = ["longpoll", "delta", "batch", "end", "restart", "fast", "ice"] as const;
 export type Feature = (typeof FEATURES)[number];
 
 export const HEADERS = {

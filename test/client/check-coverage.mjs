@@ -22,6 +22,8 @@ const FILES = [
   "src/client/defaults.ts",
   "src/client/heartbeat.ts",
   "src/client/stats.ts",
+  "src/client/connectivity.ts",
+  "src/client/ice-config.ts",
   "src/client/route.ts",
 ];
 const dir = resolve(process.argv[2] ?? "coverage/browser");

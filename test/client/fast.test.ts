@@ -247,7 +247,8 @@ describe("fast path (ext fast)", () => {
     reg.offer = { type: "offer", sdp: "v=0\r\noffer" };
     reg.addCandidate("host", C(1));
     reg.markEnd("host");
-    const h = harness({ mf, timers });
+    // A connect bound past the 5 s looked at: at its half the guest would watch for a restart offer.
+    const h = harness({ mf, timers, options: { connectTimeoutMs: 60_000 } });
     const j = await h.client.joinRoom({ code: reg.code, joinCode: reg.joinCode, guestUserName: "Bob" });
     void swallow(h.client.connect({ role: "guest", code: reg.code, accessToken: j.guestToken }));
     await timers.advance(0);

@@ -6,6 +6,7 @@
  */
 import { expect } from "@open-wc/testing";
 import { RegistryClient, browserDefaults, type RegistryClientEvents } from "../../src/client/index.ts";
+import { FEATURES } from "../../src/protocol/index.ts";
 
 interface Side { client: RegistryClient; got: (string | ArrayBuffer)[]; unreliable: number; closes: (string | undefined)[]; errors: Error[] }
 
@@ -57,7 +58,7 @@ describe("integration: two clients, real WebRTC, real Registry", function () {
       await Promise.all([hostOpen, guestOpen]);
       expect(host.client.getState().phase).to.equal("open");
       expect(guest.client.getState().phase).to.equal("open");
-      expect(host.client.getFeatures().length).to.equal({ full: 6, legacy: 5, none: 0 }[mode]);
+      expect(host.client.getFeatures().length).to.equal({ full: FEATURES.length, legacy: 5, none: 0 }[mode]);
 
       const N = 1000;
       const enc = new TextEncoder();

@@ -445,7 +445,7 @@ describe("Registry outages", () => {
 });
 
 describe('"Try again" on a room whose first connect failed', () => {
-  /** Host and guest, first connect done up to the answer; then both fail (ICE never connects). */
+  /** Host and guest, first connect done up to the answer; then both fail (ICE stays disconnected past the grace). */
   async function failedOnce() {
     const mf = new MockFetch();
     const reg = new FakeRegistry(mf, "all");
@@ -456,9 +456,10 @@ describe('"Try again" on a room whose first connect failed', () => {
     void swallow(guest.client.connect({ role: "guest", code: reg.code, accessToken: reg.guestToken }));
     await host.timers.advance(100);
     expect(reg.status).to.equal("paired");
-    host.rtc.pcs[0]!.setConnectionState("failed");
-    guest.rtc.pcs[0]!.setConnectionState("failed");
-    expect([host.closes, guest.closes]).to.deep.equal([["connection_failed"], ["connection_failed"]]);
+    host.rtc.pcs[0]!.setConnectionState("disconnected");
+    guest.rtc.pcs[0]!.setConnectionState("disconnected");
+    await host.timers.advance(CLIENT_DEFAULTS.disconnectGraceMs);
+    expect([host.closes, guest.closes]).to.deep.equal([["disconnected"], ["disconnected"]]);
     expect(reg.status).to.equal("paired"); // the room stays for a retry
     return { mf, reg, timers: host.timers };
   }

@@ -41,7 +41,9 @@ export type RegistryHandle = Pick<RunningRegistry, "url" | "port" | "close">;
  */
 export async function setup(
   registryEnv: Record<string, string> = {},
-  start: () => Promise<RegistryHandle> = () => startRegistry({ port: 0, host: "127.0.0.1", env: registryEnv, log: () => {} }),
+  // No public STUN servers unless a test asks: tests never send traffic off this machine.
+  start: () => Promise<RegistryHandle> = () =>
+    startRegistry({ port: 0, host: "127.0.0.1", env: { STUN_URLS: "", ...registryEnv }, log: () => {} }),
 ): Promise<Env> {
   ensureBuilt();
   const { ensureChromium, CHROMIUM_ARGS } = (await import("../../scripts/chromium.mjs" as string)) as ChromiumModule;

@@ -16,9 +16,9 @@ let env: Env;
 let workerd: WorkerdServer;
 
 before(async () => {
-  // The shipped defaults: no overrides at all.
+  // The shipped defaults, except the public STUN servers: tests never send traffic off this machine.
   env = await setup({}, async () => {
-    workerd = await startWorkerd({});
+    workerd = await startWorkerd({ STUN_URLS: "" });
     return { url: workerd.url, port: Number(new URL(workerd.url).port), close: () => workerd.close() };
   });
 });

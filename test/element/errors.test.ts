@@ -33,7 +33,7 @@ const SERVER_CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
 
 describe("<registry-peer> errors", () => {
   it("every code the client can report has a human message and a recovery", () => {
-    const local = ["transition", "sdp_too_large", "candidate_too_large", "network", "timeout", "channel_mismatch", "unknown"];
+    const local = ["transition", "sdp_too_large", "candidate_too_large", "network", "timeout", "channel_mismatch", "connection_failed", "unknown"];
     expect(Object.keys(ERROR_TEXT).sort()).to.deep.equal([...SERVER_CODES, ...local].sort());
     for (const [code, t] of Object.entries(ERROR_TEXT)) {
       expect(t.message, code).to.match(/^[A-Z].+[.?]$/);

@@ -198,7 +198,7 @@ describe("<registry-peer debug>", () => {
       seenSdp.push(pc.localDescription!.sdp, pc.remoteDescription!.sdp);
       const token = host.state.accessToken!;
       const all = info.calls.join("\n");
-      expect(info.calls.some((l) => l.startsWith("[registry-peer] request") && l.includes("/rooms/:code/offer"))).to.equal(true);
+      expect(info.calls.some((l) => l.startsWith("[registry-peer] request") && /\/rooms\/:code\/(offer|watch|answer)/.test(l))).to.equal(true);
       expect(info.calls.some((l) => l.startsWith("[registry-peer] response"))).to.equal(true);
       expect(info.calls.some((l) => l.startsWith("[registry-peer] phase_change") && l.includes('"open"'))).to.equal(true);
       for (const secret of [code, joinCode, token, guest.state.accessToken!]) expect(all).not.to.contain(secret);

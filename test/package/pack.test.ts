@@ -156,7 +156,7 @@ document.body.append(el);
 
   const { ensureChromium, CHROMIUM_ARGS } = (await import("../../scripts/chromium.mjs" as string)) as ChromiumModule;
   const web = await serveDir(join(app, "dist"));
-  const registry = await startBin(join(app, "node_modules/.bin/registry-peer"), { PORT: "0", HOST: "127.0.0.1" });
+  const registry = await startBin(join(app, "node_modules/.bin/registry-peer"), { PORT: "0", HOST: "127.0.0.1", STUN_URLS: "" });
   let browser: Browser | undefined;
   try {
     browser = await chromium.launch({ executablePath: ensureChromium(), headless: true, args: CHROMIUM_ARGS });
@@ -166,7 +166,8 @@ document.body.append(el);
 
     await page.goto(`${web.url}/`);
     await page.waitForFunction(() => !!customElements.get("registry-peer"), null, { timeout: 20_000 });
-    await page.waitForFunction(() => (document.querySelector("registry-peer")?.shadowRoot?.querySelectorAll("button").length ?? 0) > 0, null, { timeout: 20_000 });
+    // Rendered: without a base-url the element's UI says which attribute is missing.
+    await page.waitForFunction(() => /base-url/.test(document.querySelector("registry-peer")?.shadowRoot?.textContent ?? ""), null, { timeout: 20_000 });
 
     await page.goto(`${web.url}/?registry=${encodeURIComponent(registry.url)}`);
     const seen = await page.waitForFunction(() => (window as unknown as { seen: string[] }).seen.join(" ") || false, null, { timeout: 30_000 });

@@ -21,7 +21,7 @@ interface ChromiumModule {
 
 test("a React 19 app: props reach <registry-peer> as properties, lowercase event props fire, two elements connect", { timeout: 120_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), "registry-peer-react-"));
-  const registry = await startRegistry({ port: 0, host: "127.0.0.1", log: () => {} });
+  const registry = await startRegistry({ port: 0, host: "127.0.0.1", env: { STUN_URLS: "" }, log: () => {} });
   let browser: Browser | undefined;
   let web: Awaited<ReturnType<typeof serveDir>> | undefined;
   try {

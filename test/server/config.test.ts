@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { isOriginAllowed, parseConfig } from "../../server/core/config.ts";
-import { CONFIG_DEFAULTS, FEATURES } from "../../src/protocol/index.ts";
+import { CONFIG_DEFAULTS, DEFAULT_STUN_URLS, FEATURES } from "../../src/protocol/index.ts";
 
 test("defaults", () => {
   const c = parseConfig({});
@@ -82,5 +82,54 @@ test("default origin rule: exact local hosts on http, any port", () => {
   for (const o of ["http://localhost", "http://localhost:1", "http://127.0.0.1:65535", "http://[::1]:8080"]) assert.ok(isOriginAllowed(o, d), o);
   for (const o of ["http://localhost:0", "http://localhost:65536", "http://localhost.", "http://localhost.evil.example", "https://localhost", "http://127.0.0.1.nip.io", "http://[::1].evil", "http://localhost:80/", "", "https://http://localhost", "xhttp://127.0.0.1"]) {
     assert.ok(!isOriginAllowed(o, d), o);
+  }
+});
+
+test("ICE: defaults are the public STUN servers, no TURN, an hour of TTL, 10 fresh grants per token per minute", () => {
+  const c = parseConfig({});
+  assert.deepEqual(c.ice, { stunUrls: [...DEFAULT_STUN_URLS], turn: null, cloudflare: null, ttlSec: 3600 });
+  assert.equal(c.limitIcePerMin, 10);
+  assert.ok(FEATURES.includes("ice"));
+});
+
+test("ICE: values (empty STUN_URLS disables STUN; coturn; Cloudflare with the default or a local API base)", () => {
+  assert.deepEqual(parseConfig({ STUN_URLS: "" }).ice.stunUrls, []);
+  assert.deepEqual(parseConfig({ STUN_URLS: " stun:[::1]:3478 ,stuns:a.example " }).ice.stunUrls, ["stun:[::1]:3478", "stuns:a.example"]);
+  const t = parseConfig({ TURN_URLS: "turn:10.0.0.1:3478?transport=udp,turns:t.example:443?transport=tcp", TURN_SECRET: "s".repeat(16), TURN_TTL_SEC: "1" }).ice;
+  assert.deepEqual(t.turn, { urls: ["turn:10.0.0.1:3478?transport=udp", "turns:t.example:443?transport=tcp"], secret: "s".repeat(16) });
+  assert.equal(t.ttlSec, 1);
+  assert.deepEqual(parseConfig({ CF_TURN_KEY_ID: "abc_DEF-1", CF_TURN_API_TOKEN: "tok" }).ice.cloudflare, { keyId: "abc_DEF-1", apiToken: "tok", apiBase: "https://rtc.live.cloudflare.com" });
+  assert.equal(parseConfig({ CF_TURN_KEY_ID: "k", CF_TURN_API_TOKEN: "t", CF_TURN_API_BASE: "http://127.0.0.1:9999/" }).ice.cloudflare?.apiBase, "http://127.0.0.1:9999");
+});
+
+test("ICE: malformed values fail fast, naming the variable and never echoing a secret", () => {
+  const SECRET = "TopSecretValue-0123456789";
+  const bad: Array<[Record<string, string>, string]> = [
+    [{ STUN_URLS: "http://stun.example" }, "STUN_URLS"],
+    [{ STUN_URLS: "turn:t.example" }, "STUN_URLS"],
+    [{ STUN_URLS: "stun:a.example:70000" }, "STUN_URLS"],
+    [{ STUN_URLS: "stun:a.example?transport=udp" }, "STUN_URLS"],
+    [{ STUN_URLS: Array.from({ length: 17 }, (_, i) => `stun:s${i}.example`).join(",") }, "STUN_URLS"],
+    [{ TURN_URLS: "stun:t.example", TURN_SECRET: SECRET }, "TURN_URLS"],
+    [{ TURN_URLS: `turn:${SECRET}@t.example`, TURN_SECRET: SECRET }, "TURN_URLS"],
+    [{ TURN_URLS: "turn:t.example" }, "TURN_SECRET"],
+    [{ TURN_SECRET: SECRET }, "TURN_URLS"],
+    [{ TURN_URLS: "turn:t.example", TURN_SECRET: "short" }, "TURN_SECRET"],
+    [{ CF_TURN_KEY_ID: "k" }, "CF_TURN_API_TOKEN"],
+    [{ CF_TURN_API_TOKEN: SECRET }, "CF_TURN_KEY_ID"],
+    [{ CF_TURN_KEY_ID: "k/../x", CF_TURN_API_TOKEN: SECRET }, "CF_TURN_KEY_ID"],
+    [{ CF_TURN_KEY_ID: "k", CF_TURN_API_TOKEN: SECRET, TURN_URLS: "turn:t.example", TURN_SECRET: SECRET }, "not both"],
+    [{ CF_TURN_KEY_ID: "k", CF_TURN_API_TOKEN: SECRET, CF_TURN_API_BASE: "ftp://x" }, "CF_TURN_API_BASE"],
+    [{ TURN_TTL_SEC: "0" }, "TURN_TTL_SEC"],
+    [{ TURN_TTL_SEC: "1.5" }, "TURN_TTL_SEC"],
+    [{ TURN_TTL_SEC: String(8 * 24 * 3600) }, "TURN_TTL_SEC"],
+    [{ LIMIT_ICE_PER_MIN: "x" }, "LIMIT_ICE_PER_MIN"],
+  ];
+  for (const [env, name] of bad) {
+    assert.throws(
+      () => parseConfig(env),
+      (e: Error) => e.message.includes(name) && !e.message.includes(SECRET),
+      JSON.stringify(env),
+    );
   }
 });

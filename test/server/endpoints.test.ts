@@ -11,7 +11,7 @@ before(async () => {
 });
 after(() => s.close());
 
-const ALL = "longpoll, delta, batch, end, restart, fast";
+const ALL = "longpoll, delta, batch, end, restart, fast, ice";
 
 function expectCommonHeaders(r: { headers: Headers }) {
   assert.equal(r.headers.get("x-registry-features"), ALL);
@@ -44,7 +44,7 @@ test("POST /rooms creates an open room with well-formed secrets", async () => {
   assert.equal(normalizeJoinCode(joinCode), joinCode);
   // 15 min default TTL for open rooms.
   assert.ok(expiresAt >= before + 900_000 - 5_000 && expiresAt <= Date.now() + 900_000 + 5_000, String(expiresAt));
-  assert.deepEqual(Object.keys(r.body).sort(), ["code", "expiresAt", "joinCode", "ownerToken"]);
+  assert.deepEqual(Object.keys(r.body).sort(), ["code", "expiresAt", "iceExpiresAt", "iceServers", "joinCode", "ownerToken"]);
 });
 
 test("two rooms never share code or secrets", async () => {
@@ -83,8 +83,8 @@ test("full handshake: join, offer, snapshot, answer, candidates, close", async (
   expectStatus(j, 200);
   assert.match(j.body.guestToken, /^[A-Za-z0-9_-]{43}$/);
   assert.equal(typeof j.body.expiresAt, "number");
-  // (ext fast) the join also carries the room and the host's candidates so far.
-  assert.deepEqual(Object.keys(j.body).sort(), ["candidates", "expiresAt", "guestToken", "room"]);
+  // (ext fast) the join also carries the room and the host's candidates so far; (ext ice) the guest's ICE servers.
+  assert.deepEqual(Object.keys(j.body).sort(), ["candidates", "expiresAt", "guestToken", "iceExpiresAt", "iceServers", "room"]);
   assert.deepEqual(j.body.candidates, { items: [], mode: "full", lastSeq: 0, complete: false });
   const guest = tok(j.body.guestToken);
 
@@ -167,6 +167,7 @@ test("known routes with another method are 405 method_not_allowed", async () => 
     ["GET", "/rooms/ABCDEF/candidate"],
     ["POST", "/rooms/ABCDEF/candidates"],
     ["PATCH", "/rooms/ABCDEF/close"],
+    ["GET", "/rooms/ABCDEF/ice-servers"],
   ];
   for (const [method, path] of cases) {
     // Without the version header too: route and method come before it in §6.

@@ -77,7 +77,7 @@ function track(p: Promise<Res>) {
 test("fast handshake: create+offer, join→offer+candidates, answer+candidates, watch wakes once", async () => {
   const r = await createWithOffer();
   assert.equal(r.res.headers.get("etag"), '"1"');
-  assert.deepEqual(Object.keys(r.res.body).sort(), ["code", "expiresAt", "joinCode", "ownerToken"]);
+  assert.deepEqual(Object.keys(r.res.body).sort(), ["code", "expiresAt", "iceExpiresAt", "iceServers", "joinCode", "ownerToken"]);
   // The host holds one watch for the answer and the guest's candidates from the start.
   const hostWatch = track(
     simple(s.url, `/rooms/${r.code}/watch`, { v: 1, token: r.host, for: "answer", since: 0, wait: 10 }),

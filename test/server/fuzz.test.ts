@@ -15,7 +15,8 @@ let s: TestServer;
 const rooms: Array<{ code: string; owner: string; guest: string }> = [];
 before(async () => {
   // Default TTLs (nothing expires mid-run), rate limits off (harness defaults).
-  s = await startServer();
+  // With coturn credentials configured, so create, join and ice-servers mint under fuzz too.
+  s = await startServer({ TURN_URLS: "turn:turn.example.test:3478", TURN_SECRET: "fuzz-secret-0123456789" });
   for (let i = 0; i < 16; i++) {
     const room = await createRoom(s.url);
     rooms.push({ code: room.code, owner: room.ownerToken, guest: i % 4 === 0 ? "" : await joinRoom(s.url, room) });
@@ -24,16 +25,16 @@ before(async () => {
 after(() => s.close());
 
 const segment = fc.oneof(
-  fc.constantFrom("rooms", "public", "join", "offer", "answer", "candidate", "candidates", "close", "health", "", "..", "%2e%2e", "%00", "%ff", "ROOMS"),
+  fc.constantFrom("rooms", "public", "join", "offer", "answer", "candidate", "candidates", "close", "ice-servers", "health", "", "..", "%2e%2e", "%00", "%ff", "ROOMS"),
   fc.string({ maxLength: 12 }).map(encodeURIComponent),
   fc.stringMatching(/^[0-9A-Z]{6}$/),
 );
 const path = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom("/rooms", "/rooms/@CODE@/join", "/rooms/@CODE@/offer", "/rooms/@CODE@/answer", "/rooms/@CODE@/candidate", "/rooms/@CODE@/close", "/rooms/@CODE@", "/rooms/@CODE@/candidates") },
+  { weight: 6, arbitrary: fc.constantFrom("/rooms", "/rooms/@CODE@/join", "/rooms/@CODE@/offer", "/rooms/@CODE@/answer", "/rooms/@CODE@/candidate", "/rooms/@CODE@/close", "/rooms/@CODE@/ice-servers", "/rooms/@CODE@", "/rooms/@CODE@/candidates") },
   fc.constant("/"),
   fc.constant("/health"),
   fc.constant("/rooms"),
-  fc.constantFrom("", "/public", "/join", "/offer", "/answer", "/candidate", "/candidates", "/close").map((p) => `/rooms/@CODE@${p}`),
+  fc.constantFrom("", "/public", "/join", "/offer", "/answer", "/candidate", "/candidates", "/close", "/ice-servers").map((p) => `/rooms/@CODE@${p}`),
   fc.array(segment, { minLength: 1, maxLength: 5 }).map((a) => "/" + a.join("/")),
 );
 const query = fc.oneof(

@@ -72,7 +72,7 @@ test("wrangler deploy --dry-run: the shipped config bundles with wrangler's own 
     assert.equal(r.status, 0, log);
     assert.match(log, /env\.ROOMS \(Room\)\s+Durable Object/);
     assert.match(log, /env\.LIMITER \(Limiter\)\s+Durable Object/);
-    for (const name of ["ALLOWED_ORIGINS", "TTL_OPEN_SEC", "TTL_JOINED_SEC", "TTL_PAIRED_SEC", "TTL_CLOSED_SEC", "LIMIT_CREATE_PER_MIN", "LIMIT_PUBLIC_PER_MIN", "LIMIT_JOIN_PER_MIN", "LIMIT_WRONG_JOIN_PER_ROOM_PER_MIN", "LIMIT_TOKEN_PER_MIN", "LONGPOLL_MAX_SEC", "MAX_RESTARTS"]) {
+    for (const name of ["ALLOWED_ORIGINS", "TTL_OPEN_SEC", "TTL_JOINED_SEC", "TTL_PAIRED_SEC", "TTL_CLOSED_SEC", "LIMIT_CREATE_PER_MIN", "LIMIT_PUBLIC_PER_MIN", "LIMIT_JOIN_PER_MIN", "LIMIT_WRONG_JOIN_PER_ROOM_PER_MIN", "LIMIT_TOKEN_PER_MIN", "LONGPOLL_MAX_SEC", "MAX_RESTARTS", "STUN_URLS", "TURN_URLS", "TURN_TTL_SEC", "LIMIT_ICE_PER_MIN", "CF_TURN_KEY_ID"]) {
       assert.match(log, new RegExp(`env\\.${name} `), `${name} is a var`);
     }
     const bundle = readFileSync(join(out, "worker.js"), "utf8");

@@ -218,6 +218,18 @@ test("a malformed var: every request answers 503 unavailable in the envelope, th
   }
 });
 
+test("a TURN secret that is too short: 503 everywhere, the log names TURN_SECRET but never its value", { skip }, async () => {
+  const s = await startWorkerd({ ...TEST_DEFAULTS, TURN_URLS: "turn:t.example:3478", TURN_SECRET: "Shh-7chars" });
+  try {
+    expectError(await post(s.url, "/rooms", { hostUserName: "a" }), 503, "unavailable");
+    await sleep(100);
+    assert.ok(s.logs.some((l) => l.includes('"error":"config"') && l.includes("TURN_SECRET")), s.logs.join("\n"));
+    assert.ok(!s.logs.join("\n").includes("Shh-7chars"));
+  } finally {
+    await s.close();
+  }
+});
+
 test("client IP on Workers is CF-Connecting-IP only: X-Forwarded-For is ignored even with TRUST_PROXY set", { skip }, async () => {
   const s = await startWorkerd({ ...TEST_DEFAULTS, TRUST_PROXY: "127.0.0.1", LIMIT_CREATE_PER_MIN: "2" });
   try {

@@ -33,6 +33,8 @@ export interface SessionHost extends ReactiveControllerHost, EventTarget {
   backpressureThreshold: number | undefined;
   /** Milliseconds between `stats` events (attribute `stats-interval`). */
   statsInterval: number | undefined;
+  relayOnly: boolean;
+  connectTimeout: number | undefined;
   clientOptions: Partial<RegistryClientOptions> | undefined;
   readonly rtcConfiguration: RTCConfiguration;
 }
@@ -85,6 +87,8 @@ export class SessionController implements ReactiveController {
   readonly #reported = new WeakSet<object>();
   /** Setup mistakes already written to the console (one line each). */
   readonly #warned = new Set<ConfigKey>();
+  /** The attributes' setup mistake last reported by setup(). */
+  #setup: ConfigProblem | null = null;
   readonly #host: SessionHost;
   /** Resets what the element kept for the session that ended (null: there was none). */
   readonly #ended: (s: Session | null) => void;
@@ -238,6 +242,14 @@ export class SessionController implements ReactiveController {
     return Object.assign(new Error(message), { code: "config", attribute: p.attribute });
   }
 
+  /** The attributes' setup mistake, checked when they change: reported once per change; fixed, its message goes. */
+  setup(p: ConfigProblem | null): void {
+    if (p === this.#setup) return;
+    this.#setup = p;
+    if (p) this.config(p);
+    else if (this.err?.code === "config") this.err = null;
+  }
+
   /** Ends the current session (if any) and goes back to idle; stale client callbacks are ignored. */
   end(reason: string): void {
     this.reconnecting = null;
@@ -286,12 +298,15 @@ export class SessionController implements ReactiveController {
       if (this.#reported.has(e)) return;
       this.#reported.add(e);
     }
-    const err = (e ?? {}) as { code?: unknown; retryable?: unknown; retryAfterSec?: unknown; status?: unknown };
+    const err = (e ?? {}) as { code?: unknown; message?: unknown; retryable?: unknown; retryAfterSec?: unknown; status?: unknown };
     const problem = configFromError(err);
     if (problem) return this.config(problem, op);
     const code = typeof err.code === "string" ? err.code : "unknown";
     const texts: Record<string, string> = mergeStrings(this.#host.strings).errors;
-    const detail: PeerErrorDetail = { code, message: texts[code] ?? texts.unknown!, retryable: err.retryable === true };
+    // connection_failed's own message says why (no relay configured / the relay failed), in plain
+    // words and without secrets (src/client/ice-config.ts), unless the page replaced that text.
+    const own = code === "connection_failed" && typeof err.message === "string" && !this.#host.strings?.errors?.connection_failed;
+    const detail: PeerErrorDetail = { code, message: own ? (err.message as string) : (texts[code] ?? texts.unknown!), retryable: err.retryable === true };
     if (typeof err.retryAfterSec === "number") detail.retryAfterSec = err.retryAfterSec;
     if (fatal) {
       this.err = { ...detail, op };
@@ -323,6 +338,7 @@ export class SessionController implements ReactiveController {
     const live = () => this.session === s && s.client === client;
     let lastError: ClientState["lastError"];
     const threshold = host.backpressureThreshold!;
+    const connectMs = host.connectTimeout!;
     const opts: RegistryClientOptions = {
       ...browserDefaults(),
       baseUrl: s.baseUrl,
@@ -330,6 +346,8 @@ export class SessionController implements ReactiveController {
       // Number.isFinite is false for undefined and NaN (an attribute that is not a number).
       ...(Number.isFinite(threshold) && threshold > 0 && { backpressureThreshold: threshold }),
       ...(Number.isFinite(host.statsInterval) && host.statsInterval! >= 0 && { statsIntervalMs: host.statsInterval }),
+      ...(host.relayOnly && { relayOnly: true }),
+      ...(Number.isFinite(connectMs) && connectMs > 0 && { connectTimeoutMs: connectMs }),
       ...host.clientOptions,
     };
     // debug: the client's telemetry (redacted by design: routes, sizes, statuses, phases) on the console.
@@ -355,11 +373,11 @@ export class SessionController implements ReactiveController {
         lastError = e;
         this.#setPhase(st.phase);
       },
-      onOpen: () => {
+      onOpen: (info) => {
         if (!live()) return;
         s.opened = true;
         this.err = null;
-        emit(host, "peer-open");
+        emit(host, "peer-open", { route: info?.route ?? null });
       },
       onClose: (why) => live() && this.#markClosed(s, why || "closed"),
       // Fatal errors arrive after the client entered "error"/"closed"; others (a lost candidate

@@ -1,0 +1,150 @@
+/**
+ * Getting the two browsers connected at all (issue #10): which ICE servers the connection uses
+ * (the page's, else the Registry's; relay-only), fresh Registry credentials before an ICE
+ * restart, the bound on connecting (connectTimeoutMs once both descriptions are set: one ICE
+ * restart at half of it, then ConnectionFailedError), and the route the connection took.
+ */
+import { type IceGrant, parseIceGrant } from "../protocol/index.ts";
+import type { Ctx } from "./ctx.ts";
+import { CLIENT_DEFAULTS } from "./defaults.ts";
+import {
+  CONNECT_FAILURE_MESSAGES,
+  failureCause,
+  grantExpiring,
+  isRelayOnly,
+  pageOwnsIce,
+  relayOffered,
+  sessionConfig,
+} from "./ice-config.ts";
+import { ConnectionFailedError } from "./errors.ts";
+import { type IceRoute, routeFromStats } from "./route.ts";
+
+export interface ConnectivityHooks {
+  /** The session's connection, once made. */
+  pc(): RTCPeerConnection | undefined;
+  /** Half the bound ran out: one ICE restart (host: new offer; guest: answer the host's). */
+  stalled(): void;
+}
+
+export class Connectivity {
+  readonly #ctx: Ctx;
+  readonly #h: ConnectivityHooks;
+  #grant: IceGrant | null = null;
+  /** The configuration the connection has now (to skip a setConfiguration that changes nothing). */
+  #applied = "";
+  #half: number | undefined;
+  #bound: number | undefined;
+  #armed = false;
+  route: IceRoute | null = null;
+
+  constructor(ctx: Ctx, hooks: ConnectivityHooks) {
+    this.#ctx = ctx;
+    this.#h = hooks;
+  }
+
+  /** A create / join / ice-servers answer: the Registry's servers for this player, if it sent some. */
+  noteGrant(body: unknown): void {
+    const g = parseIceGrant(body);
+    if (g) this.#grant = g;
+  }
+
+  get relayOnly(): boolean {
+    return isRelayOnly(this.#ctx.o.rtcConfiguration, this.#ctx.o.relayOnly);
+  }
+
+  /** The RTCConfiguration to use now. */
+  config(): RTCConfiguration {
+    return sessionConfig(this.#ctx.o.rtcConfiguration, this.#grant, this.relayOnly);
+  }
+
+  /** Relay-only with no relay to use cannot work: say so before trying. */
+  precheck(): ConnectionFailedError | null {
+    const cfg = this.config();
+    return this.relayOnly && !relayOffered(cfg) ? this.error() : null;
+  }
+
+  /** The connection was made with `cfg`. */
+  created(cfg: RTCConfiguration): void {
+    this.#applied = JSON.stringify(cfg);
+  }
+
+  /**
+   * Before each setLocalDescription: the connection gets the servers known now. The Registry's
+   * may have arrived after the connection was made, and before an ICE restart expired ones are
+   * replaced by fresh ones (POST /rooms/:code/ice-servers). A failed refresh keeps the old ones
+   * (not an error of its own: if they no longer work, the connect bound says so).
+   */
+  async prepare(restart: boolean): Promise<void> {
+    const ctx = this.#ctx;
+    if (
+      restart &&
+      !pageOwnsIce(ctx.o.rtcConfiguration) &&
+      ctx.has("ice") &&
+      grantExpiring(this.#grant, (ctx.o.wallClockMs ?? ctx.o.nowMs)())
+    ) {
+      try {
+        this.noteGrant((await ctx.post("/ice-servers", undefined)).body);
+      } catch {
+        /* keep the old ones */
+      }
+    }
+    const cfg = this.config();
+    const text = JSON.stringify(cfg);
+    if (text !== this.#applied) {
+      this.#h.pc()!.setConfiguration(cfg);
+      this.#applied = text;
+    }
+  }
+
+  /** Both descriptions are set: ICE has connectTimeoutMs (restarting once at half of it). */
+  answered(): void {
+    if (this.#armed) return;
+    this.#armed = true;
+    const { timers, o } = this.#ctx;
+    const ms = o.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs;
+    this.#half = timers.set(() => this.#h.stalled(), ms / 2);
+    this.#bound = timers.set(() => this.fail(), ms);
+  }
+
+  /** ICE connected: the bound is met. */
+  connected(): void {
+    this.#ctx.timers.cancel(this.#half);
+    this.#ctx.timers.cancel(this.#bound);
+  }
+
+  /** Nothing can connect: one ConnectionFailedError, and the Registry is told (the other player learns it). */
+  fail(): void {
+    this.#ctx.fail(this.error(), true);
+  }
+
+  /** The error for this side's configuration; `remote`: the other player gave up first. */
+  error(remote = false): ConnectionFailedError {
+    const msg = CONNECT_FAILURE_MESSAGES[failureCause(this.config())];
+    return new ConnectionFailedError(remote ? `The other player could not connect. ${msg}` : msg);
+  }
+
+  /**
+   * The route the open connection took (getStats), within routeWaitMs; null when the browser
+   * does not say in time. `done` gets it at once when the browser has no getStats.
+   */
+  readRoute(done: (route: IceRoute | null) => void): void {
+    const pc = this.#h.pc()!;
+    if (typeof pc.getStats !== "function") {
+      done(null);
+      return;
+    }
+    let settled = false;
+    const finish = (r: IceRoute | null) => {
+      if (settled) return;
+      settled = true;
+      this.#ctx.timers.cancel(timer);
+      this.route = r;
+      done(r);
+    };
+    const timer = this.#ctx.timers.set(() => finish(null), CLIENT_DEFAULTS.routeWaitMs);
+    pc.getStats().then(
+      (report) => finish(routeFromStats(report)),
+      () => finish(null),
+    );
+  }
+}
