@@ -15,7 +15,7 @@ export const HEARTBEAT = {
   /** One heartbeat per interval, never more (rate limit). */
   intervalMs: 500,
   /** Nothing heard for this long (from a peer that did send heartbeats): it is unresponsive. */
-  silenceMs: 2500,
+  silenceMs: 2000,
 } as const;
 
 export interface HeartbeatHooks {
