@@ -15,7 +15,7 @@ export const HEARTBEAT = {
   /** One heartbeat per interval, never more (rate limit). */
   intervalMs: 500,
   /** Nothing heard for this long (from a peer that did send heartbeats): it is unresponsive. */
-  silenceMs: 2500,
+  silenceMs: 2000,
 } as const;
 
 export interface HeartbeatHooks {
@@ -76,6 +76,9 @@ export class Heartbeat {
       this.#removers.push(() => dc.removeEventListener(type, fn));
     };
     on("message", (e) => this.#onMessage((e as MessageEvent).data));
+    // The first beat goes as soon as the channel opens: a peer that vanishes right after open is
+    // then judged by its heartbeats too (before its first one arrives, only ICE would notice).
+    on("open", () => this.#send(this.#beatMessage()));
     this.#schedule();
   }
 
@@ -88,12 +91,16 @@ export class Heartbeat {
   }
 
   #beat(): void {
-    this.#send(JSON.stringify({ hb: ++this.#seq, u: this.#h.unreliableReceived() } satisfies Beat));
+    this.#send(this.#beatMessage());
     if (this.answered && !this.#silent && this.#now() - this.#lastHeard > HEARTBEAT.silenceMs) {
       this.#silent = true;
       this.#h.silent();
     }
     this.#schedule();
+  }
+
+  #beatMessage(): string {
+    return JSON.stringify({ hb: ++this.#seq, u: this.#h.unreliableReceived() } satisfies Beat);
   }
 
   #send(msg: string): void {

@@ -92,11 +92,13 @@ export class Recovery {
         () => h.peerLeft(this.#closeReason()),
         o.reconnectWindowMs ?? CLIENT_DEFAULTS.reconnectWindowMs,
       );
-      this.#schedule(reason === "failed" ? 0 : grace);
       if (h.role() === "guest") this.watchOffers(true);
-    } else if (reason === "failed" && !this.#inFlight) {
-      this.#schedule(0);
     }
+    // A silent peer alone (ICE still "connected": a frozen or overloaded page) is not worth a
+    // restart from the room's budget: ICE says soon enough when the path is really gone.
+    if (reason === "peer_unresponsive" || this.#inFlight) return;
+    if (reason === "failed") this.#schedule(0);
+    else if (this.#next === undefined && this.#tries === 0) this.#schedule(grace);
   }
 
   /**

@@ -76,8 +76,8 @@ describe("control channel (heartbeat)", () => {
     u.dispatchEvent(new MessageEvent("message", { data: "x" }));
     ctl.dispatchEvent(new MessageEvent("message", { data: "not a beat" })); // ignored: the peer has not beaten
     await h.timers.advance(3 * HEARTBEAT.intervalMs);
-    expect(ctl.sent.length).to.equal(3);
-    expect(JSON.parse(ctl.sent[0] as string).u).to.equal(1); // our unreliable receive count rides along
+    expect(ctl.sent.length).to.equal(4); // one at open, then one per interval
+    expect([JSON.parse(ctl.sent[0] as string).u, JSON.parse(ctl.sent[1] as string).u]).to.deep.equal([0, 1]); // our unreliable receive count rides along
     expect(h.named("onReconnecting")).to.deep.equal([]); // a peer without heartbeats is never judged
     beat(ctl);
     await h.timers.advance(HEARTBEAT.silenceMs);
@@ -123,7 +123,7 @@ describe("control channel (heartbeat)", () => {
       unreliableReceived: () => 0,
       unreliableSent: () => 0,
     });
-    expect([dc.listeners, scope.size, hb.answered, hb.silent]).to.deep.equal([1, 1, false, false]);
+    expect([dc.listeners, scope.size, hb.answered, hb.silent]).to.deep.equal([2, 1, false, false]);
     hb.stop();
     expect([dc.listeners, scope.size]).to.deep.equal([0, 0]);
   });

@@ -1,5 +1,6 @@
 import { expect } from "@open-wc/testing";
 import { CLIENT_DEFAULTS } from "../../src/client/client.ts";
+import { HEARTBEAT } from "../../src/client/heartbeat.ts";
 import { restartCooldown } from "../../src/client/recovery.ts";
 import { FakeRegistry, MockFetch, err, harness, type MockPeerConnection, type FakeRegistry as Reg } from "./fixtures/index.ts";
 
@@ -82,6 +83,21 @@ describe("ICE restart (registry-api §8 restart)", () => {
     expect(h.closes).to.deep.equal([]);
     h.client.close();
     expect(h.timers.pending).to.equal(0);
+  });
+
+  it("host: a silent peer alone (ICE still connected) starts no restart; ICE disconnected then does", async () => {
+    const { mf, h, pc } = await openHost();
+    const ctl = pc.channels.find((c) => c.label === HEARTBEAT.label)!;
+    ctl.open();
+    ctl.dispatchEvent(new MessageEvent("message", { data: JSON.stringify({ hb: 1, u: 0 }) }));
+    await h.timers.advance(HEARTBEAT.silenceMs + HEARTBEAT.intervalMs + 5000);
+    expect(h.named("onReconnecting")).to.deep.equal([[{ reason: "peer_unresponsive" }]]);
+    expect(mf.callsTo("POST /rooms/:code/offer").length).to.equal(1);
+    pc.setConnectionState("disconnected");
+    pc.setConnectionState("disconnected"); // the grace is not started twice
+    await h.timers.advance(CLIENT_DEFAULTS.disconnectGraceMs);
+    expect(mf.callsTo("POST /rooms/:code/offer").map((c) => c.body.restart ?? false)).to.deep.equal([false, true]);
+    h.client.close();
   });
 
   it("host: recovers by itself within the grace → no restart", async () => {
