@@ -81,7 +81,7 @@ export class Recovery {
     const h = this.#h;
     const grace = o.disconnectGraceMs ?? CLIENT_DEFAULTS.disconnectGraceMs;
     if (!h.opened()) {
-      if (reason === "failed") return h.peerLeft("connection_failed");
+      // (ICE "failed" before open is connectivity's ConnectionFailedError, never trouble.)
       this.#next ??= timers.set(() => h.peerLeft("disconnected"), grace);
       return;
     }
@@ -131,8 +131,7 @@ export class Recovery {
     if (!ctx.has("restart")) return;
     if (this.#h.role() === "guest") return this.watchOffers(true);
     // The bound's timers only run between the answer and "connected" (draining_ice), where the
-    // reducer allows a restart; one offer at a time.
-    if (this.#inFlight) return;
+    // reducer allows a restart; it fires once.
     this.#inFlight = true;
     ctx.dispatch({ type: "restart" });
     this.#h.resetIce();
