@@ -4,7 +4,7 @@
  * Runs figures 1–7 of issue 6, prints a table and writes the results:
  *   full:  bench/results/latest.json and the generated table in bench/README.md
  *   quick: bench/results/quick.tmp (JSON; git-ignored), README untouched
- * `--only=size,browser,roundtrip,registry,sweep,netlab` runs a subset (results then go to the quick file too);
+ * `--only=size,browser,roundtrip,registry,sweep,netlab,recovery` runs a subset (results then go to the quick file too);
  * `npm run bench:roundtrip` is `--only=roundtrip` with full counts (figure 8).
  * Builds dist/ first when it is missing or older than src/ (as `npm start` does).
  * Every loop in the suite is bounded in count and time; the whole run is capped at 20 min.
@@ -20,6 +20,7 @@ import { registryFigures, sweepFigures } from "./registry.ts";
 import { roundtripFigures } from "./roundtrip.ts";
 import { sizeFigures } from "./size.ts";
 import { netlabFigures } from "./netlab.ts";
+import { recoveryFigures } from "./recovery.ts";
 import { machine } from "./lib/machine.ts";
 import type { Figure } from "./lib/stats.ts";
 
@@ -99,6 +100,11 @@ async function main(): Promise<void> {
     if (n.note) notes.push(n.note);
   }
   if (want("sweep")) figures.push(...(await sweepFigures({ root: ROOT, rooms: 100_000, seconds: quick ? 20 : 75, log })));
+  if (want("recovery")) {
+    const n = await recoveryFigures({ runs: quick ? 1 : 3, log });
+    figures.push(...n.figures);
+    if (n.note) notes.push(n.note);
+  }
   figures.sort((a, b) => a.id.localeCompare(b.id, "en", { numeric: true }));
   m.loadAvgEnd = Math.round(loadavg()[0]! * 100) / 100;
   const finished = new Date();

@@ -11,7 +11,7 @@ const fromQuery = new URLSearchParams(location.search).get("registry");
 peer.setAttribute("base-url", fromQuery || (meta.startsWith("http") ? meta : `${location.protocol}//${location.hostname}:8787`));
 
 const enc = new TextEncoder();
-const stats = { sent: 0, recv: 0, positions: 0, rtt: NaN, lastPps: 0 };
+const stats = { sent: 0, recv: 0, positions: 0, lastPps: 0 };
 let myName = "";
 
 /** Sends one JSON message; positions go on the unreliable channel. False when not sent. */
@@ -67,6 +67,8 @@ peer.addEventListener("peer-open", () => {
   game.start(isHost, theirName);
   addLine("•", "Connected. Move with the arrow keys or WASD (click the arena first), or drag.");
 });
+peer.addEventListener("reconnecting", (e) => addLine("•", `Connection trouble (${e.detail.reason}), reconnecting…`));
+peer.addEventListener("reconnected", (e) => addLine("•", `Reconnected after ${(e.detail.afterMs / 1000).toFixed(1)} s.`));
 peer.addEventListener("peer-close", (e) => {
   for (const id of ["chat-input", "chat-send"]) $(id).disabled = true;
   game.stop();
@@ -93,22 +95,26 @@ peer.addEventListener("packet", (e) => {
     case "chat":
       if (typeof m.text === "string") addLine(String(m.from || "Them").slice(0, 32), m.text.slice(0, 500));
       break;
-    case "ping":
-      sendMsg({ t: "pong", at: m.at });
-      break;
-    case "pong":
-      if (typeof m.at === "number") stats.rtt = performance.now() - m.at;
-      break;
     default:
       game.reliableMessage(m);
   }
 });
 
 // ---- stats --------------------------------------------------------------------------------------
+// Connection quality comes from the element's `stats` event (every 2 s by default): RTT and jitter
+// of the ICE path, loss on the unreliable channel, the route and a rating. Byte counts are the
+// demo's own (JSON it sent and received), positions/s and the send buffer are read every second.
 const fmtBytes = (n) => (n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(2)} MiB`);
+const ms = (x) => (x === null || x === undefined ? "–" : `${x.toFixed(1)} ms`);
+peer.addEventListener("stats", (e) => {
+  const s = e.detail;
+  $("stat-rtt").textContent = ms(s.rttMs);
+  $("stat-jitter").textContent = ms(s.jitterMs);
+  $("stat-loss").textContent = s.unreliableLoss === null ? "–" : `${(s.unreliableLoss * 100).toFixed(1)} %`;
+  $("stat-route").textContent = s.route ? `${s.route.localType} ↔ ${s.route.remoteType} (${s.route.protocol}${s.route.relayed ? ", relayed" : ""})` : "–";
+  $("stat-quality").textContent = s.quality;
+});
 setInterval(() => {
-  if (peer.phase === "open") sendMsg({ t: "ping", at: performance.now() });
-  $("stat-rtt").textContent = Number.isFinite(stats.rtt) ? `${stats.rtt.toFixed(1)} ms` : "–";
   $("stat-sent").textContent = fmtBytes(stats.sent);
   $("stat-recv").textContent = fmtBytes(stats.recv);
   $("stat-pps").textContent = String(stats.positions);

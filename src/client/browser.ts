@@ -1,13 +1,13 @@
 /**
  * The browser's implementations of the injected options: the ONLY module that touches
- * window.fetch, setTimeout, crypto, performance and RTCPeerConnection. The element uses it;
+ * window.fetch, setTimeout, crypto, performance, RTCPeerConnection and the online/offline events. The element uses it;
  * tests inject mocks instead.
  */
 import type { RegistryClientOptions } from "./types.ts";
 
 export type BrowserDefaults = Pick<
   RegistryClientOptions,
-  "fetchImpl" | "nowMs" | "wallClockMs" | "setTimeoutImpl" | "clearTimeoutImpl" | "randomBytes" | "createPeerConnection" | "rtcConfiguration"
+  "fetchImpl" | "nowMs" | "wallClockMs" | "setTimeoutImpl" | "clearTimeoutImpl" | "randomBytes" | "createPeerConnection" | "rtcConfiguration" | "network"
 >;
 
 /**
@@ -24,5 +24,18 @@ export function browserDefaults(rtcConfiguration: RTCConfiguration = {}): Browse
     randomBytes: (n) => globalThis.crypto.getRandomValues(new Uint8Array(n)),
     createPeerConnection: (cfg) => new RTCPeerConnection(cfg),
     rtcConfiguration,
+    network: {
+      online: () => globalThis.navigator.onLine !== false,
+      listen: (onChange) => {
+        const on = () => onChange(true);
+        const off = () => onChange(false);
+        globalThis.addEventListener("online", on);
+        globalThis.addEventListener("offline", off);
+        return () => {
+          globalThis.removeEventListener("online", on);
+          globalThis.removeEventListener("offline", off);
+        };
+      },
+    },
   };
 }

@@ -5,12 +5,12 @@
  *
  * The handshake is in parts that own their state: negotiation.ts (offer/answer/restart),
  * room-watch.ts (reading the room), publisher.ts (our candidates), drain.ts (theirs),
- * recovery.ts (ICE "disconnected"), connectivity.ts (ICE servers, the connect bound, the route).
- * This class wires them and owns the phase (through the
- * reducer in state.ts) and the session's lifecycle: open and close.
+ * recovery.ts (trouble after open), heartbeat.ts (the control channel), stats.ts (quality),
+ * connectivity.ts (ICE servers, the connect bound, the route). This class wires them and owns the
+ * phase (through the reducer in state.ts) and the session's lifecycle: open and close.
  */
 import {
-  HEADERS, LIMITS, checkUserName, normalizeJoinCode, normalizeRoomCode, parseCreateResult, parseJoinResult, parsePublicInfo, parseWatchResult,
+  CONFIG_DEFAULTS, HEADERS, LIMITS, checkUserName, normalizeJoinCode, normalizeRoomCode, parseCreateResult, parseJoinResult, parsePublicInfo, parseWatchResult,
   type CandidatePage, type RoomStatus,
 } from "../protocol/index.ts";
 import { randomFromBytes } from "./backoff.ts";
@@ -21,12 +21,14 @@ import { Drain, drainDue } from "./drain.ts";
 import {
   AlreadyPairedError, BadJoinCodeError, BadRequestError, ChannelMismatchError, ClosedError, NotFoundError, RegistryError, TransitionError,
 } from "./errors.ts";
+import { HEARTBEAT, Heartbeat } from "./heartbeat.ts";
 import type { IceRoute } from "./route.ts";
 import { END, LocalCandidates, RemoteCandidates } from "./ice.ts";
 import { Negotiation, checkedSdp } from "./negotiation.ts";
 import { Publisher } from "./publisher.ts";
 import { Recovery } from "./recovery.ts";
 import { RtcSession, channelSpecs } from "./rtc.ts";
+import { JITTER0, readStats, type ConnectionStats } from "./stats.ts";
 import { TERMINAL, canApply, initialState, reduce, type Action } from "./state.ts";
 import { TimerScope } from "./timers.ts";
 import { Transport } from "./transport.ts";
@@ -63,6 +65,11 @@ export class RegistryClient {
   readonly #rec: Recovery;
   readonly #conn: Connectivity;
   #openedOnce = false;
+  #hb: Heartbeat | undefined;
+  /** nowMs() of the Registry's latest answer (any status): the outage deadline counts from it. */
+  #lastContact = 0;
+  #jitter = JITTER0;
+  #unreliableReceived = 0;
   /** Packets that arrive while onOpen waits for the route: delivered right after it. */
   #held: Array<[ArrayBuffer | string, boolean]> | undefined;
   /** (ext `fast`) The host's offer that went with its room, for its token. */
@@ -79,9 +86,13 @@ export class RegistryClient {
     const t = (this.transport = new Transport({
       baseUrl: opts.baseUrl.replace(/\/+$/, ""), fetchImpl: opts.fetchImpl, nowMs: opts.nowMs, random, timers,
       csrfHeaderName: opts.csrfHeaderName ?? HEADERS.version, csrfHeaderValue: opts.csrfHeaderValue ?? "1",
-      telemetry: (e) => this.#telemetry(e), onRetry: (err) => this.#dispatch({ type: "error_noted", error: err }),
+      telemetry: (e) => {
+        if (e.type === "response") this.#lastContact = opts.nowMs();
+        this.#telemetry(e);
+      },
+      onRetry: (err) => this.#dispatch({ type: "error_noted", error: err }),
     }));
-    const call = (this.#call = roomCall(t, () => this.#state));
+    const call = (this.#call = roomCall(t, () => this.#state, () => this.#outageDeadline()));
     const ctx: Ctx = {
       o: opts, timers, random, signal: this.#ctl.signal, has: (f) => t.has(f),
       get: (suffix, query, signal, ifNoneMatch) => call(suffix, query, { method: "GET", signal, ...(ifNoneMatch === undefined ? {} : { ifNoneMatch }) }),
@@ -100,10 +111,10 @@ export class RegistryClient {
         this.#snapshot = s;
         if (this.#state.role === "host") this.#drainAt(s.status);
       },
-      offerApplied: () => {
-        this.#drainAt("offer");
-        this.#applyRemote(this.#remote.markReady());
-      },
+      // The host's candidates are read while our answer travels, but applied once it has landed:
+      // checks toward a host that cannot know us yet fail, and a Registry outage in between would
+      // leave ICE "failed" before the host ever saw the answer.
+      offerApplied: () => this.#drainAt("offer"),
       publish: () => this.#pub.start(),
       sentOffer: () => {
         const sent = this.#sentOffer;
@@ -120,6 +131,10 @@ export class RegistryClient {
         // The channels may have opened before the answer step finished (not after a restart:
         // they never closed, and a second onOpen would be wrong).
         if (this.#rtc!.open && !this.#openedOnce) this.#onChannelsOpen();
+        // After a restart ICE may never have left "connected" (no event to come): open again now.
+        else if (this.#openedOnce && this.#rtc!.pc.connectionState === "connected") this.#dispatch({ type: "dc_open" });
+        // The guest answers any newer offer from here on (restarts, the host's "Try again").
+        if (this.#state.role === "guest") this.#rec.watchOffers();
       },
     });
     this.#rec = new Recovery(ctx, this.#neg, {
@@ -128,7 +143,22 @@ export class RegistryClient {
       can: (type) => canApply(this.#state, type),
       resetIce: () => (this.#drain.reset(), this.#pub.reset(), this.#remote.reset()),
       peerLeft: (why) => this.#peerLeft(why),
+      reconnecting: (reason) => this.#emit("onReconnecting", { reason }),
+      reconnected: (afterMs) => this.#emit("onReconnected", { afterMs }),
+      kick: () => t.kick(),
+      lastContact: () => this.#lastContact,
     });
+  }
+
+  /**
+   * Until when session requests keep retrying through a Registry outage: the room's lifetime
+   * (its TTL in its current state, from the latest snapshot) after the Registry last answered,
+   * at most outageMaxMs. A room that expired meanwhile answers 404/410 anyway.
+   */
+  #outageDeadline(): number {
+    const s = this.#snapshot;
+    const ttl = s && s.expiresAt > s.updatedAt ? s.expiresAt - s.updatedAt : CONFIG_DEFAULTS.TTL_JOINED_SEC * 1000;
+    return this.#lastContact + Math.min(ttl, CLIENT_DEFAULTS.outageMaxMs);
   }
 
   getState(): ClientState { return this.#state; }
@@ -138,6 +168,21 @@ export class RegistryClient {
   getFeatures(): string[] { return [...this.transport.features]; }
   /** (ext) The route the open connection took (selected candidate pair), or null before open / when unknown. */
   getRoute(): IceRoute | null { return this.#conn.route; }
+
+  /**
+   * (ext) Live quality of the open connection (README, Connection quality); null before it
+   * opened and after it ended.
+   */
+  async getStats(): Promise<ConnectionStats | null> {
+    const rtc = this.#rtc;
+    if (!rtc || !this.#openedOnce || this.#ctl.signal.aborted) return null;
+    const report = await rtc.pc.getStats();
+    const ids = { reliable: rtc.channels.get("reliable")?.id, unreliable: rtc.channels.get("unreliable")?.id };
+    const extra = { at: this.#o.nowMs(), reconnecting: this.#rec.recovering, unreliableLoss: this.#hb?.unreliableLoss ?? null };
+    const { stats, jitter } = readStats(report, ids, this.#jitter, extra);
+    this.#jitter = jitter;
+    return stats;
+  }
 
   // ---------------------------------------------------------------- room admin
 
@@ -237,6 +282,8 @@ export class RegistryClient {
     }
     const code = normalizeRoomCode(opts.code) ?? opts.code;
     this.#dispatch({ type: "connect", role: opts.role, code, token: opts.accessToken });
+    this.#lastContact = this.#o.nowMs();
+    this.#rec.start();
     const done = new Promise<void>((resolve, reject) => { this.#settle = { resolve, reject }; });
     // The flow runs on its own; its failure ends the session (and rejects `done`).
     void this.#run(opts).catch((err) => this.fail(err));
@@ -274,7 +321,11 @@ export class RegistryClient {
       foreignChannel: () => this.#timers.set(() => {
         if (!rtc.channels.has("reliable")) this.fail(new ChannelMismatchError(), true);
       }, CLIENT_DEFAULTS.channelWaitMs),
-      message: (data, reliable) => (this.#held ? this.#held.push([data, reliable]) : this.#emit("onMessage", data, { reliable })),
+      message: (data, reliable) => {
+        if (!reliable) this.#unreliableReceived++;
+        if (this.#held) this.#held.push([data, reliable]);
+        else this.#emit("onMessage", data, { reliable });
+      },
       drain: () => this.#emit("onDrain"),
     }, threshold, this.#o.bufferedAmountLowThreshold ?? Math.floor(threshold / 4));
     return (this.#rtc = rtc);
@@ -327,6 +378,8 @@ export class RegistryClient {
     this.#conn.connected();
     this.#dispatch({ type: "dc_open" });
     this.#telemetry({ type: "dc_open" });
+    this.#startHeartbeat(this.#rtc!);
+    this.#statsLoop();
     // onOpen tells the route (getStats, bounded); packets arriving meanwhile wait for it.
     this.#held = [];
     this.#conn.readRoute((route) => {
@@ -344,31 +397,69 @@ export class RegistryClient {
     }
   }
 
+  /**
+   * The control channel (heartbeat.ts), pre-negotiated so both sides make it at open without
+   * another offer. A peer without it never answers, and is then never judged by it.
+   */
+  #startHeartbeat(rtc: RtcSession): void {
+    const dc = rtc.pc.createDataChannel(HEARTBEAT.label, { negotiated: true, id: HEARTBEAT.id, ordered: false, maxRetransmits: 0 });
+    this.#hb = new Heartbeat(dc, this.#timers, this.#o.nowMs, {
+      silent: () => this.#rec.trouble("peer_unresponsive"),
+      // Heard again: recovered unless ICE itself still reports the path down.
+      heard: () => {
+        const s = rtc.pc.connectionState;
+        if (s !== "disconnected" && s !== "failed") this.#rec.recovered();
+      },
+      bye: () => this.#peerLeft("peer_closed"),
+      unreliableReceived: () => this.#unreliableReceived,
+      unreliableSent: () => rtc.unreliableSent,
+    });
+  }
+
+  /** onStats every statsIntervalMs while the session lives (0 = never). */
+  #statsLoop(): void {
+    const ms = this.#o.statsIntervalMs ?? CLIENT_DEFAULTS.statsIntervalMs;
+    if (ms <= 0) return;
+    this.#timers.set(() => {
+      this.getStats().then(
+        (st) => st && !this.#ctl.signal.aborted && this.#emit("onStats", st),
+        // A getStats() refused by a closing connection: the next tick (if any) tries again.
+        () => {},
+      );
+      this.#statsLoop();
+    }, ms);
+  }
+
   #onConnectionState(s: RTCPeerConnectionState): void {
     this.#telemetry({ type: "pc_state", state: s });
     this.#emit("onIceConnectionStateChange", s);
     if (s === "connected") {
-      this.#rec.connected();
+      // Healthy unless the peer's heartbeats stopped (it answers them again when it is back).
+      if (!this.#hb?.silent) this.#rec.recovered();
       this.#conn.connected();
       // Back after an ICE restart: the route may have changed.
       if (this.#openedOnce) this.#conn.readRoute(() => {});
       if (canApply(this.#state, "ice_connected")) this.#dispatch({ type: "ice_connected" });
       // Back after an ICE restart: the channels never closed, so this is open again (no second onOpen).
       if (this.#openedOnce && canApply(this.#state, "dc_open")) this.#dispatch({ type: "dc_open" });
-    } else if (s === "disconnected") {
-      this.#rec.disconnected();
     } else if (s === "failed" && !this.#openedOnce) {
       // ICE gave up before the channels opened: nothing can connect. Said as such, on both sides.
       this.#conn.fail();
-    } else if (s === "failed" || s === "closed") {
-      this.#peerLeft(s === "failed" ? "connection_failed" : "connection_closed");
+    } else if (s === "disconnected" || s === "failed") {
+      this.#rec.trouble(s);
+    } else if (s === "closed") {
+      this.#peerLeft("connection_closed");
     }
   }
 
-  /** The other side is gone (or unreachable): one onClose, and tell the Registry (best effort). */
+  /**
+   * The other side is gone (or unreachable): one onClose, and tell the Registry (best effort).
+   * A connection that never opened leaves the room as it is: "Try again" on either side reuses it
+   * (the host re-offers, the guest answers the new offer; README, Recovery).
+   */
   #peerLeft(why: string): void {
     // Listeners and timers are gone after teardown, so this never runs twice.
-    this.#postClose(why);
+    if (this.#openedOnce || (why !== "connection_failed" && why !== "disconnected")) this.#postClose(why);
     this.#teardown({ type: "closed" }, why);
   }
 
@@ -384,6 +475,8 @@ export class RegistryClient {
   close(reason?: string): void {
     if (this.#ctl.signal.aborted) return;
     this.#postClose(reason);
+    // The peer learns it at once on the control channel (best effort).
+    this.#hb?.bye();
     this.#dispatch({ type: "closing" });
     this.#teardown({ type: "closed" }, reason ?? "closed");
   }
@@ -421,6 +514,7 @@ export class RegistryClient {
     this.#ctl.abort();
     this.#drain.stop();
     this.#rec.stop();
+    this.#hb?.stop();
     this.#timers.clear();
     this.#rtc?.dispose();
     this.#dispatch(action);

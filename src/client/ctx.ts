@@ -27,10 +27,14 @@ export interface Ctx {
   dispatch(a: Action): void;
 }
 
-/** Requests on the session's room, `/rooms/:code{suffix}{query}` with its token; all safe to repeat. */
-export function roomCall(t: Transport, state: () => ClientState) {
+/**
+ * Requests on the session's room, `/rooms/:code{suffix}{query}` with its token; all safe to
+ * repeat, and retried through an outage until `until()` (unless the spec caps its retries).
+ */
+export function roomCall(t: Transport, state: () => ClientState, until: () => number) {
   return (suffix: string, query: string, spec: Pick<RequestSpec, "method" | "signal"> & Partial<RequestSpec>): Promise<HttpResult<unknown>> => {
     const { code, accessToken } = state();
-    return t.request({ path: `/rooms/${code}${suffix}${query}`, route: `/rooms/:code${suffix}`, token: accessToken, idempotent: true, ...spec });
+    const retry = spec.maxRetries === undefined ? { until } : {};
+    return t.request({ path: `/rooms/${code}${suffix}${query}`, route: `/rooms/:code${suffix}`, token: accessToken, idempotent: true, ...retry, ...spec });
   };
 }

@@ -5,15 +5,23 @@ export const CLIENT_DEFAULTS = {
   iceDrainMaxMs: 1500,
   backpressureThreshold: 256 * 1024,
   answerTimeoutMs: 60_000,
-  disconnectGraceMs: 5000,
+  disconnectGraceMs: 2000,
+  /** A recovery not done this long after trouble was noticed ends the session. */
+  reconnectWindowMs: 45_000,
+  /** Cooldown after a restart that was answered but did not bring ICE back; doubles each time. */
+  restartCooldownMs: 3000,
+  /** onStats period; 0 = off. */
+  statsIntervalMs: 2000,
+  /** Session requests retry through an outage for the room's lifetime, at most this long. */
+  outageMaxMs: 120_000,
+  /** Long-poll hold of the guest's offer watch while recovering (a dead connection is found sooner). */
+  recoveringHoldSec: 5,
   /** no_offer: at most this many re-posts of the answer, each after 250–2000 ms. */
   noOfferRetries: 4,
   /** Drain cycles kept after the DataChannel opened, for late candidates. */
   drainGraceCycles: 2,
-  /** ICE restarts one session attempts (the server allows MAX_RESTARTS per room). */
+  /** ICE restarts one recovery attempts (the server allows MAX_RESTARTS per room). */
   maxRestarts: 3,
-  /** Guest: extra wait for the host's restart offer after the disconnect grace. */
-  restartWaitMs: 15_000,
   /** Bound for ICE to connect once both descriptions are set (one ICE restart at half of it). */
   connectTimeoutMs: 10_000,
   /** Longest wait for getStats() to name the route before onOpen goes out without it. */

@@ -43,6 +43,8 @@ export class Negotiation {
   #offerSeen: string | undefined;
   /** Host: ICE restarts done. */
   restarts = 0;
+  /** Guest: the room's version right after our latest answer, when the server said (ETag). */
+  #answeredAt: number | undefined;
 
   constructor(ctx: Ctx, hooks: NegotiationHooks) {
     this.#ctx = ctx;
@@ -63,7 +65,7 @@ export class Negotiation {
       await this.#h.rtc().createOffer(false, sent);
     } else {
       const sdp = checkedSdp(await this.#h.rtc().createOffer(restart), "offer");
-      const { headers } = await ctx.post("/offer", restart ? { type: "offer", sdp, restart: true } : { type: "offer", sdp });
+      const { headers } = await this.#postOffer(sdp, restart);
       const etag = /^"(\d+)"$/.exec(headers.get("ETag") ?? "");
       if (etag) version = Number(etag[1]);
     }
@@ -93,15 +95,36 @@ export class Negotiation {
     this.#h.answered();
   }
 
-  /** Guest: wait for the offer, then answer it. */
-  async awaitOffer(): Promise<void> {
-    const fast = this.#ctx.has("fast") ? { for: "offer" as const, drain: this.#h.drain } : {};
-    return this.answer(await watchRoom(this.#ctx, (s) => s.offer?.sdp, this.#h.seen, this.#ctx.signal, fast));
+  /**
+   * A paired room already has an answer to its offer: this host's earlier session (a "Try again"
+   * after a failed connect). The new offer replaces it as a restart (the guest answers it again);
+   * a server without restarts keeps the error.
+   */
+  async #postOffer(sdp: string, restart: boolean) {
+    try {
+      return await this.#ctx.post("/offer", restart ? { type: "offer", sdp, restart: true } : { type: "offer", sdp });
+    } catch (err) {
+      if (restart || !(err instanceof AlreadyPairedError) || !this.#ctx.has("restart")) throw err;
+      return this.#ctx.post("/offer", { type: "offer", sdp, restart: true });
+    }
   }
 
-  /** Guest, while disconnected: the host's restart offer (a new one), until `signal` aborts. */
-  awaitRestart(signal: AbortSignal): Promise<string> {
-    return watchRoom(this.#ctx, (s) => (s.offer && s.offer.sdp !== this.#offerSeen ? s.offer.sdp : undefined), this.#h.seen, signal);
+  /**
+   * Guest: wait for an offer nobody answered yet, then answer it. An offer in a paired room was
+   * answered by this guest's earlier session (a "Try again"): the host's new offer is awaited.
+   */
+  async awaitOffer(): Promise<void> {
+    const fast = this.#ctx.has("fast") ? { for: "offer" as const, drain: this.#h.drain } : {};
+    return this.answer(await watchRoom(this.#ctx, (s) => (s.status === "paired" ? undefined : s.offer?.sdp), this.#h.seen, this.#ctx.signal, fast));
+  }
+
+  /** Guest: the next offer other than the one answered last, until `signal` aborts (short holds while `recovering`). */
+  awaitRestart(signal: AbortSignal, recovering: () => boolean): Promise<string> {
+    const pick = (s: RoomSnapshot) => (s.offer && s.offer.sdp !== this.#offerSeen && s.status !== "paired" ? s.offer.sdp : undefined);
+    const hold = () => (recovering() ? CLIENT_DEFAULTS.recoveringHoldSec : WAIT_SEC);
+    const v = this.#answeredAt;
+    this.#answeredAt = undefined;
+    return watchRoom(this.#ctx, pick, this.#h.seen, signal, { ...(v === undefined ? {} : { from: { version: v, waitSec: hold() } }), hold });
   }
 
   /** Guest: apply the offer, post the answer; our candidates go out after it. */
@@ -119,8 +142,8 @@ export class Negotiation {
       extra = { candidates: items.length ? items : undefined, end: end || undefined, since: this.#h.drain.cursor };
     }
     const posted = this.#postAnswer(sdp, extra);
-    // The offer is applied: read (and apply) the host's candidates, usually stored already, while
-    // the answer travels, not one round trip after it.
+    // The offer is applied: read the host's candidates, usually stored already, while the answer
+    // travels, not one round trip after it (they are applied once it landed).
     this.#h.offerApplied();
     await posted;
     // Ours go out after the answer: gathering has run meanwhile, so they leave in fewer batches
@@ -134,7 +157,10 @@ export class Negotiation {
   async #postAnswer(sdp: string, extra: object, attempt = 0): Promise<void> {
     const ctx = this.#ctx;
     try {
-      const { body } = await ctx.post("/answer", { type: "answer", sdp, ...extra });
+      const { body, headers } = await ctx.post("/answer", { type: "answer", sdp, ...extra });
+      // (ext) The room's version after our answer: the offer watch long-polls from it, no read first.
+      const etag = /^"(\d+)"$/.exec(headers.get("ETag") ?? "");
+      this.#answeredAt = etag ? Number(etag[1]) : undefined;
       const page = parseWatchResult(body).candidates;
       if (page) this.#h.drain.feed(page);
     } catch (err) {

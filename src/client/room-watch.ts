@@ -20,6 +20,8 @@ export interface WatchOptions {
   for?: WatchFor;
   /** (ext `fast`) The candidate drain riding along: its cursor (undefined: done) and where pages go. */
   drain?: { readonly cursor: number | undefined; feed(page: CandidatePage): void };
+  /** The hold of every read after the first (default WAIT_SEC): shorter while recovering. */
+  hold?: () => number;
 }
 
 /** Resolves with what `pick` finds; `seen` is told every snapshot first. */
@@ -53,7 +55,7 @@ export async function watchRoom(
       snap = parseSnapshot((await ctx.get("", longpoll ? `?${inUrl ? `since=${version}&` : ""}wait=${wait}` : "", signal, cursor && !inUrl ? `"${version}"` : undefined)).body);
       unchanged = cursor && (snap.version ?? 0) <= version!;
     }
-    wait = WAIT_SEC;
+    wait = o.hold?.() ?? WAIT_SEC;
     // (A watch answer without the room is not what a server with `fast` sends: poll, never spin.)
     if (snap) {
       seen(snap);

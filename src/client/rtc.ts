@@ -46,6 +46,8 @@ export class RtcSession {
   readonly #removers: (() => void)[] = [];
   #refused = false;
   #openNotified = false;
+  /** Messages sent on the unreliable channel (for its loss figure). */
+  unreliableSent = 0;
   /** We created the channels (host, or negotiated): then we wait for all of them to open. */
   #creator = false;
   readonly #specs: ChannelSpec[];
@@ -177,6 +179,7 @@ export class RtcSession {
     }
     try {
       dc.send(data as ArrayBuffer);
+      if (dc === u) this.unreliableSent++;
     } catch (err) {
       // Queue full (OperationError): report as backpressure. Anything else is the caller's bug.
       if (!(err instanceof DOMException) || err.name !== "OperationError") throw err;

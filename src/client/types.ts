@@ -28,8 +28,14 @@ export interface RegistryClientOptions {
   telemetry?: (ev: TelemetryEvent) => void;
   // (ext) client-side bound for the offer→answer wait, default 60000 ms
   answerTimeoutMs?: number;
-  // (ext) grace after ICE "disconnected" before restarting ICE (host) / giving up; default 5000 ms
+  // (ext) grace after ICE "disconnected" (or a silent peer) before the host restarts ICE; default 2000 ms
   disconnectGraceMs?: number;
+  // (ext) a recovery that has not succeeded this long after trouble was noticed ends the session; default 45000 ms
+  reconnectWindowMs?: number;
+  // (ext) onStats every this many ms while the connection is up; 0 = off; default 2000 ms
+  statsIntervalMs?: number;
+  // (ext) the browser's online/offline state (browserDefaults: window's events); none = always online
+  network?: NetworkWatch;
   // (ext) bound for ICE to connect once both descriptions are set, default 10000 ms: one ICE
   // restart at half of it, then ConnectionFailedError (code "connection_failed")
   connectTimeoutMs?: number;
@@ -40,6 +46,22 @@ export interface RegistryClientOptions {
   // ConnectionFailedError when no relay (TURN server with credentials) is offered
   relayOnly?: boolean;
 }
+
+/** (ext) Online/offline state and its changes (injected: the client touches no window). */
+export interface NetworkWatch {
+  online(): boolean;
+  /** Calls back on every change; returns the function that removes the listeners. */
+  listen(onChange: (online: boolean) => void): () => void;
+}
+
+/**
+ * (ext) Why a recovery started: ICE reported the path "disconnected" or "failed", or the peer's
+ * heartbeats stopped ("peer_unresponsive").
+ */
+export type ReconnectReason = "disconnected" | "failed" | "peer_unresponsive";
+
+export type { ConnectionStats, ChannelStats, Quality } from "./stats.ts";
+import type { ConnectionStats } from "./stats.ts";
 
 /** (ext) Telemetry event: redacted, sizes and latencies only. */
 export interface TelemetryEvent {
@@ -119,6 +141,12 @@ export interface RegistryClientEvents {
   onMessage?(data: ArrayBuffer | string, info: { reliable: boolean }): void;
   // (ext) bufferedAmount fell to bufferedAmountLowThreshold after send() had returned false
   onDrain?(): void;
+  // (ext) the open connection is in trouble and being recovered (packets sent meanwhile are buffered)
+  onReconnecting?(info: { reason: ReconnectReason }): void;
+  // (ext) recovered; `afterMs` since onReconnecting
+  onReconnected?(info: { afterMs: number }): void;
+  // (ext) live quality every statsIntervalMs while the connection is up
+  onStats?(stats: ConnectionStats): void;
 }
 
 

@@ -1,5 +1,5 @@
 /** The detail types of the events `<registry-peer>` fires, and their entries in `HTMLElementEventMap`. */
-import type { ClientPhase, IceRoute } from "../client/types.ts";
+import type { ClientPhase, ConnectionStats, IceRoute, ReconnectReason } from "../client/types.ts";
 
 export interface PhaseChangeDetail {
   phase: ClientPhase;
@@ -45,6 +45,9 @@ export interface RegistryPeerEventDetails {
   drain: void;
   "peer-close": PeerCloseDetail;
   "peer-error": PeerErrorDetail;
+  reconnecting: { reason: ReconnectReason };
+  reconnected: { afterMs: number };
+  stats: ConnectionStats;
 }
 
 declare global {
@@ -56,6 +59,9 @@ declare global {
     drain: CustomEvent<void>;
     "peer-close": CustomEvent<PeerCloseDetail>;
     "peer-error": CustomEvent<PeerErrorDetail>;
+    reconnecting: CustomEvent<{ reason: ReconnectReason }>;
+    reconnected: CustomEvent<{ afterMs: number }>;
+    stats: CustomEvent<ConnectionStats>;
   }
 }
 

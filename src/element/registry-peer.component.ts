@@ -1,7 +1,7 @@
 import { LitElement, nothing, type PropertyValues } from "lit";
 import { property, state } from "./internal/decorators.ts";
 import type { RegistryClient } from "../client/client.ts";
-import type { ClientPhase, ClientState, IceRoute, RegistryClientOptions, Role, SendPacketOptions } from "../client/types.ts";
+import type { ClientPhase, ClientState, ConnectionStats, IceRoute, RegistryClientOptions, Role, SendPacketOptions } from "../client/types.ts";
 import { normalizeJoinCode, normalizeRoomCode } from "../protocol/index.ts";
 import type { RoomCreatedDetail } from "./events.ts";
 import { checkConfig, parseIceServers, type ConfigProblem } from "./internal/config.ts";
@@ -36,6 +36,7 @@ import { mergeStrings, type RegistryPeerStringsInit } from "./strings.ts";
  *   10000; one ICE restart at half of it), then `peer-error` `connection_failed`.
  * @attr no-ui - Render nothing visible (events and methods only).
  * @attr backpressure-threshold - Bytes buffered above which `send()` returns false (default 262144).
+ * @attr stats-interval - Milliseconds between `stats` events while connected (default 2000; 0 = none).
  * @attr debug - Log phases and Registry requests to the console (redacted: no codes, tokens, SDP,
  *   candidates or credentials).
  *
@@ -51,6 +52,9 @@ import { mergeStrings, type RegistryPeerStringsInit } from "./strings.ts";
  * @fires {CustomEvent<PeerCloseDetail>} peer-close - `{ reason }` once the session that was open (or opening) ended.
  * @fires {CustomEvent<PeerErrorDetail>} peer-error - `{ code, message, retryable, retryAfterSec, attribute }` for every
  *   error; code `config` (with the `attribute` to fix) for a setup mistake of the page.
+ * @fires {CustomEvent<{ reason: ReconnectReason }>} reconnecting - `{ reason }`: the open connection is in trouble and being recovered.
+ * @fires {CustomEvent<{ afterMs: number }>} reconnected - `{ afterMs }`: recovered (packets sent meanwhile arrive).
+ * @fires {CustomEvent<ConnectionStats>} stats - Live quality (`getStats()`'s result) every `stats-interval` ms while connected.
  *
  * @csspart panel - The outer container of every view.
  * @csspart status - The status line (aria-live="polite").
@@ -116,6 +120,8 @@ export class RegistryPeer extends LitElement {
   @property({ type: Boolean, attribute: "no-ui", reflect: true }) noUi = false;
   /** Bytes buffered above which `send()` returns false (attribute `backpressure-threshold`). */
   @property({ type: Number, attribute: "backpressure-threshold" }) backpressureThreshold: number | undefined;
+  /** Milliseconds between `stats` events (attribute `stats-interval`); 0 = none. Applies to the next session. */
+  @property({ type: Number, attribute: "stats-interval" }) statsInterval: number | undefined;
   /**
    * Extra RegistryClient options merged over the browser defaults (tests, telemetry, timing
    * policy). Applies to the next session.
@@ -167,6 +173,14 @@ export class RegistryPeer extends LitElement {
     const old = this.#rtc;
     this.#rtc = v ?? undefined;
     this.requestUpdate("rtcConfiguration", old);
+  }
+
+  /**
+   * Live quality of the open connection: RTT and jitter (ms), bytes and messages per channel,
+   * loss on the unreliable channel, route, quality rating. Null when not connected.
+   */
+  getStats(): Promise<ConnectionStats | null> {
+    return this.#s.session?.client.getStats() ?? Promise.resolve(null);
   }
 
   /** The route the open connection took (as on `peer-open`), or null. */

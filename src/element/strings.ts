@@ -43,6 +43,13 @@ export interface RegistryPeerStrings {
   leave: string;
   closing: string;
   closed: string;
+  /** While an open connection is recovered (ICE trouble; the other player stopped responding). */
+  reconnecting: string;
+  waitingForPeer: string;
+  /** After a close, by its reason: the other player left / stopped responding / this device lost the connection. */
+  peerLeft: string;
+  peerGone: string;
+  connectionLost: string;
   newRoom: string;
   joinAnother: string;
   // Errors
@@ -100,6 +107,11 @@ export const DEFAULT_STRINGS: RegistryPeerStrings = {
   leave: "Leave",
   closing: "Closing…",
   closed: "The connection is closed.",
+  reconnecting: "Connection interrupted. Reconnecting…",
+  waitingForPeer: "The other player stopped responding. Waiting for them…",
+  peerLeft: "The other player left.",
+  peerGone: "The other player stopped responding: their page closed or lost its network.",
+  connectionLost: "The connection was lost: this device could not reach the other player or the Registry.",
   newRoom: "New room",
   joinAnother: "Join another room",
   tryAgain: "Try again",

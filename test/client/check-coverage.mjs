@@ -20,6 +20,8 @@ const FILES = [
   "src/client/recovery.ts",
   "src/client/ctx.ts",
   "src/client/defaults.ts",
+  "src/client/heartbeat.ts",
+  "src/client/stats.ts",
   "src/client/connectivity.ts",
   "src/client/ice-config.ts",
   "src/client/route.ts",

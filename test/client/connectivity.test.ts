@@ -198,7 +198,7 @@ describe("connectivity: the connect bound", () => {
     expectOneConnectionFailed(h, CONNECT_FAILURE_MESSAGES.relay_failed);
   });
 
-  it("ICE failed before open: connection_failed at once; after open: the session closes as before (no error)", async () => {
+  it("ICE failed before open: connection_failed at once; after open: recovered, not closed (README, Recovery)", async () => {
     const a = await hostAnswered();
     a.pc.setConnectionState("failed");
     await a.h.timers.advance(0);
@@ -209,7 +209,9 @@ describe("connectivity: the connect bound", () => {
     b.pc.setConnectionState("failed");
     await b.h.timers.advance(0);
     expect(b.h.errors).to.deep.equal([]);
-    expect(b.h.closes).to.deep.equal(["connection_failed"]);
+    expect(b.h.closes).to.deep.equal([]);
+    expect(b.h.named("onReconnecting")).to.deep.equal([[{ reason: "failed" }]]);
+    b.h.client.close();
   });
 
   it("the other player gave up (410 closed, closeReason connection_failed): the same error here, in its words", async () => {

@@ -57,9 +57,12 @@ for (const features of ["all", "none"] as const) {
       expect(host.phases).to.deep.equal(["creating_room", "waiting_guest", "posting_offer", "polling_room", "draining_ice", "connecting_rtc", "open"]);
       expect(guest.phases).to.deep.equal(["joining_room", "idle", "posting_answer", "draining_ice", "connecting_rtc", "open"]);
       const hdc = hpc.channels;
-      expect(hdc.map((d) => [d.label, d.ordered, d.maxRetransmits])).to.deep.equal([["data", true, null], ["unreliable", false, 0]]);
-      expect(hdc.every((d) => d.binaryType === "arraybuffer")).to.equal(true);
-      expect(gpc.channels.every((d) => d.binaryType === "arraybuffer")).to.equal(true);
+      // The app's two channels, then the control channel both sides pre-negotiate at open (heartbeat.ts).
+      expect(hdc.map((d) => [d.label, d.ordered, d.maxRetransmits])).to.deep.equal([["data", true, null], ["unreliable", false, 0], ["registry-peer-control", false, 0]]);
+      expect([hdc[2]!.negotiated, hdc[2]!.id, gpc.channels.at(-1)!.negotiated, gpc.channels.at(-1)!.id]).to.deep.equal([true, 1001, true, 1001]);
+      // The app's channels deliver ArrayBuffers (the control channel carries only strings).
+      expect(hdc.slice(0, 2).every((d) => d.binaryType === "arraybuffer")).to.equal(true);
+      expect(gpc.channels.slice(0, 2).every((d) => d.binaryType === "arraybuffer")).to.equal(true);
       expect(host.client.send("hello")).to.equal(true);
       expect(host.client.send(new Uint8Array([1, 2, 3]), { reliable: false })).to.equal(true);
       await timers.advance(0);

@@ -1,6 +1,8 @@
 import { expect } from "@open-wc/testing";
 import { CLIENT_DEFAULTS } from "../../src/client/client.ts";
-import { FakeRegistry, MockFetch, harness, type MockPeerConnection, type FakeRegistry as Reg } from "./fixtures/index.ts";
+import { HEARTBEAT } from "../../src/client/heartbeat.ts";
+import { restartCooldown } from "../../src/client/recovery.ts";
+import { FakeRegistry, MockFetch, err, harness, type MockPeerConnection, type FakeRegistry as Reg } from "./fixtures/index.ts";
 
 const C = (n: number) => `candidate:${n} 1 udp 2122260223 10.1.1.${n} ${6000 + n} typ host`;
 const swallow = (p: Promise<unknown>) => p.catch((e: unknown) => e);
@@ -12,7 +14,7 @@ function setAnswer(reg: Reg, sdp: string) {
   reg.wake();
 }
 
-async function openHost(features = "all", options?: { disconnectGraceMs: number }) {
+async function openHost(features = "all", options?: Record<string, unknown>) {
   const mf = new MockFetch();
   const reg = new FakeRegistry(mf, features);
   const h = harness(options ? { mf, options } : { mf });
@@ -28,12 +30,12 @@ async function openHost(features = "all", options?: { disconnectGraceMs: number 
   return { mf, reg, h, pc };
 }
 
-async function openGuest(features = "all") {
+async function openGuest(features = "all", options?: Record<string, unknown>) {
   const mf = new MockFetch();
   const reg = new FakeRegistry(mf, features);
   reg.status = "joined";
   reg.offer = { type: "offer", sdp: "v=0\r\noffer1" };
-  const h = harness({ mf });
+  const h = harness(options ? { mf, options } : { mf });
   const done = swallow(h.client.connect({ role: "guest", code: reg.code, accessToken: reg.guestToken }));
   await h.timers.advance(0);
   const pc = h.rtc.pcs[0]!;
@@ -83,6 +85,21 @@ describe("ICE restart (registry-api §8 restart)", () => {
     expect(h.timers.pending).to.equal(0);
   });
 
+  it("host: a silent peer alone (ICE still connected) starts no restart; ICE disconnected then does", async () => {
+    const { mf, h, pc } = await openHost();
+    const ctl = pc.channels.find((c) => c.label === HEARTBEAT.label)!;
+    ctl.open();
+    ctl.dispatchEvent(new MessageEvent("message", { data: JSON.stringify({ hb: 1, u: 0 }) }));
+    await h.timers.advance(HEARTBEAT.silenceMs + HEARTBEAT.intervalMs + 5000);
+    expect(h.named("onReconnecting")).to.deep.equal([[{ reason: "peer_unresponsive" }]]);
+    expect(mf.callsTo("POST /rooms/:code/offer").length).to.equal(1);
+    pc.setConnectionState("disconnected");
+    pc.setConnectionState("disconnected"); // the grace is not started twice
+    await h.timers.advance(CLIENT_DEFAULTS.disconnectGraceMs);
+    expect(mf.callsTo("POST /rooms/:code/offer").map((c) => c.body.restart ?? false)).to.deep.equal([false, true]);
+    h.client.close();
+  });
+
   it("host: recovers by itself within the grace → no restart", async () => {
     const { mf, h, pc } = await openHost();
     pc.setConnectionState("disconnected");
@@ -94,73 +111,152 @@ describe("ICE restart (registry-api §8 restart)", () => {
     h.client.close();
   });
 
-  it("host: gives up after maxRestarts, or when disconnected again mid-restart", async () => {
-    const a = await openHost();
-    for (let i = 0; i < CLIENT_DEFAULTS.maxRestarts; i++) {
-      a.pc.setConnectionState("disconnected");
-      await a.h.timers.advance(CLIENT_DEFAULTS.disconnectGraceMs);
-      setAnswer(a.reg, `v=0\r\nanswer-r${i}`);
-      await a.h.timers.advance(0);
-      a.pc.setConnectionState("connected");
-    }
-    expect(a.reg.restarts).to.equal(CLIENT_DEFAULTS.maxRestarts);
-    a.pc.setConnectionState("disconnected");
-    await a.h.timers.advance(CLIENT_DEFAULTS.disconnectGraceMs);
-    expect(a.h.closes).to.deep.equal(["disconnected"]);
-
-    const b = await openHost();
-    b.pc.setConnectionState("disconnected");
-    await b.h.timers.advance(CLIENT_DEFAULTS.disconnectGraceMs);
-    expect(b.h.client.getState().phase).to.equal("polling_room");
-    b.pc.setConnectionState("connecting");
-    b.pc.setConnectionState("disconnected");
-    // the restart's own bound (started with the restart) ends it
-    await b.h.timers.advance(CLIENT_DEFAULTS.disconnectGraceMs);
-    expect(b.h.closes).to.deep.equal(["restart_timeout"]);
-    expect(b.h.timers.pending).to.equal(0);
-  });
-
-  it("host: a restart that brings nothing back within disconnectGraceMs closes with restart_timeout (crashed peer)", async () => {
-    // no answer at all (the guest is gone)
-    const a = await openHost();
-    a.pc.setConnectionState("disconnected");
-    await a.h.timers.advance(CLIENT_DEFAULTS.disconnectGraceMs);
-    expect(a.reg.restarts).to.equal(1);
-    await a.h.timers.advance(CLIENT_DEFAULTS.disconnectGraceMs - 1);
-    expect(a.h.closes).to.deep.equal([]);
-    await a.h.timers.advance(1);
-    expect(a.h.closes).to.deep.equal(["restart_timeout"]);
-    expect(a.mf.callsTo("POST /rooms/:code/close").map((c) => c.body)).to.deep.equal([{ reason: "restart_timeout" }]);
-    expect(a.h.timers.pending).to.equal(0);
-    expect(a.h.client.getState().phase).to.equal("closed");
-
-    // answered, but ICE never connects; the bound follows disconnectGraceMs
-    const { reg, h, pc } = await openHost("all", { disconnectGraceMs: 2000 });
+  it("host: restarts at most maxRestarts times per recovery, with a doubling cooldown; the window ends it", async () => {
+    const { reg, h, pc } = await openHost();
     pc.setConnectionState("disconnected");
-    await h.timers.advance(2000);
-    setAnswer(reg, "v=0\r\nanswer2");
-    await h.timers.advance(0);
-    expect(pc.remoteDescription?.sdp).to.equal("v=0\r\nanswer2");
-    pc.setConnectionState("connecting");
-    await h.timers.advance(2000);
-    expect(h.closes).to.deep.equal(["restart_timeout"]);
+    const t0 = h.timers.now;
+    const at: number[] = [];
+    for (let i = 0; i < CLIENT_DEFAULTS.maxRestarts; i++) {
+      await h.timers.advance(i === 0 ? CLIENT_DEFAULTS.disconnectGraceMs : restartCooldown(i));
+      at.push(h.timers.now - t0);
+      expect(reg.restarts).to.equal(i + 1);
+      setAnswer(reg, `v=0\r\nanswer-r${i}`);
+      await h.timers.advance(0);
+      pc.setConnectionState("connecting");
+    }
+    expect(at).to.deep.equal([2000, 5000, 11_000]);
+    await h.timers.advance(restartCooldown(3) + 1000);
+    expect(reg.restarts).to.equal(CLIENT_DEFAULTS.maxRestarts); // budget spent: no fourth
+    expect(h.closes).to.deep.equal([]);
+    await h.timers.advance(CLIENT_DEFAULTS.reconnectWindowMs - (h.timers.now - t0));
+    expect(h.closes).to.deep.equal(["peer_unresponsive"]);
+    expect(h.named("onReconnecting")).to.deep.equal([[{ reason: "disconnected" }]]);
+    expect(h.named("onReconnected")).to.deep.equal([]);
     expect(h.timers.pending).to.equal(0);
   });
 
-  it("no restart when the server does not advertise it: the grace ends the session", async () => {
-    const { mf, h, pc } = await openHost("longpoll, delta, batch, end");
-    pc.setConnectionState("disconnected");
-    await h.timers.advance(CLIENT_DEFAULTS.disconnectGraceMs);
-    expect(mf.callsTo("POST /rooms/:code/offer").length).to.equal(1);
-    expect(h.closes).to.deep.equal(["disconnected"]);
+  it("host: a recovery that succeeds restores the budget; failed restarts at once; the restart completes after ICE came back", async () => {
+    const { reg, h, pc } = await openHost();
+    pc.setConnectionState("failed");
+    await h.timers.advance(0);
+    expect(h.named("onReconnecting")).to.deep.equal([[{ reason: "failed" }]]);
+    expect(reg.restarts).to.equal(1); // no grace on failed
+    pc.setConnectionState("failed"); // one restart at a time
+    await h.timers.advance(0);
+    expect(reg.restarts).to.equal(1);
+    // ICE came back on its own before the answer: reconnected now; the phase opens when the answer lands.
+    pc.setConnectionState("connected");
+    expect(h.named("onReconnected").length).to.equal(1);
+    expect(h.client.getState().phase).to.equal("polling_room");
+    setAnswer(reg, "v=0\r\nanswer2");
+    await h.timers.advance(0);
+    expect(h.client.getState().phase).to.equal("open");
+    for (let i = 0; i < 2; i++) {
+      pc.setConnectionState("disconnected");
+      await h.timers.advance(CLIENT_DEFAULTS.disconnectGraceMs);
+      setAnswer(reg, `v=0\r\nanswer-x${i}`);
+      await h.timers.advance(0);
+      pc.setConnectionState("connected");
+    }
+    expect(reg.restarts).to.equal(3);
+    expect(h.named("onReconnected").length).to.equal(3);
+    expect(h.closes).to.deep.equal([]);
+    h.client.close();
   });
 
-  it("guest: while disconnected, watches the room; answers the restart offer; open again", async () => {
-    const { mf, reg, h, pc } = await openGuest();
-    const reads = mf.callsTo("GET /rooms/:code").length;
-    pc.setConnectionState("disconnected");
+  it("host: a failed restart request ends the session (too_many_restarts from the server)", async () => {
+    const { mf, h, pc } = await openHost();
+    mf.script("POST /rooms/:code/offer", err("too_many_restarts", 409));
+    pc.setConnectionState("failed");
     await h.timers.advance(0);
-    expect(mf.callsTo("GET /rooms/:code").length).to.be.greaterThan(reads);
+    expect(h.closes).to.deep.equal(["too_many_restarts"]);
+  });
+
+  it("offline: no attempt (and no budget spent) until online, which starts one at once; listeners removed on close", async () => {
+    let online = false;
+    let listeners = 0;
+    let notify: (on: boolean) => void = () => {};
+    const network = { online: () => online, listen: (f: (on: boolean) => void) => { listeners++; notify = f; return () => { listeners--; }; } };
+    const { reg, h, pc } = await openHost("all", { network } as never);
+    expect(listeners).to.equal(1);
+    pc.setConnectionState("disconnected");
+    await h.timers.advance(30_000);
+    expect(reg.restarts).to.equal(0);
+    online = true;
+    notify(true);
+    await h.timers.advance(0);
+    expect(reg.restarts).to.equal(1);
+    notify(false);
+    notify(true); // a restart is out: nothing new
+    await h.timers.advance(0);
+    expect(reg.restarts).to.equal(1);
+    h.client.close();
+    expect(listeners).to.equal(0);
+  });
+
+  it("online while healthy only ends backoff waits; going offline alone starts nothing", async () => {
+    let notify: (on: boolean) => void = () => {};
+    const network = { online: () => true, listen: (f: (on: boolean) => void) => { notify = f; return () => {}; } };
+    const { mf, h } = await openHost("all", { network } as never);
+    notify(false);
+    notify(true);
+    await h.timers.advance(0);
+    expect(h.named("onReconnecting")).to.deep.equal([]);
+    expect(mf.callsTo("POST /rooms/:code/offer").length).to.equal(1);
+    h.client.close();
+  });
+
+  it("no restart when the server does not advertise it: ICE may come back by itself until the window", async () => {
+    const { mf, h, pc } = await openHost("longpoll, delta, batch, end", { reconnectWindowMs: 10_000 });
+    await h.timers.advance(10_000); // the drain ended: no request during the trouble
+    pc.setConnectionState("disconnected");
+    await h.timers.advance(9999);
+    expect(mf.callsTo("POST /rooms/:code/offer").length).to.equal(1);
+    expect(h.closes).to.deep.equal([]);
+    await h.timers.advance(1);
+    // No sign that the Registry (so our network) worked meanwhile: the connection was lost.
+    expect(h.closes).to.deep.equal(["connection_lost"]);
+  });
+
+  it("before open: disconnected gets the grace (then ends), failed ends at once", async () => {
+    for (const [state, why, wait] of [["disconnected", "disconnected", CLIENT_DEFAULTS.disconnectGraceMs], ["failed", "connection_failed", 0]] as const) {
+      const mf = new MockFetch();
+      const reg = new FakeRegistry(mf, "all");
+      const h = harness({ mf });
+      void swallow(h.client.connect({ role: "host", code: reg.code, accessToken: reg.ownerToken }));
+      await h.timers.advance(0);
+      const pc = h.rtc.pcs[0]!;
+      setAnswer(reg, "v=0\r\nanswer1");
+      await h.timers.advance(0);
+      pc.setConnectionState("connected");
+      pc.setConnectionState(state);
+      pc.setConnectionState(state);
+      await h.timers.advance(wait);
+      expect(h.closes).to.deep.equal([why]);
+      // Never open: after the grace the room stays for a "Try again" (no /close); ICE failed is
+      // connectivity's ConnectionFailedError, which tells the other player (connectivity.test.ts).
+      expect(mf.callsTo("POST /rooms/:code/close").length).to.equal(state === "failed" ? 1 : 0);
+    }
+    // recovering within the grace before open
+    const mf = new MockFetch();
+    const reg = new FakeRegistry(mf, "all");
+    const h = harness({ mf });
+    void swallow(h.client.connect({ role: "host", code: reg.code, accessToken: reg.ownerToken }));
+    await h.timers.advance(0);
+    const pc = h.rtc.pcs[0]!;
+    pc.setConnectionState("disconnected");
+    await h.timers.advance(1000);
+    pc.setConnectionState("connected");
+    await h.timers.advance(CLIENT_DEFAULTS.disconnectGraceMs);
+    expect(h.closes).to.deep.equal([]);
+    h.client.close();
+  });
+
+  it("guest: watches the room for newer offers from its answer on; answers a restart offer; open again", async () => {
+    const { mf, reg, h, pc } = await openGuest();
+    expect(reg.held).to.be.greaterThan(0);
+    pc.setConnectionState("disconnected");
+    await h.timers.advance(CLIENT_DEFAULTS.disconnectGraceMs);
     newOffer(reg, "v=0\r\noffer2");
     await h.timers.advance(0);
     expect(pc.remoteDescription?.sdp).to.equal("v=0\r\noffer2");
@@ -168,6 +264,11 @@ describe("ICE restart (registry-api §8 restart)", () => {
     expect(reg.status).to.equal("paired");
     expect(h.client.getState().phase).to.equal("draining_ice");
     pc.setConnectionState("connected");
+    expect(h.client.getState().phase).to.equal("open");
+    // A newer offer while healthy (the host restarted first) is answered too; ICE stays "connected": open at once.
+    newOffer(reg, "v=0\r\noffer3");
+    await h.timers.advance(0);
+    expect(pc.remoteDescription?.sdp).to.equal("v=0\r\noffer3");
     expect(h.client.getState().phase).to.equal("open");
     await h.timers.advance(60_000);
     expect(h.closes).to.deep.equal([]);
@@ -177,23 +278,30 @@ describe("ICE restart (registry-api §8 restart)", () => {
     expect(mf.pendingCount).to.equal(0);
   });
 
-  it("guest: recovering by itself stops the watch; no offer in time ends the session; a closed room ends it", async () => {
-    const a = await openGuest();
-    await a.h.timers.advance(10_000); // drain finished after open
-    a.pc.setConnectionState("disconnected");
-    await a.h.timers.advance(0);
-    a.pc.setConnectionState("connected");
-    await a.h.timers.advance(0);
-    expect(a.mf.pendingCount).to.equal(0);
-    expect(a.h.timers.pending).to.equal(0);
-    expect(a.h.client.getState().phase).to.equal("open");
+  it("guest without long-poll: the watch runs only while recovering", async () => {
+    const { mf, h, pc } = await openGuest("restart");
+    await h.timers.advance(10_000); // the drain stopped after open
+    const reads = mf.callsTo("GET /rooms/:code").length;
+    await h.timers.advance(5000);
+    expect(mf.callsTo("GET /rooms/:code").length).to.equal(reads);
+    pc.setConnectionState("disconnected");
+    await h.timers.advance(3000);
+    expect(mf.callsTo("GET /rooms/:code").length).to.be.greaterThan(reads);
+    pc.setConnectionState("connected");
+    await h.timers.advance(0);
+    const after = mf.callsTo("GET /rooms/:code").length;
+    await h.timers.advance(5000);
+    expect(mf.callsTo("GET /rooms/:code").length).to.equal(after);
+    h.client.close();
+  });
 
+  it("guest: no offer in time ends the session at the window; a closed room ends it", async () => {
     const b = await openGuest();
     b.pc.setConnectionState("disconnected");
-    await b.h.timers.advance(CLIENT_DEFAULTS.disconnectGraceMs);
+    await b.h.timers.advance(CLIENT_DEFAULTS.reconnectWindowMs - 1);
     expect(b.h.closes).to.deep.equal([]);
-    await b.h.timers.advance(CLIENT_DEFAULTS.restartWaitMs);
-    expect(b.h.closes).to.deep.equal(["disconnected"]);
+    await b.h.timers.advance(1);
+    expect(b.h.closes).to.deep.equal(["peer_unresponsive"]);
     expect(b.mf.pendingCount).to.equal(0);
 
     const c = await openGuest();

@@ -4,7 +4,7 @@ import * as E from "../../src/client/errors.ts";
 import { TimerScope, isAbortError } from "../../src/client/timers.ts";
 import { Transport, type TransportOptions } from "../../src/client/transport.ts";
 import { ERROR_CODES, ERROR_STATUS, errorEnvelope } from "../../src/protocol/index.ts";
-import { MockFetch, MockTimers, constantBytes, err } from "./fixtures/index.ts";
+import { MockFetch, MockTimers, constantBytes, err, sleeps } from "./fixtures/index.ts";
 
 function setup(random = 0.5, extra: Partial<TransportOptions> = {}) {
   const mf = new MockFetch();
@@ -171,7 +171,7 @@ describe("transport", () => {
     const e = await p;
     expect(e).to.be.instanceOf(E.RateLimitedError);
     expect(mf.calls.length).to.equal(5); // 1 + maxRetries 4
-    const d = timers.delays;
+    const d = sleeps(timers.delays);
     expect(d.length).to.equal(4);
     for (let i = 1; i < d.length; i++) expect(d[i]!).to.be.greaterThan(d[i - 1]!);
     for (const x of d) expect(x).to.be.within(250, 10_000);

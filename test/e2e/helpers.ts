@@ -91,7 +91,7 @@ export interface Recorded {
 export function recordPeerEvents(): void {
   const w = window as unknown as { rp: { ev: Recorded[]; packets: { data: string; reliable: boolean }[] } };
   w.rp = { ev: [], packets: [] };
-  for (const type of ["phase-change", "room-created", "peer-open", "peer-close", "peer-error", "drain"]) {
+  for (const type of ["phase-change", "room-created", "peer-open", "peer-close", "peer-error", "drain", "reconnecting", "reconnected"]) {
     document.addEventListener(type, (e) => w.rp.ev.push({ type, detail: (e as CustomEvent).detail ?? null, at: Date.now() }));
   }
   // Test packets ("r:…", "u:…") are kept; the demo's own JSON traffic is not.

@@ -246,7 +246,7 @@ describe("<registry-peer> UI: guest", () => {
     h.close("bye");
     await closed;
     await el.updateComplete;
-    expect(statusText(el)).to.equal("The connection is closed.");
+    expect(statusText(el)).to.equal("The other player left."); // its close reason: peer_closed
     expect(buttons(el)).to.deep.equal(["Join another room"]);
     button(el, "Join another room").click();
     await el.updateComplete;

@@ -9,7 +9,7 @@
 import type { ReactiveController, ReactiveControllerHost } from "lit";
 import { RegistryClient, TERMINAL } from "../../client/client.ts";
 import { browserDefaults } from "../../client/browser.ts";
-import type { ClientPhase, ClientState, RegistryClientOptions, Role } from "../../client/types.ts";
+import type { ClientPhase, ClientState, ReconnectReason, RegistryClientOptions, Role } from "../../client/types.ts";
 import { emit, type PeerErrorDetail, type RoomCreatedDetail } from "../events.ts";
 import { buildShareUrl } from "../share.ts";
 import { mergeStrings, type RegistryPeerStringsInit } from "../strings.ts";
@@ -31,6 +31,8 @@ export interface SessionHost extends ReactiveControllerHost, EventTarget {
   /** The page's replacements for the UI's texts. */
   readonly strings: RegistryPeerStringsInit | undefined;
   backpressureThreshold: number | undefined;
+  /** Milliseconds between `stats` events (attribute `stats-interval`). */
+  statsInterval: number | undefined;
   relayOnly: boolean;
   connectTimeout: number | undefined;
   clientOptions: Partial<RegistryClientOptions> | undefined;
@@ -75,6 +77,10 @@ export class SessionController implements ReactiveController {
   err: UiError | null = null;
   /** A transient status note ("Link copied", "The Registry is busy."). */
   note = "";
+  /** Why the open connection is being recovered; null while it is fine. */
+  reconnecting: ReconnectReason | null = null;
+  /** The reason the session's client closed with (the closed view says it in words). */
+  closeReason = "";
   readonly countdown: Countdown;
   /** The phase last announced with phase-change ("idle" without a session); only #setPhase writes it. */
   phase: ClientPhase = "idle";
@@ -247,6 +253,8 @@ export class SessionController implements ReactiveController {
 
   /** Ends the current session (if any) and goes back to idle; stale client callbacks are ignored. */
   end(reason: string): void {
+    this.reconnecting = null;
+    this.closeReason = "";
     const s = this.session;
     this.session = null;
     this.op = null;
@@ -310,6 +318,8 @@ export class SessionController implements ReactiveController {
   }
 
   #markClosed(s: Session, reason: string): void {
+    this.reconnecting = null;
+    this.closeReason = reason;
     if (s.peerClosed) return;
     s.peerClosed = true;
     emit(this.#host, "peer-close", { reason });
@@ -336,6 +346,7 @@ export class SessionController implements ReactiveController {
       rtcConfiguration: host.rtcConfiguration,
       // Number.isFinite is false for undefined and NaN (an attribute that is not a number).
       ...(Number.isFinite(threshold) && threshold > 0 && { backpressureThreshold: threshold }),
+      ...(Number.isFinite(host.statsInterval) && host.statsInterval! >= 0 && { statsIntervalMs: host.statsInterval }),
       ...(host.relayOnly && { relayOnly: true }),
       ...(Number.isFinite(connectMs) && connectMs > 0 && { connectTimeoutMs: connectMs }),
       ...host.clientOptions,
@@ -375,6 +386,19 @@ export class SessionController implements ReactiveController {
       onError: (e) => live() && this.#report(s, e, this.op ?? "connect", TERMINAL.includes(client.getState().phase)),
       onMessage: (data, info) => live() && emit(host, "packet", { data, reliable: info.reliable }),
       onDrain: () => live() && emit(host, "drain"),
+      onReconnecting: (info) => {
+        if (!live()) return;
+        this.reconnecting = info.reason;
+        host.requestUpdate();
+        emit(host, "reconnecting", info);
+      },
+      onReconnected: (info) => {
+        if (!live()) return;
+        this.reconnecting = null;
+        host.requestUpdate();
+        emit(host, "reconnected", info);
+      },
+      onStats: (st) => live() && emit(host, "stats", st),
     });
     return client;
   }

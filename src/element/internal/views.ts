@@ -6,6 +6,7 @@
  * goes when the previous view's control went away (see the element's updated()).
  */
 import { html, nothing, type TemplateResult } from "lit";
+import { TERMINAL } from "../../client/state.ts";
 import type { ClientPhase, Role } from "../../client/types.ts";
 import { formatJoinCode } from "../../protocol/index.ts";
 import { describeError } from "../messages.ts";
@@ -93,10 +94,28 @@ function connectedView(m: ViewModel, a: ViewActions): View {
   return [other ? m.t.connectedTo(other) : m.t.connected, html`<div class="row">${button(m.t.leave, a.leave, false, false, true)}</div>`];
 }
 
+/** An open connection being recovered: say so, offer to leave (packets sent meanwhile are kept). */
+function reconnectingView(m: ViewModel, a: ViewActions): View {
+  const status = m.s.reconnecting === "peer_unresponsive" ? m.t.waitingForPeer : m.t.reconnecting;
+  return [
+    status,
+    html`<progress part="progress" aria-label=${status}></progress>
+      <div class="row">${button(m.t.leave, a.leave, false, false, true)}</div>`,
+  ];
+}
+
+/** The close reasons the closed view says in words; others are "closed". */
+const CLOSED_BY: Record<string, "peerLeft" | "peerGone" | "connectionLost"> = {
+  peer_closed: "peerLeft",
+  peer_unresponsive: "peerGone",
+  connection_lost: "connectionLost",
+};
+
 function closedView(m: ViewModel, a: ViewActions): View {
   const { t } = m;
+  const why = CLOSED_BY[m.s.closeReason];
   return [
-    m.s.phase === "closing" ? t.closing : t.closed,
+    m.s.phase === "closing" ? t.closing : why ? t[why] : t.closed,
     html`<div class="row">${button(m.role === "host" ? t.newRoom : t.joinAnother, a.restart, true)}</div>`,
   ];
 }
@@ -187,6 +206,7 @@ function formView(m: ViewModel, a: ViewActions): TemplateResult {
 function pick(m: ViewModel, a: ViewActions): View {
   const { phase, err, op, hostRoom, session } = m.s;
   if (err) return errorView(m, a, err);
+  if (m.s.reconnecting && session?.opened && !TERMINAL.includes(phase)) return reconnectingView(m, a);
   if (phase === "open") return connectedView(m, a);
   if (phase === "closed" || phase === "closing") return closedView(m, a);
   if (hostRoom) return hostRoomView(m, a, hostRoom);
