@@ -112,9 +112,13 @@ export class Connectivity {
     this.#ctx.timers.cancel(this.#bound);
   }
 
-  /** Nothing can connect: one ConnectionFailedError, and the Registry is told (the other player learns it). */
+  /**
+   * Nothing connected within the bound (or ICE failed before open): one ConnectionFailedError.
+   * The room is left as it is, so "Try again" on either side can reuse it (README, Recovery); the
+   * other player runs the same bound from the same moment and says the same on its own.
+   */
   fail(): void {
-    this.#ctx.fail(this.error(), true);
+    this.#ctx.fail(this.error());
   }
 
   /** The error for this side's configuration; `remote`: the other player gave up first. */

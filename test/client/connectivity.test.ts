@@ -159,7 +159,9 @@ describe("connectivity: the connect bound", () => {
     await h.timers.advance(1);
     expect(await done).to.be.instanceOf(ConnectionFailedError);
     expectOneConnectionFailed(h, CONNECT_FAILURE_MESSAGES.no_relay);
-    expect(reg.closeReasons).to.deep.equal(["connection_failed"]);
+    // The room stays for "Try again": the guest's own bound tells it the same.
+    expect(reg.closeReasons).to.deep.equal([]);
+    expect(mf.callsTo("POST /rooms/:code/close").length).to.equal(0);
     expect(pc.closed).to.equal(true);
     expect(pc.totalListeners()).to.equal(0);
   });
