@@ -33,7 +33,7 @@ export class RegistryError extends Error {
     this.name =
       new.target === RegistryError
         ? "RegistryError"
-        : code.replace(/(?:^|_)(\w)/g, (_, c: string) => c.toUpperCase()) + "Error";
+        : `${code.replace(/(?:^|_)(\w)/g, (_, c: string) => c.toUpperCase())}Error`;
     this.code = code;
     this.retryable = opts.retryable ?? false;
     if (opts.retryAfterSec !== undefined) this.retryAfterSec = opts.retryAfterSec;

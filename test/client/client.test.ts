@@ -446,7 +446,7 @@ describe("RegistryClient: host session", () => {
     const w = await hostWaiting("none");
     for (let i = 0; i < 45; i++) w.pc.emitCandidate(C(i));
     w.pc.emitCandidate(C(3));
-    w.pc.emitCandidate("candidate:" + "x".repeat(1030));
+    w.pc.emitCandidate(`candidate:${"x".repeat(1030)}`);
     await w.h.timers.advance(0);
     await w.h.timers.advance(0);
     const posts = w.mf.callsTo("POST /rooms/:code/candidate");

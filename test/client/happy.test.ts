@@ -1,5 +1,5 @@
 import { expect } from "@open-wc/testing";
-import { FakeRegistry, MockFetch, MockTimers, harness, linkPeers, type Harness } from "./fixtures/index.ts";
+import { FakeRegistry, MockFetch, MockTimers, harness, linkPeers } from "./fixtures/index.ts";
 
 const C = (n: number) => `candidate:${n} 1 udp 2122260223 192.168.1.${n} 5${n}00 typ host generation 0`;
 

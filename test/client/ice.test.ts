@@ -19,7 +19,7 @@ describe("ice: local candidates", () => {
   });
   it("rejects oversize with CandidateTooLargeError and skips invalid ones silently", () => {
     const l = new LocalCandidates(40);
-    const v = l.admit({ candidate: "candidate:" + "x".repeat(1100) });
+    const v = l.admit({ candidate: `candidate:${"x".repeat(1100)}` });
     expect(v.ok).to.equal(false);
     expect((v as { error: Error }).error).to.be.instanceOf(CandidateTooLargeError);
     expect(l.admit({ candidate: "" })).to.deep.equal({ ok: false });

@@ -2,14 +2,7 @@ import { expect } from "@open-wc/testing";
 import { CLIENT_DEFAULTS } from "../../src/client/client.ts";
 import { HEARTBEAT } from "../../src/client/heartbeat.ts";
 import { restartCooldown } from "../../src/client/recovery.ts";
-import {
-  FakeRegistry,
-  MockFetch,
-  err,
-  harness,
-  type MockPeerConnection,
-  type FakeRegistry as Reg,
-} from "./fixtures/index.ts";
+import { FakeRegistry, MockFetch, err, harness, type FakeRegistry as Reg } from "./fixtures/index.ts";
 
 const C = (n: number) => `candidate:${n} 1 udp 2122260223 10.1.1.${n} ${6000 + n} typ host`;
 const swallow = (p: Promise<unknown>) => p.catch((e: unknown) => e);
