@@ -7,7 +7,15 @@ import type { RegistryClientOptions } from "./types.ts";
 
 export type BrowserDefaults = Pick<
   RegistryClientOptions,
-  "fetchImpl" | "nowMs" | "wallClockMs" | "setTimeoutImpl" | "clearTimeoutImpl" | "randomBytes" | "createPeerConnection" | "rtcConfiguration" | "network"
+  | "fetchImpl"
+  | "nowMs"
+  | "wallClockMs"
+  | "setTimeoutImpl"
+  | "clearTimeoutImpl"
+  | "randomBytes"
+  | "createPeerConnection"
+  | "rtcConfiguration"
+  | "network"
 >;
 
 /**

@@ -3,59 +3,61 @@
  * (docs/protocol.md). Every side effect goes through the injected options; every timer, request
  * and listener belongs to the session and is released on close().
  *
- * The handshake is in parts that own their state: negotiation.ts (offer/answer/restart),
+ * The work is in parts that own their state: room-admin.ts (create/join/public), session.ts (the
+ * connection, its channels and their events), negotiation.ts (offer/answer/restart),
  * room-watch.ts (reading the room), publisher.ts (our candidates), drain.ts (theirs),
  * recovery.ts (trouble after open), heartbeat.ts (the control channel), stats.ts (quality),
- * connectivity.ts (ICE servers, the connect bound, the route). This class wires them and owns the
- * phase (through the reducer in state.ts) and the session's lifecycle: open and close.
+ * connectivity.ts (ICE servers, the connect bound, the route), lifecycle.ts (shielded callbacks,
+ * failure naming). This class wires them and owns the phase (through the reducer in state.ts) and
+ * the session's lifecycle: connect, close and teardown.
  */
-import {
-  CONFIG_DEFAULTS, HEADERS, LIMITS, checkUserName, normalizeJoinCode, normalizeRoomCode, parseCreateResult, parseJoinResult, parsePublicInfo, parseWatchResult,
-  type CandidatePage, type RoomStatus,
-} from "../protocol/index.ts";
+import { HEADERS, LIMITS, normalizeRoomCode, type RoomStatus } from "../protocol/index.ts";
 import { randomFromBytes } from "./backoff.ts";
-import { roomCall, type Ctx, type Emit } from "./ctx.ts";
+import { roomCall, type Ctx } from "./ctx.ts";
 import { CLIENT_DEFAULTS } from "./defaults.ts";
 import { Connectivity } from "./connectivity.ts";
 import { Drain, drainDue } from "./drain.ts";
-import {
-  AlreadyPairedError, BadJoinCodeError, BadRequestError, ChannelMismatchError, ClosedError, NotFoundError, RegistryError, TransitionError,
-} from "./errors.ts";
-import { HEARTBEAT, Heartbeat } from "./heartbeat.ts";
+import { AlreadyPairedError, ClosedError, type RegistryError, TransitionError } from "./errors.ts";
 import type { IceRoute } from "./route.ts";
-import { END, LocalCandidates, RemoteCandidates } from "./ice.ts";
-import { Negotiation, checkedSdp } from "./negotiation.ts";
+import { LocalCandidates, RemoteCandidates } from "./ice.ts";
+import { classify, emitter, outageDeadline, postClose, telemetrySink } from "./lifecycle.ts";
+import { Negotiation } from "./negotiation.ts";
 import { Publisher } from "./publisher.ts";
 import { Recovery } from "./recovery.ts";
-import { RtcSession, channelSpecs } from "./rtc.ts";
-import { JITTER0, readStats, type ConnectionStats } from "./stats.ts";
+import { RoomAdmin } from "./room-admin.ts";
+import { Session } from "./session.ts";
+import type { ConnectionStats } from "./stats.ts";
 import { TERMINAL, canApply, initialState, reduce, type Action } from "./state.ts";
 import { TimerScope } from "./timers.ts";
 import { Transport } from "./transport.ts";
 import type {
-  CandidateBody, ClientState, ConnectOptions, CreateRoomInput, CreateRoomResult, JoinRoomInput, JoinRoomResult,
-  PublicRoomInfo, RegistryClientEvents, RegistryClientOptions, RoomSnapshot, SendPacketOptions, TelemetryEvent,
+  ClientState,
+  ConnectOptions,
+  CreateRoomInput,
+  CreateRoomResult,
+  JoinRoomInput,
+  JoinRoomResult,
+  PublicRoomInfo,
+  RegistryClientEvents,
+  RegistryClientOptions,
+  RoomSnapshot,
+  SendPacketOptions,
 } from "./types.ts";
 
 export { CLIENT_DEFAULTS };
-
-/** A user name the server would refuse is refused here, before any request. */
-function badName(name: string, who: string): void {
-  if (checkUserName(name) !== null) throw new BadRequestError(`${who}UserName must be 1-32 characters without control characters.`);
-}
 
 // Private members are `#` fields (minifiers shorten them); `transport` and `fail` stay TS-private
 // because the unit tests reach them.
 export class RegistryClient {
   #state: ClientState;
   readonly #o: RegistryClientOptions;
-  readonly #ev: RegistryClientEvents;
   readonly #timers: TimerScope;
   private readonly transport: Transport;
   /** Aborted on teardown: cancels every in-flight request and sleep; `aborted` = ended. */
   readonly #ctl = new AbortController();
   readonly #call: ReturnType<typeof roomCall>;
-  #rtc: RtcSession | undefined;
+  readonly #s: Session;
+  readonly #admin: RoomAdmin;
   readonly #remote = new RemoteCandidates();
   readonly #pub: Publisher;
   readonly #drain: Drain;
@@ -64,48 +66,58 @@ export class RegistryClient {
   #settle: { resolve: () => void; reject: (e: Error) => void } | undefined;
   readonly #rec: Recovery;
   readonly #conn: Connectivity;
-  #openedOnce = false;
-  #hb: Heartbeat | undefined;
   /** nowMs() of the Registry's latest answer (any status): the outage deadline counts from it. */
   #lastContact = 0;
-  #jitter = JITTER0;
-  #unreliableReceived = 0;
-  /** Packets that arrive while onOpen waits for the route: delivered right after it. */
-  #held: Array<[ArrayBuffer | string, boolean]> | undefined;
-  /** (ext `fast`) The host's offer that went with its room, for its token. */
-  #sentOffer: { token: string; sdp: string } | undefined;
-  /** (ext `fast`) The room and the host's candidates the guest's join brought, for its token. */
-  #joined: { token: string; room?: RoomSnapshot; candidates?: CandidatePage } | undefined;
+  readonly #emit: Ctx["emit"];
+  readonly #telemetry: ReturnType<typeof telemetrySink>;
 
   constructor(opts: RegistryClientOptions, ev: RegistryClientEvents = {}) {
     this.#o = opts;
-    this.#ev = ev;
+    this.#emit = emitter(ev);
+    this.#telemetry = telemetrySink(opts);
     const random = randomFromBytes(opts.randomBytes);
     this.#state = initialState(opts.nowMs());
     const timers = (this.#timers = new TimerScope(opts.setTimeoutImpl, opts.clearTimeoutImpl, (err) => this.fail(err)));
     const t = (this.transport = new Transport({
-      baseUrl: opts.baseUrl.replace(/\/+$/, ""), fetchImpl: opts.fetchImpl, nowMs: opts.nowMs, random, timers,
-      csrfHeaderName: opts.csrfHeaderName ?? HEADERS.version, csrfHeaderValue: opts.csrfHeaderValue ?? "1",
+      baseUrl: opts.baseUrl.replace(/\/+$/, ""),
+      fetchImpl: opts.fetchImpl,
+      nowMs: opts.nowMs,
+      random,
+      timers,
+      csrfHeaderName: opts.csrfHeaderName ?? HEADERS.version,
+      csrfHeaderValue: opts.csrfHeaderValue ?? "1",
       telemetry: (e) => {
         if (e.type === "response") this.#lastContact = opts.nowMs();
         this.#telemetry(e);
       },
       onRetry: (err) => this.#dispatch({ type: "error_noted", error: err }),
     }));
-    const call = (this.#call = roomCall(t, () => this.#state, () => this.#outageDeadline()));
+    const call = (this.#call = roomCall(
+      t,
+      () => this.#state,
+      () => outageDeadline(this.#snapshot, this.#lastContact),
+    ));
     const ctx: Ctx = {
-      o: opts, timers, random, signal: this.#ctl.signal, has: (f) => t.has(f),
-      get: (suffix, query, signal, ifNoneMatch) => call(suffix, query, { method: "GET", signal, ...(ifNoneMatch === undefined ? {} : { ifNoneMatch }) }),
+      o: opts,
+      timers,
+      random,
+      signal: this.#ctl.signal,
+      has: (f) => t.has(f),
+      get: (suffix, query, signal, ifNoneMatch) =>
+        call(suffix, query, { method: "GET", signal, ...(ifNoneMatch === undefined ? {} : { ifNoneMatch }) }),
       post: (suffix, body, signal) => call(suffix, "", { method: "POST", body, signal: signal ?? this.#ctl.signal }),
       fail: (err, notify) => this.fail(err, notify),
-      emit: ((name, ...args) => this.#emit(name, ...args)) as Emit,
+      emit: this.#emit,
       dispatch: (a) => this.#dispatch(a),
     };
     this.#pub = new Publisher(ctx, new LocalCandidates(opts.maxCandidatesPerPeer ?? LIMITS.candidatesPerSide));
-    this.#drain = new Drain(ctx, this.#remote, (cs) => this.#applyRemote(cs));
-    const conn = (this.#conn = new Connectivity(ctx, { pc: () => this.#rtc?.pc, stalled: () => this.#rec.stalled() }));
+    this.#drain = new Drain(ctx, this.#remote, (cs) => this.#s.applyRemote(cs));
+    const conn = (this.#conn = new Connectivity(ctx, {
+      pc: () => this.#s.rtc?.pc,
+      stalled: () => this.#rec.stalled(),
+    }));
     this.#neg = new Negotiation(ctx, {
-      rtc: () => this.#rtc!,
+      rtc: () => this.#s.rtc!,
       prepare: (restart) => conn.prepare(restart),
       seen: (s) => {
         this.#snapshot = s;
@@ -116,30 +128,21 @@ export class RegistryClient {
       // leave ICE "failed" before the host ever saw the answer.
       offerApplied: () => this.#drainAt("offer"),
       publish: () => this.#pub.start(),
-      sentOffer: () => {
-        const sent = this.#sentOffer;
-        this.#sentOffer = undefined;
-        return sent && sent.token === this.#state.accessToken ? sent.sdp : undefined;
-      },
+      sentOffer: () => this.#admin.takeOffer(this.#state.accessToken),
       drain: this.#drain,
       gathered: () => this.#pub.takeForAnswer(),
       answered: () => {
         this.#drainAt("answered");
         this.#dispatch({ type: "answered" });
         conn.answered();
-        this.#applyRemote(this.#remote.markReady());
-        // The channels may have opened before the answer step finished (not after a restart:
-        // they never closed, and a second onOpen would be wrong).
-        if (this.#rtc!.open && !this.#openedOnce) this.#onChannelsOpen();
-        // After a restart ICE may never have left "connected" (no event to come): open again now.
-        else if (this.#openedOnce && this.#rtc!.pc.connectionState === "connected") this.#dispatch({ type: "dc_open" });
+        this.#s.answered(this.#remote.markReady());
         // The guest answers any newer offer from here on (restarts, the host's "Try again").
         if (this.#state.role === "guest") this.#rec.watchOffers();
       },
     });
     this.#rec = new Recovery(ctx, this.#neg, {
       role: () => this.#state.role!,
-      opened: () => this.#openedOnce,
+      opened: () => this.#s.openedOnce,
       can: (type) => canApply(this.#state, type),
       resetIce: () => (this.#drain.reset(), this.#pub.reset(), this.#remote.reset()),
       peerLeft: (why) => this.#peerLeft(why),
@@ -148,127 +151,61 @@ export class RegistryClient {
       kick: () => t.kick(),
       lastContact: () => this.#lastContact,
     });
+    this.#s = new Session(ctx, {
+      state: () => this.#state,
+      telemetry: this.#telemetry,
+      conn,
+      pub: this.#pub,
+      drain: this.#drain,
+      remote: this.#remote,
+      rec: this.#rec,
+      peerLeft: (why) => this.#peerLeft(why),
+      opened: () => this.#settle?.resolve(),
+    });
+    this.#admin = new RoomAdmin({
+      transport: t,
+      signal: this.#ctl.signal,
+      conn,
+      guard: (type) => this.#guard(type),
+      dispatch: (a) => this.#dispatch(a),
+      fail: (err) => this.fail(err),
+      classify: (err) => this.#classify(err),
+      prepare: (ch, host) => this.#s.prepare(ch, host),
+    });
   }
 
-  /**
-   * Until when session requests keep retrying through a Registry outage: the room's lifetime
-   * (its TTL in its current state, from the latest snapshot) after the Registry last answered,
-   * at most outageMaxMs. A room that expired meanwhile answers 404/410 anyway.
-   */
-  #outageDeadline(): number {
-    const s = this.#snapshot;
-    const ttl = s && s.expiresAt > s.updatedAt ? s.expiresAt - s.updatedAt : CONFIG_DEFAULTS.TTL_JOINED_SEC * 1000;
-    return this.#lastContact + Math.min(ttl, CLIENT_DEFAULTS.outageMaxMs);
+  getState(): ClientState {
+    return this.#state;
   }
-
-  getState(): ClientState { return this.#state; }
-  getBufferedAmount(): number { return this.#rtc?.bufferedAmount() ?? 0; }
-  getRoomSnapshot(): RoomSnapshot | null { return this.#snapshot; }
+  getBufferedAmount(): number {
+    return this.#s.rtc?.bufferedAmount() ?? 0;
+  }
+  getRoomSnapshot(): RoomSnapshot | null {
+    return this.#snapshot;
+  }
   /** (ext) The extensions the server advertised in its latest response. */
-  getFeatures(): string[] { return [...this.transport.features]; }
+  getFeatures(): string[] {
+    return [...this.transport.features];
+  }
   /** (ext) The route the open connection took (selected candidate pair), or null before open / when unknown. */
-  getRoute(): IceRoute | null { return this.#conn.route; }
-
-  /**
-   * (ext) Live quality of the open connection (README, Connection quality); null before it
-   * opened and after it ended.
-   */
-  async getStats(): Promise<ConnectionStats | null> {
-    const rtc = this.#rtc;
-    if (!rtc || !this.#openedOnce || this.#ctl.signal.aborted) return null;
-    const report = await rtc.pc.getStats();
-    const ids = { reliable: rtc.channels.get("reliable")?.id, unreliable: rtc.channels.get("unreliable")?.id };
-    const extra = { at: this.#o.nowMs(), reconnecting: this.#rec.recovering, unreliableLoss: this.#hb?.unreliableLoss ?? null };
-    const { stats, jitter } = readStats(report, ids, this.#jitter, extra);
-    this.#jitter = jitter;
-    return stats;
+  getRoute(): IceRoute | null {
+    return this.#conn.route;
+  }
+  /** (ext) Live quality of the open connection (README, Connection quality); null before it opened and after it ended. */
+  getStats(): Promise<ConnectionStats | null> {
+    return this.#s.getStats();
   }
 
-  // ---------------------------------------------------------------- room admin
+  // ---------------------------------------------------------------- room admin (room-admin.ts)
 
-  async createRoom(input: CreateRoomInput): Promise<CreateRoomResult> {
-    this.#guard("create");
-    badName(input.hostUserName, "host");
-    this.#dispatch({ type: "create" });
-    // (ext `fast`) `prepare`: the connection and its channels are made now and the offer goes
-    // with the room (setLocalDescription waits for connect(), after the room's answer). A local
-    // failure here (e.g. an oversized offer) ends the session, as it would in connect().
-    let sdp: string | undefined;
-    if (input.prepare) {
-      try {
-        sdp = checkedSdp(await this.#prepare(input.prepare, true).makeOffer(), "offer");
-      } catch (err) {
-        this.fail(err);
-        throw err;
-      }
-    }
-    try {
-      const { body } = await this.transport.request({
-        method: "POST", path: "/rooms", route: "/rooms", signal: this.#ctl.signal, probe: true,
-        body: { hostUserName: input.hostUserName, ...(sdp === undefined ? {} : { offer: { type: "offer", sdp } }) },
-      });
-      const r = parseCreateResult(body);
-      this.#conn.noteGrant(body);
-      // Stored with the room only by a server with `fast` (others ignore the field).
-      if (sdp !== undefined && this.transport.has("fast")) this.#sentOffer = { token: r.ownerToken, sdp };
-      this.#dispatch({ type: "created", code: r.code, token: r.ownerToken });
-      return r;
-    } catch (err) {
-      throw this.#requestFailed(err);
-    }
+  createRoom(input: CreateRoomInput): Promise<CreateRoomResult> {
+    return this.#admin.createRoom(input);
   }
-
-  async fetchPublic(code: string): Promise<PublicRoomInfo | null> {
-    if (this.#ctl.signal.aborted) throw new TransitionError("the client is closed");
-    const c = normalizeRoomCode(code);
-    if (c === null) return null; // cannot exist: no request
-    try {
-      const { body } = await this.transport.request({ method: "GET", path: `/rooms/${c}/public`, route: "/rooms/:code/public", signal: this.#ctl.signal, idempotent: true });
-      return parsePublicInfo(body);
-    } catch (err) {
-      if (err instanceof NotFoundError) return null;
-      throw err;
-    }
+  fetchPublic(code: string): Promise<PublicRoomInfo | null> {
+    return this.#admin.fetchPublic(code);
   }
-
-  async joinRoom(input: JoinRoomInput): Promise<JoinRoomResult> {
-    this.#guard("join");
-    const code = normalizeRoomCode(input.code);
-    const joinCode = normalizeJoinCode(input.joinCode);
-    // Checked locally first: a malformed code costs no request and no wrong-code strike.
-    if (code === null) throw new NotFoundError("The room code is malformed.");
-    if (joinCode === null) throw new BadJoinCodeError("The join code is malformed.");
-    badName(input.guestUserName, "guest");
-    this.#dispatch({ type: "join" });
-    // (ext `fast`) The connection is made while the join travels, not after it.
-    if (input.prepare) this.#prepare(input.prepare, false);
-    try {
-      const { body } = await this.transport.request({
-        method: "POST", path: `/rooms/${code}/join`, route: "/rooms/:code/join",
-        body: { joinCode, guestUserName: input.guestUserName }, signal: this.#ctl.signal, probe: true,
-      });
-      const r = parseJoinResult(body);
-      this.#conn.noteGrant(body);
-      // (ext `fast`) The offer and the host's candidates so far: connect() answers without a read.
-      if (this.transport.has("fast")) this.#joined = { token: r.guestToken, ...parseWatchResult(body) };
-      this.#dispatch({ type: "joined", code, token: r.guestToken });
-      return r;
-    } catch (err) {
-      throw this.#requestFailed(err);
-    }
-  }
-
-  /** createRoom/joinRoom failed: a closed or paired room ends this client; else back to idle. */
-  #requestFailed(err: unknown): unknown {
-    if (this.#ctl.signal.aborted) return new TransitionError("the client was closed");
-    if (err instanceof ClosedError || err instanceof AlreadyPairedError) {
-      // The error the session ends with is the one the caller gets (one report, not two).
-      const e = this.#classify(err);
-      this.fail(e);
-      return e;
-    }
-    this.#dispatch({ type: "request_failed", error: err as RegistryError });
-    return err;
+  joinRoom(input: JoinRoomInput): Promise<JoinRoomResult> {
+    return this.#admin.joinRoom(input);
   }
 
   // ---------------------------------------------------------------- session
@@ -284,67 +221,30 @@ export class RegistryClient {
     this.#dispatch({ type: "connect", role: opts.role, code, token: opts.accessToken });
     this.#lastContact = this.#o.nowMs();
     this.#rec.start();
-    const done = new Promise<void>((resolve, reject) => { this.#settle = { resolve, reject }; });
+    const done = new Promise<void>((resolve, reject) => {
+      this.#settle = { resolve, reject };
+    });
     // The flow runs on its own; its failure ends the session (and rejects `done`).
     void this.#run(opts).catch((err) => this.fail(err));
     return done;
-  }
-
-  /** createRoom/joinRoom's `prepare`: the connection, and the channels its side creates (kept for a retry). */
-  #prepare(ch: Pick<ConnectOptions, "dataChannel" | "unreliable">, host: boolean): RtcSession {
-    const rtc = this.#rtc ?? this.#makeRtc(ch);
-    if (rtc.channels.size === 0 && (host || rtc.negotiated)) rtc.createChannels();
-    return rtc;
-  }
-
-  /** The connection and its listeners (no channels yet); made by connect(), or earlier by createRoom/joinRoom's `prepare`. */
-  #makeRtc(ch: Pick<ConnectOptions, "dataChannel" | "unreliable">): RtcSession {
-    // Made before the create answer (prepare), it has the page's servers only: connectivity.ts
-    // sets the Registry's on it before setLocalDescription, when gathering starts.
-    const cfg = this.#conn.config();
-    const pc = this.#o.createPeerConnection(cfg);
-    this.#conn.created(cfg);
-    const threshold = this.#o.backpressureThreshold ?? CLIENT_DEFAULTS.backpressureThreshold;
-    const rtc = new RtcSession(pc, channelSpecs(ch.dataChannel, ch.unreliable), {
-      localCandidate: (c) => this.#pub.gathered(c, this.#state.phase === "open"),
-      connectionState: (s) => this.#onConnectionState(s),
-      gatheringState: (s) => this.#emit("onIceGatheringStateChange", s),
-      channelsOpen: () => this.#onChannelsOpen(),
-      channelClosed: () => this.#peerLeft("peer_closed"),
-      dataChannel: (dc) => {
-        // Channels made before connect() (createRoom's prepare) are told when it starts.
-        if (!canApply(this.#state, "rtc")) return;
-        this.#dispatch({ type: "rtc", rtc: { ...this.#state.rtc!, dc: rtc.channels.get("reliable"), unreliableDc: rtc.channels.get("unreliable") } });
-        this.#emit("onDataChannel", dc);
-      },
-      // A reliable channel under another label: unless ours follows soon, the pages cannot talk.
-      foreignChannel: () => this.#timers.set(() => {
-        if (!rtc.channels.has("reliable")) this.fail(new ChannelMismatchError(), true);
-      }, CLIENT_DEFAULTS.channelWaitMs),
-      message: (data, reliable) => {
-        if (!reliable) this.#unreliableReceived++;
-        if (this.#held) this.#held.push([data, reliable]);
-        else this.#emit("onMessage", data, { reliable });
-      },
-      drain: () => this.#emit("onDrain"),
-    }, threshold, this.#o.bufferedAmountLowThreshold ?? Math.floor(threshold / 4));
-    return (this.#rtc = rtc);
   }
 
   async #run(opts: ConnectOptions): Promise<void> {
     // Relay-only without a relay cannot connect: say so at once (and tell the other player).
     const impossible = this.#conn.precheck();
     if (impossible) return this.fail(impossible, true);
-    const prepared = this.#rtc;
-    const rtc = prepared ?? this.#makeRtc(opts);
-    this.#dispatch({ type: "rtc", rtc: { pc: rtc.pc, localCandidates: this.#pub.local.keys, remoteCandidates: this.#remote.keys } });
+    const prepared = this.#s.rtc;
+    const rtc = prepared ?? this.#s.make(opts);
+    this.#dispatch({
+      type: "rtc",
+      rtc: { pc: rtc.pc, localCandidates: this.#pub.local.keys, remoteCandidates: this.#remote.keys },
+    });
     this.#emit("onPeerConnection", rtc.pc);
     // Host creates its channels before the offer; negotiated channels exist on both sides up front.
     if (prepared) for (const dc of rtc.channels.values()) rtc.announce(dc);
     else if (opts.role === "host" || rtc.negotiated) rtc.createChannels();
     if (opts.role === "host") return this.#neg.offer(false);
-    const joined = this.#joined?.token === opts.accessToken ? this.#joined : undefined;
-    this.#joined = undefined;
+    const joined = this.#admin.takeJoined(opts.accessToken);
     if (joined?.candidates) this.#drain.feed(joined.candidates);
     this.#drainAt("connect");
     const offer = joined?.room?.offer?.sdp;
@@ -355,101 +255,8 @@ export class RegistryClient {
 
   /** The one place the drain starts (the rule is drainDue; Drain.start runs once per generation). */
   #drainAt(moment: "connect" | "offer" | "answered" | RoomStatus): void {
-    if (drainDue(this.#state.role!, moment, this.transport.has("delta"), this.transport.has("fast"))) this.#drain.start();
-  }
-
-  #applyRemote(cs: CandidateBody[]): void {
-    for (const c of cs) {
-      const isEnd = c === END;
-      this.#rtc!.addCandidate(isEnd ? null : c).catch((err: unknown) => {
-        // A candidate the browser refuses (or an end mark it does not take) is not fatal.
-        if (!isEnd && !this.#ctl.signal.aborted) this.#emit("onError", new RegistryError("bad_candidate", `addIceCandidate failed (${(err as Error).name}).`));
-      });
-      if (!isEnd) this.#emit("onCandidateRemote", c);
-    }
-  }
-
-  // ---------------------------------------------------------------- RTC events
-
-  #onChannelsOpen(): void {
-    // Open before the answer step finished: `answered` comes back here.
-    if (!canApply(this.#state, "dc_open")) return;
-    this.#openedOnce = true;
-    this.#conn.connected();
-    this.#dispatch({ type: "dc_open" });
-    this.#telemetry({ type: "dc_open" });
-    this.#startHeartbeat(this.#rtc!);
-    this.#statsLoop();
-    // onOpen tells the route (getStats, bounded); packets arriving meanwhile wait for it.
-    this.#held = [];
-    this.#conn.readRoute((route) => {
-      if (this.#ctl.signal.aborted) return;
-      const held = this.#held!;
-      this.#held = undefined;
-      this.#emit("onOpen", { route });
-      this.#settle?.resolve();
-      for (const [data, reliable] of held) this.#emit("onMessage", data, { reliable });
-    });
-    // Late candidates may still help for a short grace, then no more requests.
-    if (this.#drain.active) {
-      const cycle = this.transport.has("delta") ? CLIENT_DEFAULTS.iceDrainMaxMs : this.#o.iceDrainIntervalMs ?? CLIENT_DEFAULTS.iceDrainMaxMs;
-      this.#timers.set(() => this.#drain.stop(), cycle * CLIENT_DEFAULTS.drainGraceCycles);
-    }
-  }
-
-  /**
-   * The control channel (heartbeat.ts), pre-negotiated so both sides make it at open without
-   * another offer. A peer without it never answers, and is then never judged by it.
-   */
-  #startHeartbeat(rtc: RtcSession): void {
-    const dc = rtc.pc.createDataChannel(HEARTBEAT.label, { negotiated: true, id: HEARTBEAT.id, ordered: false, maxRetransmits: 0 });
-    this.#hb = new Heartbeat(dc, this.#timers, this.#o.nowMs, {
-      silent: () => this.#rec.trouble("peer_unresponsive"),
-      // Heard again: recovered unless ICE itself still reports the path down.
-      heard: () => {
-        const s = rtc.pc.connectionState;
-        if (s !== "disconnected" && s !== "failed") this.#rec.recovered();
-      },
-      bye: () => this.#peerLeft("peer_closed"),
-      unreliableReceived: () => this.#unreliableReceived,
-      unreliableSent: () => rtc.unreliableSent,
-    });
-  }
-
-  /** onStats every statsIntervalMs while the session lives (0 = never). */
-  #statsLoop(): void {
-    const ms = this.#o.statsIntervalMs ?? CLIENT_DEFAULTS.statsIntervalMs;
-    if (ms <= 0) return;
-    this.#timers.set(() => {
-      this.getStats().then(
-        (st) => st && !this.#ctl.signal.aborted && this.#emit("onStats", st),
-        // A getStats() refused by a closing connection: the next tick (if any) tries again.
-        () => {},
-      );
-      this.#statsLoop();
-    }, ms);
-  }
-
-  #onConnectionState(s: RTCPeerConnectionState): void {
-    this.#telemetry({ type: "pc_state", state: s });
-    this.#emit("onIceConnectionStateChange", s);
-    if (s === "connected") {
-      // Healthy unless the peer's heartbeats stopped (it answers them again when it is back).
-      if (!this.#hb?.silent) this.#rec.recovered();
-      this.#conn.connected();
-      // Back after an ICE restart: the route may have changed.
-      if (this.#openedOnce) this.#conn.readRoute(() => {});
-      if (canApply(this.#state, "ice_connected")) this.#dispatch({ type: "ice_connected" });
-      // Back after an ICE restart: the channels never closed, so this is open again (no second onOpen).
-      if (this.#openedOnce && canApply(this.#state, "dc_open")) this.#dispatch({ type: "dc_open" });
-    } else if (s === "failed" && !this.#openedOnce) {
-      // ICE gave up before the channels opened: nothing can connect. Said as such, on both sides.
-      this.#conn.fail();
-    } else if (s === "disconnected" || s === "failed") {
-      this.#rec.trouble(s);
-    } else if (s === "closed") {
-      this.#peerLeft("connection_closed");
-    }
+    if (drainDue(this.#state.role!, moment, this.transport.has("delta"), this.transport.has("fast")))
+      this.#drain.start();
   }
 
   /**
@@ -459,7 +266,7 @@ export class RegistryClient {
    */
   #peerLeft(why: string): void {
     // Listeners and timers are gone after teardown, so this never runs twice.
-    if (this.#openedOnce || (why !== "connection_failed" && why !== "disconnected")) this.#postClose(why);
+    if (this.#s.openedOnce || (why !== "connection_failed" && why !== "disconnected")) this.#postClose(why);
     this.#teardown({ type: "closed" }, why);
   }
 
@@ -467,8 +274,9 @@ export class RegistryClient {
 
   send(data: ArrayBufferView | ArrayBuffer | string, opts: SendPacketOptions = {}): boolean {
     // Open once and not ended: during an ICE restart the channels stay open and SCTP buffers.
-    if (!this.#openedOnce || this.#ctl.signal.aborted) throw new TransitionError(`send() in phase "${this.#state.phase}"`);
-    return this.#rtc!.send(data, opts.reliable !== false);
+    if (!this.#s.openedOnce || this.#ctl.signal.aborted)
+      throw new TransitionError(`send() in phase "${this.#state.phase}"`);
+    return this.#s.rtc!.send(data, opts.reliable !== false);
   }
 
   /** Ends everything; posts /close once (best effort, no retry, never throws). Idempotent. */
@@ -476,18 +284,13 @@ export class RegistryClient {
     if (this.#ctl.signal.aborted) return;
     this.#postClose(reason);
     // The peer learns it at once on the control channel (best effort).
-    this.#hb?.bye();
+    this.#s.hb?.bye();
     this.#dispatch({ type: "closing" });
     this.#teardown({ type: "closed" }, reason ?? "closed");
   }
 
   #postClose(reason: string | undefined): void {
-    if (this.#state.code === undefined || this.#state.accessToken === undefined) return;
-    // String(): close() never throws, even for a non-string reason from plain JS.
-    const body = reason === undefined ? {} : { reason: String(reason).slice(0, LIMITS.closeReasonChars) };
-    // Own controller: the session's is aborted right after. No retries, so no timer outlives
-    // close(); keepalive lets it outlive the page (pagehide).
-    this.#call("/close", "", { method: "POST", body, signal: new AbortController().signal, maxRetries: 0, keepalive: true }).catch(() => {});
+    postClose(this.#call, this.#state, reason);
   }
 
   /** Classifies a failure: a closed room / lost pairing is a close; anything else an error. */
@@ -499,14 +302,12 @@ export class RegistryClient {
     // Once the channels have opened, a room that turns closed (a late drain or candidate post
     // getting 410 after the other side's /close) is the other side leaving, not an error: the
     // same single onClose, without an onError racing the DataChannel's own close.
-    if (closed && this.#openedOnce) return this.#teardown({ type: "closed" }, "closed");
+    if (closed && this.#s.openedOnce) return this.#teardown({ type: "closed" }, "closed");
     this.#teardown(closed ? { type: "closed", error: e } : { type: "failed", error: e }, e.code, e);
   }
 
-  /** Any failure as a RegistryError; a room the other player closed because nothing could connect is that error here too. */
   #classify(err: unknown): RegistryError {
-    const e = err instanceof RegistryError ? err : new RegistryError("unknown", `WebRTC or internal failure (${err instanceof Error ? err.name : typeof err}).`);
-    return e instanceof ClosedError && e.closeReason === "connection_failed" && !this.#openedOnce ? this.#conn.error(true) : e;
+    return classify(err, this.#s.openedOnce, this.#conn);
   }
 
   /** Callers guarantee it runs once (close/fail check `aborted`; peerLeft's sources die here). */
@@ -514,9 +315,9 @@ export class RegistryClient {
     this.#ctl.abort();
     this.#drain.stop();
     this.#rec.stop();
-    this.#hb?.stop();
+    this.#s.hb?.stop();
     this.#timers.clear();
-    this.#rtc?.dispose();
+    this.#s.rtc?.dispose();
     this.#dispatch(action);
     if (error) this.#emit("onError", error);
     this.#telemetry({ type: "dc_close" });
@@ -525,7 +326,8 @@ export class RegistryClient {
   }
 
   #guard(type: Action["type"]): void {
-    if (!canApply(this.#state, type)) throw new TransitionError(`${type} is not allowed in phase "${this.#state.phase}"`);
+    if (!canApply(this.#state, type))
+      throw new TransitionError(`${type} is not allowed in phase "${this.#state.phase}"`);
   }
 
   #dispatch(action: Action): void {
@@ -533,17 +335,6 @@ export class RegistryClient {
     this.#state = reduce(this.#state, action, this.#o.nowMs());
     if (this.#state.phase !== prev) this.#telemetry({ type: "phase_change", phase: this.#state.phase });
     this.#emit("onStateChange", this.#state);
-  }
-
-  /** App callbacks never break the client: a throw goes to onError (and one from onError is dropped). */
-  #emit<K extends keyof RegistryClientEvents>(name: K, ...args: Parameters<NonNullable<RegistryClientEvents[K]>>): void {
-    const fn = this.#ev[name] as ((...a: unknown[]) => void) | undefined;
-    try { fn?.apply(this.#ev, args); } catch (err) { if (name !== "onError") this.#emit("onError", err as Error); }
-  }
-
-  /** Telemetry is opt-in and best effort: a throwing sink is ignored. */
-  #telemetry(e: Omit<TelemetryEvent, "at">): void {
-    try { this.#o.telemetry?.({ ...e, at: this.#o.nowMs() }); } catch { /* ignored */ }
   }
 }
 

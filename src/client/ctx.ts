@@ -9,7 +9,10 @@ import type { TimerScope } from "./timers.ts";
 import type { HttpResult, RequestSpec, Transport } from "./transport.ts";
 import type { ClientState, RegistryClientEvents, RegistryClientOptions } from "./types.ts";
 
-export type Emit = <K extends keyof RegistryClientEvents>(name: K, ...args: Parameters<NonNullable<RegistryClientEvents[K]>>) => void;
+export type Emit = <K extends keyof RegistryClientEvents>(
+  name: K,
+  ...args: Parameters<NonNullable<RegistryClientEvents[K]>>
+) => void;
 
 export interface Ctx {
   readonly o: RegistryClientOptions;
@@ -32,9 +35,20 @@ export interface Ctx {
  * repeat, and retried through an outage until `until()` (unless the spec caps its retries).
  */
 export function roomCall(t: Transport, state: () => ClientState, until: () => number) {
-  return (suffix: string, query: string, spec: Pick<RequestSpec, "method" | "signal"> & Partial<RequestSpec>): Promise<HttpResult<unknown>> => {
+  return (
+    suffix: string,
+    query: string,
+    spec: Pick<RequestSpec, "method" | "signal"> & Partial<RequestSpec>,
+  ): Promise<HttpResult<unknown>> => {
     const { code, accessToken } = state();
     const retry = spec.maxRetries === undefined ? { until } : {};
-    return t.request({ path: `/rooms/${code}${suffix}${query}`, route: `/rooms/:code${suffix}`, token: accessToken, idempotent: true, ...retry, ...spec });
+    return t.request({
+      path: `/rooms/${code}${suffix}${query}`,
+      route: `/rooms/:code${suffix}`,
+      token: accessToken,
+      idempotent: true,
+      ...retry,
+      ...spec,
+    });
   };
 }

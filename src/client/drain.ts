@@ -20,7 +20,12 @@ import { WAIT_SEC } from "./room-watch.ts";
  * host once a guest is in (nothing to read before). (ext `fast`) Both once the answer is through:
  * until then the reads ride on the join, the answer and the wait for the answer.
  */
-export function drainDue(role: Role, moment: "connect" | "offer" | "answered" | RoomStatus, delta: boolean, fast: boolean): boolean {
+export function drainDue(
+  role: Role,
+  moment: "connect" | "offer" | "answered" | RoomStatus,
+  delta: boolean,
+  fast: boolean,
+): boolean {
   if (fast) return moment === "answered";
   if (role === "host") return moment === "joined" || moment === "paired";
   return moment === "offer" || (moment === "connect" && delta);
@@ -90,13 +95,16 @@ export class Drain {
       const held = fast || ctx.has("delta");
       const page = fast
         ? parseWatchResult((await ctx.post("/watch", { since: this.#cursor, wait: WAIT_SEC }, signal)).body).candidates
-        : parseCandidatePage((await ctx.get("/candidates", held ? `?since=${this.#cursor}&wait=${WAIT_SEC}` : "", signal)).body);
+        : parseCandidatePage(
+            (await ctx.get("/candidates", held ? `?since=${this.#cursor}&wait=${WAIT_SEC}` : "", signal)).body,
+          );
       if (page) this.feed(page);
       // Everything the other side will send is here.
       if (this.#endApplied) return this.stop();
       // Polling (no long-poll, or an answer without the page we asked for): the drain interval.
       if (!held || !page) {
-        const ms = ctx.o.iceDrainIntervalMs ?? jitter(CLIENT_DEFAULTS.iceDrainMinMs, CLIENT_DEFAULTS.iceDrainMaxMs, ctx.random);
+        const ms =
+          ctx.o.iceDrainIntervalMs ?? jitter(CLIENT_DEFAULTS.iceDrainMinMs, CLIENT_DEFAULTS.iceDrainMaxMs, ctx.random);
         await ctx.timers.sleep(ms, signal);
       }
     }

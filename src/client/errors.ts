@@ -22,11 +22,18 @@ export class RegistryError extends Error {
   readonly retryAfterSec?: number;
   /** HTTP status for server errors; undefined for local ones. */
   readonly status?: number;
-  constructor(code: ClientErrorCode, message: string, opts: { retryable?: boolean; retryAfterSec?: number; status?: number } = {}) {
+  constructor(
+    code: ClientErrorCode,
+    message: string,
+    opts: { retryable?: boolean; retryAfterSec?: number; status?: number } = {},
+  ) {
     super(message);
     // Derived from the code, not `new.target.name`: minifiers rename classes, and a bundled
     // app must still see "BadJoinCodeError" (bad_join_code → BadJoinCodeError).
-    this.name = new.target === RegistryError ? "RegistryError" : code.replace(/(?:^|_)(\w)/g, (_, c: string) => c.toUpperCase()) + "Error";
+    this.name =
+      new.target === RegistryError
+        ? "RegistryError"
+        : `${code.replace(/(?:^|_)(\w)/g, (_, c: string) => c.toUpperCase())}Error`;
     this.code = code;
     this.retryable = opts.retryable ?? false;
     if (opts.retryAfterSec !== undefined) this.retryAfterSec = opts.retryAfterSec;
@@ -73,20 +80,30 @@ export class TooManyCandidatesError extends make("too_many_candidates") {
 
 // Local errors.
 export class TransitionError extends RegistryError {
-  constructor(message: string) { super("transition", message); }
+  constructor(message: string) {
+    super("transition", message);
+  }
 }
 export class SdpTooLargeError extends RegistryError {
-  constructor(message: string) { super("sdp_too_large", message); }
+  constructor(message: string) {
+    super("sdp_too_large", message);
+  }
 }
 export class CandidateTooLargeError extends RegistryError {
-  constructor(message: string) { super("candidate_too_large", message); }
+  constructor(message: string) {
+    super("candidate_too_large", message);
+  }
 }
 /** fetch() itself failed (offline, CORS refused, connection reset). */
 export class NetworkError extends RegistryError {
-  constructor(message = "Network request failed.") { super("network", message, { retryable: true }); }
+  constructor(message = "Network request failed.") {
+    super("network", message, { retryable: true });
+  }
 }
 export class TimeoutError extends RegistryError {
-  constructor(message: string) { super("timeout", message); }
+  constructor(message: string) {
+    super("timeout", message);
+  }
 }
 /**
  * The other side's reliable DataChannel is not labelled as this side expects (docs/protocol.md,
@@ -111,9 +128,24 @@ export class ConnectionFailedError extends RegistryError {
 
 /** Every server code's class (each one's static `code` says which). */
 const BY_CODE = [
-  BadRequestError, BadSdpError, BadCandidateError, ForbiddenError, OriginNotAllowedError, BadJoinCodeError, NotFoundError, MethodNotAllowedError, NotOpenError,
-  AlreadyPairedError, NoOfferError, TooManyCandidatesError, TooManyRestartsError, ClosedError, BodyTooLargeError, RateLimitedError,
-  InternalError, UnavailableError,
+  BadRequestError,
+  BadSdpError,
+  BadCandidateError,
+  ForbiddenError,
+  OriginNotAllowedError,
+  BadJoinCodeError,
+  NotFoundError,
+  MethodNotAllowedError,
+  NotOpenError,
+  AlreadyPairedError,
+  NoOfferError,
+  TooManyCandidatesError,
+  TooManyRestartsError,
+  ClosedError,
+  BodyTooLargeError,
+  RateLimitedError,
+  InternalError,
+  UnavailableError,
 ];
 
 /**
@@ -139,5 +171,8 @@ export function errorFromResponse(status: number, json: unknown, retryAfterHeade
   }
   if (status === 429) return new RateLimitedError(undefined, opts);
   const retryable = retryOf("", status) > 0;
-  return new RegistryError("unknown", retryable ? `Server error (${status}).` : `Unexpected response (${status}).`, { ...opts, retryable });
+  return new RegistryError("unknown", retryable ? `Server error (${status}).` : `Unexpected response (${status}).`, {
+    ...opts,
+    retryable,
+  });
 }

@@ -115,16 +115,28 @@ export class Negotiation {
    */
   async awaitOffer(): Promise<void> {
     const fast = this.#ctx.has("fast") ? { for: "offer" as const, drain: this.#h.drain } : {};
-    return this.answer(await watchRoom(this.#ctx, (s) => (s.status === "paired" ? undefined : s.offer?.sdp), this.#h.seen, this.#ctx.signal, fast));
+    return this.answer(
+      await watchRoom(
+        this.#ctx,
+        (s) => (s.status === "paired" ? undefined : s.offer?.sdp),
+        this.#h.seen,
+        this.#ctx.signal,
+        fast,
+      ),
+    );
   }
 
   /** Guest: the next offer other than the one answered last, until `signal` aborts (short holds while `recovering`). */
   awaitRestart(signal: AbortSignal, recovering: () => boolean): Promise<string> {
-    const pick = (s: RoomSnapshot) => (s.offer && s.offer.sdp !== this.#offerSeen && s.status !== "paired" ? s.offer.sdp : undefined);
+    const pick = (s: RoomSnapshot) =>
+      s.offer && s.offer.sdp !== this.#offerSeen && s.status !== "paired" ? s.offer.sdp : undefined;
     const hold = () => (recovering() ? CLIENT_DEFAULTS.recoveringHoldSec : WAIT_SEC);
     const v = this.#answeredAt;
     this.#answeredAt = undefined;
-    return watchRoom(this.#ctx, pick, this.#h.seen, signal, { ...(v === undefined ? {} : { from: { version: v, waitSec: hold() } }), hold });
+    return watchRoom(this.#ctx, pick, this.#h.seen, signal, {
+      ...(v === undefined ? {} : { from: { version: v, waitSec: hold() } }),
+      hold,
+    });
   }
 
   /** Guest: apply the offer, post the answer; our candidates go out after it. */
@@ -182,7 +194,8 @@ export class Negotiation {
 
 /** Validates our own SDP before any request. */
 export function checkedSdp(sdp: string, type: "offer" | "answer"): string {
-  if (utf8Length(sdp) > LIMITS.sdpBytes) throw new SdpTooLargeError(`The ${type} SDP exceeds ${LIMITS.sdpBytes} bytes.`);
+  if (utf8Length(sdp) > LIMITS.sdpBytes)
+    throw new SdpTooLargeError(`The ${type} SDP exceeds ${LIMITS.sdpBytes} bytes.`);
   if (checkSdp(sdp, type, type) !== null) throw new BadSdpError(`The local ${type} SDP is invalid.`);
   return sdp;
 }

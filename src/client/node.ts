@@ -9,7 +9,13 @@ import type { RegistryClientOptions } from "./types.ts";
 
 export type NodeDefaults = Pick<
   RegistryClientOptions,
-  "fetchImpl" | "nowMs" | "setTimeoutImpl" | "clearTimeoutImpl" | "randomBytes" | "createPeerConnection" | "rtcConfiguration"
+  | "fetchImpl"
+  | "nowMs"
+  | "setTimeoutImpl"
+  | "clearTimeoutImpl"
+  | "randomBytes"
+  | "createPeerConnection"
+  | "rtcConfiguration"
 >;
 
 /**
@@ -19,7 +25,10 @@ export type NodeDefaults = Pick<
 export type PeerConnectionClass = new (cfg: never) => object;
 
 /** Everything but baseUrl; rtcConfiguration defaults to no ICE servers (host candidates only). */
-export function nodeDefaults(PeerConnection: PeerConnectionClass, rtcConfiguration: RTCConfiguration = { iceServers: [] }): NodeDefaults {
+export function nodeDefaults(
+  PeerConnection: PeerConnectionClass,
+  rtcConfiguration: RTCConfiguration = { iceServers: [] },
+): NodeDefaults {
   return {
     fetchImpl: (input, init) => globalThis.fetch(input, init),
     nowMs: () => globalThis.performance.now(),

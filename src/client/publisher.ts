@@ -18,7 +18,14 @@ import type { CandidateBody } from "./types.ts";
  * mark only rides along with candidates: the other side's drain is a held long-poll either way
  * (stopped ~2 cycles after open), so a post of the mark alone would cost a request and save none.
  */
-export function endMarkGoes(p: { ended: boolean; left: number; items: number; end: boolean; batch: boolean; delta: boolean }): boolean {
+export function endMarkGoes(p: {
+  ended: boolean;
+  left: number;
+  items: number;
+  end: boolean;
+  batch: boolean;
+  delta: boolean;
+}): boolean {
   if (!p.ended || p.left > 0 || !p.end) return false;
   return p.batch ? p.items > 0 || !p.delta : p.items === 0;
 }
@@ -95,7 +102,14 @@ export class Publisher {
     }
     const batch = ctx.has("batch");
     const items = batch ? this.#pending.splice(0) : this.#pending.splice(0, 1);
-    const end = endMarkGoes({ ended: this.#ended, left: this.#pending.length, items: items.length, end: ctx.has("end"), batch, delta: ctx.has("delta") });
+    const end = endMarkGoes({
+      ended: this.#ended,
+      left: this.#pending.length,
+      items: items.length,
+      end: ctx.has("end"),
+      batch,
+      delta: ctx.has("delta"),
+    });
     if (items.length === 0 && !end) return;
     if (end) this.#ended = false;
     const body = batch ? { items, ...(end ? { end: true } : {}) } : items.length ? items[0] : { end: true };
@@ -105,7 +119,8 @@ export class Publisher {
     } catch (err) {
       if (isAbortError(err)) return;
       // A lost candidate is not fatal (others may do); a dead room is.
-      if (err instanceof ClosedError || err instanceof NotFoundError || err instanceof ForbiddenError) return ctx.fail(err);
+      if (err instanceof ClosedError || err instanceof NotFoundError || err instanceof ForbiddenError)
+        return ctx.fail(err);
       ctx.emit("onError", err as Error);
     } finally {
       this.#busy = false;

@@ -5,7 +5,14 @@
  * reads are `/watch` long-polls: they may wait for a description (a join does not wake the host
  * waiting for the answer) and carry the candidate drain along (its cursor out, a page back).
  */
-import { LONGPOLL_MAX_SEC, parseSnapshot, parseWatchResult, type CandidatePage, type RoomSnapshot, type WatchFor } from "../protocol/index.ts";
+import {
+  LONGPOLL_MAX_SEC,
+  parseSnapshot,
+  parseWatchResult,
+  type CandidatePage,
+  type RoomSnapshot,
+  type WatchFor,
+} from "../protocol/index.ts";
 import { ClosedError } from "./errors.ts";
 import type { Ctx } from "./ctx.ts";
 import { CLIENT_DEFAULTS } from "./defaults.ts";
@@ -42,7 +49,15 @@ export async function watchRoom(
     if (fast) {
       // (ext `fast`) The description awaited, else the version once known (no cursor: at once).
       // (Fields left undefined are not sent: JSON leaves them out.)
-      const r = parseWatchResult((await ctx.post("/watch", { for: o.for, version: o.for ? undefined : version, since: o.drain?.cursor, wait }, signal)).body);
+      const r = parseWatchResult(
+        (
+          await ctx.post(
+            "/watch",
+            { for: o.for, version: o.for ? undefined : version, since: o.drain?.cursor, wait },
+            signal,
+          )
+        ).body,
+      );
       if (r.candidates) o.drain?.feed(r.candidates);
       snap = r.room;
     } else {
@@ -52,7 +67,16 @@ export async function watchRoom(
       // one carries the cursor in the URL: a replayed response can never loop.
       const cursor = longpoll && version !== undefined;
       const inUrl = cursor && unchanged;
-      snap = parseSnapshot((await ctx.get("", longpoll ? `?${inUrl ? `since=${version}&` : ""}wait=${wait}` : "", signal, cursor && !inUrl ? `"${version}"` : undefined)).body);
+      snap = parseSnapshot(
+        (
+          await ctx.get(
+            "",
+            longpoll ? `?${inUrl ? `since=${version}&` : ""}wait=${wait}` : "",
+            signal,
+            cursor && !inUrl ? `"${version}"` : undefined,
+          )
+        ).body,
+      );
       unchanged = cursor && (snap.version ?? 0) <= version!;
     }
     wait = o.hold?.() ?? WAIT_SEC;
@@ -64,6 +88,7 @@ export async function watchRoom(
       if (found !== undefined) return found;
       version = snap.version ?? (fast ? version : 0);
     }
-    if (!snap || !(ctx.has("fast") || ctx.has("longpoll"))) await ctx.timers.sleep(ctx.o.roomPollIntervalMs ?? CLIENT_DEFAULTS.roomPollIntervalMs, signal);
+    if (!snap || !(ctx.has("fast") || ctx.has("longpoll")))
+      await ctx.timers.sleep(ctx.o.roomPollIntervalMs ?? CLIENT_DEFAULTS.roomPollIntervalMs, signal);
   }
 }

@@ -21,10 +21,16 @@ export interface RtcHooks {
   drain(): void;
 }
 
-export interface ChannelSpec { label: string; init: RTCDataChannelInit }
+export interface ChannelSpec {
+  label: string;
+  init: RTCDataChannelInit;
+}
 
 /** Resolves the DataChannelPolicy defaults: reliable "data", optional unreliable "unreliable". */
-export function channelSpecs(reliable: DataChannelPolicy = {}, unreliable: boolean | DataChannelPolicy | undefined): ChannelSpec[] {
+export function channelSpecs(
+  reliable: DataChannelPolicy = {},
+  unreliable: boolean | DataChannelPolicy | undefined,
+): ChannelSpec[] {
   const spec = (p: DataChannelPolicy, label: string, ordered: boolean, maxRetransmits?: number): ChannelSpec => {
     const init: RTCDataChannelInit = { ordered: p.ordered ?? ordered };
     const mr = p.maxRetransmits ?? maxRetransmits;
@@ -55,7 +61,13 @@ export class RtcSession {
   readonly #backpressureThreshold: number;
   readonly #lowThreshold: number;
 
-  constructor(pc: RTCPeerConnection, specs: ChannelSpec[], hooks: RtcHooks, backpressureThreshold: number, lowThreshold: number) {
+  constructor(
+    pc: RTCPeerConnection,
+    specs: ChannelSpec[],
+    hooks: RtcHooks,
+    backpressureThreshold: number,
+    lowThreshold: number,
+  ) {
     this.pc = pc;
     this.#specs = specs;
     this.#hooks = hooks;
@@ -63,7 +75,9 @@ export class RtcSession {
     this.#lowThreshold = lowThreshold;
     this.#listen(pc, "icecandidate", (e) => {
       const c = (e as RTCPeerConnectionIceEvent).candidate;
-      hooks.localCandidate(c && c.candidate !== "" ? { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex } : null);
+      hooks.localCandidate(
+        c && c.candidate !== "" ? { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex } : null,
+      );
     });
     this.#listen(pc, "connectionstatechange", () => hooks.connectionState(pc.connectionState));
     this.#listen(pc, "icegatheringstatechange", () => hooks.gatheringState(pc.iceGatheringState));
@@ -83,18 +97,24 @@ export class RtcSession {
   /** Host (or both sides when negotiated): create the channels before the offer/answer. */
   createChannels(): void {
     this.#creator = true;
-    this.#specs.forEach((s, i) => this.#adopt(i === 0 ? "reliable" : "unreliable", this.pc.createDataChannel(s.label, s.init)));
+    this.#specs.forEach((s, i) =>
+      this.#adopt(i === 0 ? "reliable" : "unreliable", this.pc.createDataChannel(s.label, s.init)),
+    );
   }
 
   /** Every channel this session expects has opened (channelsOpen was called). */
-  get open(): boolean { return this.#openNotified; }
+  get open(): boolean {
+    return this.#openNotified;
+  }
 
   /** Tells the hooks about a channel made before they were listening (createRoom's prepare). */
   announce(dc: RTCDataChannel): void {
     this.#hooks.dataChannel(dc);
   }
 
-  get negotiated(): boolean { return this.#specs[0]!.init.negotiated === true; }
+  get negotiated(): boolean {
+    return this.#specs[0]!.init.negotiated === true;
+  }
 
   #kindOf(label: string): "reliable" | "unreliable" | undefined {
     const i = this.#specs.findIndex((s) => s.label === label);
@@ -125,7 +145,8 @@ export class RtcSession {
    */
   #checkOpen(): void {
     if (this.#openNotified) return;
-    const need: ("reliable" | "unreliable")[] = this.#creator && this.#specs.length === 2 ? ["reliable", "unreliable"] : ["reliable"];
+    const need: ("reliable" | "unreliable")[] =
+      this.#creator && this.#specs.length === 2 ? ["reliable", "unreliable"] : ["reliable"];
     for (const k of need) if (this.channels.get(k)?.readyState !== "open") return;
     this.#openNotified = true;
     this.#hooks.channelsOpen();
@@ -133,7 +154,10 @@ export class RtcSession {
 
   /** A new offer set as local description; or (`prepared`) the one makeOffer() made earlier. */
   async createOffer(iceRestart = false, prepared?: string): Promise<string> {
-    const offer = prepared === undefined ? await this.pc.createOffer(iceRestart ? { iceRestart: true } : undefined) : { type: "offer" as const, sdp: prepared };
+    const offer =
+      prepared === undefined
+        ? await this.pc.createOffer(iceRestart ? { iceRestart: true } : undefined)
+        : { type: "offer" as const, sdp: prepared };
     await this.pc.setLocalDescription(offer);
     return this.pc.localDescription!.sdp;
   }

@@ -30,7 +30,14 @@ export type Action =
   | { type: "closed"; error?: RegistryError }
   | { type: "failed"; error: RegistryError };
 
-const LIVE: ClientPhase[] = ["posting_offer", "posting_answer", "polling_room", "draining_ice", "connecting_rtc", "open"];
+const LIVE: ClientPhase[] = [
+  "posting_offer",
+  "posting_answer",
+  "polling_room",
+  "draining_ice",
+  "connecting_rtc",
+  "open",
+];
 
 /** Phases each action may start from. */
 export const TRANSITIONS: Record<Action["type"], readonly ClientPhase[]> = {
@@ -73,26 +80,51 @@ export function reduce(state: ClientState, action: Action, now: number): ClientS
   if (!canApply(state, action.type)) {
     throw new TransitionError(`"${action.type}" is not allowed in phase "${state.phase}"`);
   }
-  const next = (phase: ClientPhase, patch: Partial<ClientState> = {}): ClientState => ({ ...state, ...patch, phase, lastTransitionAt: now });
+  const next = (phase: ClientPhase, patch: Partial<ClientState> = {}): ClientState => ({
+    ...state,
+    ...patch,
+    phase,
+    lastTransitionAt: now,
+  });
   switch (action.type) {
-    case "create": return next("creating_room", { role: "host" });
-    case "created": return next("waiting_guest", { code: action.code, accessToken: action.token });
-    case "join": return next("joining_room", { role: "guest" });
-    case "joined": return next("idle", { code: action.code, accessToken: action.token });
-    case "request_failed": return next("idle", { lastError: errInfo(action.error) });
+    case "create":
+      return next("creating_room", { role: "host" });
+    case "created":
+      return next("waiting_guest", { code: action.code, accessToken: action.token });
+    case "join":
+      return next("joining_room", { role: "guest" });
+    case "joined":
+      return next("idle", { code: action.code, accessToken: action.token });
+    case "request_failed":
+      return next("idle", { lastError: errInfo(action.error) });
     case "connect":
-      return next(action.role === "host" ? "posting_offer" : "posting_answer", { role: action.role, code: action.code, accessToken: action.token });
-    case "offer_posted": return next("polling_room");
-    case "answered": return next("draining_ice");
-    case "ice_connected": return next("connecting_rtc");
-    case "dc_open": return next("open");
-    case "restart": return next("posting_offer");
-    case "reoffer": return next("posting_answer");
+      return next(action.role === "host" ? "posting_offer" : "posting_answer", {
+        role: action.role,
+        code: action.code,
+        accessToken: action.token,
+      });
+    case "offer_posted":
+      return next("polling_room");
+    case "answered":
+      return next("draining_ice");
+    case "ice_connected":
+      return next("connecting_rtc");
+    case "dc_open":
+      return next("open");
+    case "restart":
+      return next("posting_offer");
+    case "reoffer":
+      return next("posting_answer");
     // Not a phase change: keep lastTransitionAt.
-    case "rtc": return { ...state, rtc: action.rtc };
-    case "error_noted": return { ...state, lastError: errInfo(action.error) };
-    case "closing": return next("closing");
-    case "closed": return next("closed", action.error ? { lastError: errInfo(action.error) } : {});
-    case "failed": return next("error", { lastError: errInfo(action.error) });
+    case "rtc":
+      return { ...state, rtc: action.rtc };
+    case "error_noted":
+      return { ...state, lastError: errInfo(action.error) };
+    case "closing":
+      return next("closing");
+    case "closed":
+      return next("closed", action.error ? { lastError: errInfo(action.error) } : {});
+    case "failed":
+      return next("error", { lastError: errInfo(action.error) });
   }
 }

@@ -9,7 +9,11 @@ export class TimerScope {
   readonly #setTimeout: (fn: () => void, ms: number) => unknown;
   readonly #clearTimeout: (t: unknown) => void;
   readonly #onError: (err: unknown) => void;
-  constructor(setTimeoutImpl: (fn: () => void, ms: number) => unknown, clearTimeoutImpl: (t: unknown) => void, onError: (err: unknown) => void) {
+  constructor(
+    setTimeoutImpl: (fn: () => void, ms: number) => unknown,
+    clearTimeoutImpl: (t: unknown) => void,
+    onError: (err: unknown) => void,
+  ) {
     this.#setTimeout = setTimeoutImpl;
     this.#clearTimeout = clearTimeoutImpl;
     this.#onError = onError;
@@ -20,7 +24,11 @@ export class TimerScope {
     const id = this.#next++;
     const handle = this.#setTimeout(() => {
       if (!this.#live.delete(id)) return; // cancelled while the host timer was already firing
-      try { fn(); } catch (err) { this.#onError(err); }
+      try {
+        fn();
+      } catch (err) {
+        this.#onError(err);
+      }
     }, ms);
     this.#live.set(id, handle);
     return id;
@@ -36,13 +44,21 @@ export class TimerScope {
   sleep(ms: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(abortError());
-      const onAbort = () => { this.cancel(id); reject(abortError()); };
-      const id = this.set(() => { signal.removeEventListener("abort", onAbort); resolve(); }, ms);
+      const onAbort = () => {
+        this.cancel(id);
+        reject(abortError());
+      };
+      const id = this.set(() => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      }, ms);
       signal.addEventListener("abort", onAbort, { once: true });
     });
   }
 
-  get size(): number { return this.#live.size; }
+  get size(): number {
+    return this.#live.size;
+  }
 
   clear(): void {
     for (const handle of this.#live.values()) this.#clearTimeout(handle);

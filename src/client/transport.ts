@@ -5,10 +5,19 @@
  * X-Registry-Features header remembered from every response. (ext `fast`) POSTs go in the simple
  * form (text/plain, version and token in the body: no CORS preflight) when the server has `fast`.
  */
-import { API_VERSION, BODY_FIELDS, HEADERS, SIMPLE_CONTENT_TYPE, parseFeatures, retryOf, utf8Length, type Feature } from "../protocol/index.ts";
+import {
+  API_VERSION,
+  BODY_FIELDS,
+  HEADERS,
+  SIMPLE_CONTENT_TYPE,
+  parseFeatures,
+  retryOf,
+  utf8Length,
+  type Feature,
+} from "../protocol/index.ts";
 import { backoffDelay, rateLimitDelay, BACKOFF } from "./backoff.ts";
 import { errorFromResponse, NetworkError, RateLimitedError, RegistryError } from "./errors.ts";
-import { TimerScope, abortError, isAbortError } from "./timers.ts";
+import { type TimerScope, abortError, isAbortError } from "./timers.ts";
 import type { TelemetryEvent } from "./types.ts";
 
 export interface TransportOptions {
@@ -68,7 +77,11 @@ export interface RequestSpec {
 /** A request abandoned by kick(): a network failure that is retried at once. */
 class Kicked extends NetworkError {}
 
-export interface HttpResult<T> { status: number; body: T; headers: Headers }
+export interface HttpResult<T> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
 
 export class Transport {
   /** Features from the latest response; empty until the first response (MVP until told). */
@@ -87,7 +100,9 @@ export class Transport {
     this.#simpleOk = o.csrfHeaderName === HEADERS.version && o.csrfHeaderValue === String(API_VERSION);
   }
 
-  has(f: Feature): boolean { return this.features.has(f); }
+  has(f: Feature): boolean {
+    return this.features.has(f);
+  }
 
   /**
    * The network is back (an `online` event, or the peer connection recovered): every backoff wait
@@ -100,7 +115,9 @@ export class Transport {
 
   /** (ext `fast`) A POST goes simple when the server has `fast`, or as a probe while nothing is known. */
   #simple(spec: RequestSpec): boolean {
-    return spec.method === "POST" && this.#simpleOk && (this.has("fast") || (spec.probe === true && !this.featuresKnown));
+    return (
+      spec.method === "POST" && this.#simpleOk && (this.has("fast") || (spec.probe === true && !this.featuresKnown))
+    );
   }
 
   async request<T = unknown>(spec: RequestSpec, attempt = 0): Promise<HttpResult<T>> {
@@ -119,18 +136,26 @@ export class Transport {
     const transient = err instanceof NetworkError ? spec.idempotent === true : retryOf(err.code, err.status!) > 1;
     const until = spec.until;
     // A request kicked off a dead connection goes again at once.
-    const delay = err instanceof Kicked
-      ? 0
-      : err instanceof RateLimitedError
-        ? rateLimitDelay(attempt, err.retryAfterSec, this.o.random)
-        : backoffDelay(attempt, this.o.random, until ? REQUEST_BOUNDS.outageCapMs : BACKOFF.capMs);
+    const delay =
+      err instanceof Kicked
+        ? 0
+        : err instanceof RateLimitedError
+          ? rateLimitDelay(attempt, err.retryAfterSec, this.o.random)
+          : backoffDelay(attempt, this.o.random, until ? REQUEST_BOUNDS.outageCapMs : BACKOFF.capMs);
     // With a deadline, the clock decides (an outage is ridden out); without, the number of tries.
     const inBudget = until ? this.o.nowMs() + delay < until() : attempt < (spec.maxRetries ?? this.#maxRetries);
     if (!transient || !inBudget) throw err;
     // A wait longer than the backoff cap is the caller's to show (e.g. a 60 s join lockout).
     if (delay > BACKOFF.capMs + BACKOFF.baseMinMs) throw err;
     this.o.onRetry(err);
-    this.o.telemetry({ type: "retry", method: spec.method, route: spec.route, attempt: attempt + 1, delayMs: delay, ...(err.status === undefined ? {} : { status: err.status }) });
+    this.o.telemetry({
+      type: "retry",
+      method: spec.method,
+      route: spec.route,
+      attempt: attempt + 1,
+      delayMs: delay,
+      ...(err.status === undefined ? {} : { status: err.status }),
+    });
     if (delay > 0) await this.#sleep(delay, spec.signal);
     return this.request<T>(spec, attempt + 1);
   }
@@ -183,9 +208,17 @@ export class Transport {
     const inUrl = /[?&]wait=(\d+)/.exec(spec.path);
     const inBody = (spec.body as { wait?: unknown } | undefined)?.wait;
     const hold = inUrl ? Number(inUrl[1]) : typeof inBody === "number" ? inBody : undefined;
-    const timer = this.o.timers.set(abort, hold === undefined ? REQUEST_BOUNDS.timeoutMs : hold * 1000 + REQUEST_BOUNDS.longpollGraceMs);
+    const timer = this.o.timers.set(
+      abort,
+      hold === undefined ? REQUEST_BOUNDS.timeoutMs : hold * 1000 + REQUEST_BOUNDS.longpollGraceMs,
+    );
     this.#kickable.add(kick);
-    this.o.telemetry({ type: "request", method: spec.method, route: spec.route, bytes: body === undefined ? 0 : utf8Length(body) });
+    this.o.telemetry({
+      type: "request",
+      method: spec.method,
+      route: spec.route,
+      bytes: body === undefined ? 0 : utf8Length(body),
+    });
     let res: Response;
     let text: string;
     try {
@@ -194,7 +227,15 @@ export class Transport {
       // so the HTTP cache keeps nothing either way. A request with If-None-Match and the default
       // mode is treated as no-store (fetch spec), hence "force-cache" there: nothing stored to use.
       const cache: RequestCache = spec.ifNoneMatch === undefined ? "default" : "force-cache";
-      res = await this.o.fetchImpl(this.o.baseUrl + spec.path, { method: spec.method, headers, body, signal: ctl.signal, credentials: "omit", cache, ...(spec.keepalive ? { keepalive: true } : {}) });
+      res = await this.o.fetchImpl(this.o.baseUrl + spec.path, {
+        method: spec.method,
+        headers,
+        body,
+        signal: ctl.signal,
+        credentials: "omit",
+        cache,
+        ...(spec.keepalive ? { keepalive: true } : {}),
+      });
       // Inside the try: a connection lost while the body streams is a network failure too.
       text = await res.text();
     } catch (e) {
@@ -211,13 +252,25 @@ export class Transport {
       this.features = parseFeatures(fh);
       this.featuresKnown = true;
     }
-    this.o.telemetry({ type: "response", method: spec.method, route: spec.route, status: res.status, bytes: utf8Length(text), latencyMs: this.o.nowMs() - t0 });
+    this.o.telemetry({
+      type: "response",
+      method: spec.method,
+      route: spec.route,
+      status: res.status,
+      bytes: utf8Length(text),
+      latencyMs: this.o.nowMs() - t0,
+    });
     let json: unknown = null;
     if (text !== "") {
-      try { json = JSON.parse(text); } catch { json = null; }
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = null;
+      }
     }
     if (res.status >= 200 && res.status < 300) {
-      if (text !== "" && json === null && res.status !== 204) throw new RegistryError("unknown", `Response is not JSON (${res.status}).`, { status: res.status });
+      if (text !== "" && json === null && res.status !== 204)
+        throw new RegistryError("unknown", `Response is not JSON (${res.status}).`, { status: res.status });
       return { status: res.status, body: json as T, headers: res.headers };
     }
     throw errorFromResponse(res.status, json, res.headers.get("Retry-After"));

@@ -6,7 +6,7 @@ export interface RegistryClientOptions {
   baseUrl: string; // e.g., "https://registry.example.com"
   allowedOrigin?: string; // for CORS preflight alignment
   fetchImpl: (input: RequestInfo, init?: RequestInit) => Promise<Response>;
-  nowMs: () => number;        // time source
+  nowMs: () => number; // time source
   setTimeoutImpl: (fn: () => void, ms: number) => any;
   clearTimeoutImpl: (t: any) => void;
   randomBytes: (len: number) => Uint8Array; // for local ids, not server tokens
@@ -14,12 +14,12 @@ export interface RegistryClientOptions {
   createPeerConnection: (cfg: RTCConfiguration) => RTCPeerConnection;
   rtcConfiguration: RTCConfiguration; // iceServers injected here
   // App policy
-  iceDrainIntervalMs?: number;     // default 1000..1500ms (jittered)
-  roomPollIntervalMs?: number;     // default 1000ms (post-offer until paired)
-  maxCandidatesPerPeer?: number;   // default 40 (mirror server cap)
-  csrfHeaderName?: string;         // default "X-Registry-Version"
-  csrfHeaderValue?: string;        // default "1"
-  userAgent?: string;              // optional UA header string
+  iceDrainIntervalMs?: number; // default 1000..1500ms (jittered)
+  roomPollIntervalMs?: number; // default 1000ms (post-offer until paired)
+  maxCandidatesPerPeer?: number; // default 40 (mirror server cap)
+  csrfHeaderName?: string; // default "X-Registry-Version"
+  csrfHeaderValue?: string; // default "1"
+  userAgent?: string; // optional UA header string
   // (ext) send() returns false while the channel's bufferedAmount is above this; default 262144 (256 KiB)
   backpressureThreshold?: number;
   // (ext) the "drained" notification (onDrain) fires when bufferedAmount falls to this; default threshold / 4
@@ -69,7 +69,7 @@ export interface TelemetryEvent {
   at: number;
   phase?: ClientPhase;
   method?: string;
-  route?: string;        // e.g. "/rooms/:code/offer", never the code itself
+  route?: string; // e.g. "/rooms/:code/offer", never the code itself
   status?: number;
   bytes?: number;
   latencyMs?: number;
@@ -99,23 +99,29 @@ export interface JoinRoomInput {
 
 // The wire shapes live in src/protocol (docs/protocol.md, Endpoints).
 export type {
-  CreateRoomResult, JoinRoomResult, PublicRoomInfo, OfferBody, AnswerBody, RoomSnapshot, Candidate as CandidateBody,
+  CreateRoomResult,
+  JoinRoomResult,
+  PublicRoomInfo,
+  OfferBody,
+  AnswerBody,
+  RoomSnapshot,
+  Candidate as CandidateBody,
 } from "../protocol/index.ts";
 import type { Candidate as CandidateBody } from "../protocol/index.ts";
 
 export interface DataChannelPolicy {
-  label?: string;               // default "data"
-  ordered?: boolean;            // default true (reliable)
-  maxRetransmits?: number;      // optional for unreliable
-  negotiated?: boolean;         // default false; if true, requires id
-  id?: number;                  // optional if negotiated
+  label?: string; // default "data"
+  ordered?: boolean; // default true (reliable)
+  maxRetransmits?: number; // optional for unreliable
+  negotiated?: boolean; // default false; if true, requires id
+  id?: number; // optional if negotiated
 }
 
 export interface ConnectOptions {
   role: Role;
   code: string;
-  accessToken: string;   // ownerToken or guestToken from Registry
-  userName?: string;     // for client UI / logs (never sent in headers)
+  accessToken: string; // ownerToken or guestToken from Registry
+  userName?: string; // for client UI / logs (never sent in headers)
   dataChannel?: DataChannelPolicy;
   // (ext) also open a second, unreliable channel; true means
   // { label: "unreliable", ordered: false, maxRetransmits: 0 }
@@ -132,9 +138,9 @@ export interface RegistryClientEvents {
   onDataChannel?(dc: RTCDataChannel): void;
   onIceGatheringStateChange?(state: RTCIceGatheringState): void;
   onIceConnectionStateChange?(state: RTCPeerConnectionState): void;
-  onCandidateLocal?(c: CandidateBody): void;    // after validation & dedupe
+  onCandidateLocal?(c: CandidateBody): void; // after validation & dedupe
   onCandidateRemote?(c: CandidateBody): void;
-  onOpen?(info?: OpenInfo): void;         // DataChannel open; (ext) info.route: the route taken
+  onOpen?(info?: OpenInfo): void; // DataChannel open; (ext) info.route: the route taken
   onClose?(why?: string): void;
   onError?(err: Error): void;
   // (ext) a packet arrived on either channel (binaryType is "arraybuffer")
@@ -148,7 +154,6 @@ export interface RegistryClientEvents {
   // (ext) live quality every statsIntervalMs while the connection is up
   onStats?(stats: ConnectionStats): void;
 }
-
 
 /** (ext) What onOpen tells. */
 export interface OpenInfo {
@@ -182,8 +187,8 @@ export interface ClientState {
     pc?: RTCPeerConnection;
     dc?: RTCDataChannel;
     unreliableDc?: RTCDataChannel; // (ext)
-    localCandidates: Set<string>;   // dedupe key
-    remoteCandidates: Set<string>;  // dedupe key
+    localCandidates: Set<string>; // dedupe key
+    remoteCandidates: Set<string>; // dedupe key
   };
   lastError?: { code: string; message: string; retryable?: boolean; retryAfterSec?: number };
   lastTransitionAt: number;

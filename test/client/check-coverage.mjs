@@ -25,6 +25,9 @@ const FILES = [
   "src/client/connectivity.ts",
   "src/client/ice-config.ts",
   "src/client/route.ts",
+  "src/client/room-admin.ts",
+  "src/client/session.ts",
+  "src/client/lifecycle.ts",
 ];
 const dir = resolve(process.argv[2] ?? "coverage/browser");
 const summary = JSON.parse(readFileSync(`${dir}/coverage-summary.json`, "utf8"));

@@ -1,7 +1,17 @@
 import { expect } from "@open-wc/testing";
 import * as E from "../../src/client/errors.ts";
 import { CLIENT_DEFAULTS } from "../../src/client/client.ts";
-import { FakeRegistry, MockFetch, MockTimers, err, harness, linkPeers, sleeps, type Harness, type MockPeerConnection } from "./fixtures/index.ts";
+import {
+  FakeRegistry,
+  MockFetch,
+  MockTimers,
+  err,
+  harness,
+  linkPeers,
+  sleeps,
+  type Harness,
+  type MockPeerConnection,
+} from "./fixtures/index.ts";
 
 const C = (n: number) => `candidate:${n} 1 udp 2122260223 192.168.1.${n % 250} ${5000 + n} typ host generation 0`;
 const swallow = (p: Promise<unknown>) => p.catch((e: unknown) => e);
@@ -23,7 +33,14 @@ async function guestDraining(features: "all" | "none" | string = "all", opts: Pa
   reg.status = "joined";
   reg.offer = { type: "offer", sdp: "v=0\r\noffer" };
   const h = harness({ mf, ...opts });
-  const done = swallow(h.client.connect({ role: "guest", code: reg.code, accessToken: reg.guestToken, ...(opts as { connect?: object }).connect }));
+  const done = swallow(
+    h.client.connect({
+      role: "guest",
+      code: reg.code,
+      accessToken: reg.guestToken,
+      ...(opts as { connect?: object }).connect,
+    }),
+  );
   await h.timers.advance(0);
   return { mf, reg, h, done, pc: h.rtc.pcs[0]! };
 }
@@ -49,7 +66,12 @@ describe("RegistryClient: room admin", () => {
     new FakeRegistry(mf);
     const h = harness({ mf });
     const r = await h.client.createRoom({ hostUserName: "Alice" });
-    expect(r).to.deep.equal({ code: "ABC123", ownerToken: new FakeRegistry(new MockFetch()).ownerToken, joinCode: "JQ2M7K4P", expiresAt: 900_000 });
+    expect(r).to.deep.equal({
+      code: "ABC123",
+      ownerToken: new FakeRegistry(new MockFetch()).ownerToken,
+      joinCode: "JQ2M7K4P",
+      expiresAt: 900_000,
+    });
     // (ext fast) The first request goes in the simple form (no preflight); a server without
     // `fast` refuses it (403, nothing done) and it goes again with the CSRF header.
     expect(mf.calls[0]!.headers["content-type"]).to.match(/^text\/plain/);
@@ -60,7 +82,9 @@ describe("RegistryClient: room admin", () => {
     expect(h.client.getState()).to.include({ phase: "waiting_guest", role: "host", code: "ABC123" });
     const e = await swallow(h.client.createRoom({ hostUserName: "Alice" }));
     expect(e).to.be.instanceOf(E.TransitionError);
-    expect(await swallow(h.client.joinRoom({ code: "ABC123", joinCode: "JQ2M7K4P", guestUserName: "B" }))).to.be.instanceOf(E.TransitionError);
+    expect(
+      await swallow(h.client.joinRoom({ code: "ABC123", joinCode: "JQ2M7K4P", guestUserName: "B" })),
+    ).to.be.instanceOf(E.TransitionError);
   });
 
   it("createRoom: a bad name is refused locally; a server error returns to idle with lastError", async () => {
@@ -95,20 +119,36 @@ describe("RegistryClient: room admin", () => {
     const mf = new MockFetch();
     const reg = new FakeRegistry(mf);
     const h = harness({ mf });
-    expect(await swallow(h.client.joinRoom({ code: "ABC", joinCode: "JQ2M7K4P", guestUserName: "Bob" }))).to.be.instanceOf(E.NotFoundError);
-    expect(await swallow(h.client.joinRoom({ code: "ABC123", joinCode: "short", guestUserName: "Bob" }))).to.be.instanceOf(E.BadJoinCodeError);
-    expect(await swallow(h.client.joinRoom({ code: "ABC123", joinCode: "JQ2M7K4P", guestUserName: "\u0007" }))).to.be.instanceOf(E.BadRequestError);
+    expect(
+      await swallow(h.client.joinRoom({ code: "ABC", joinCode: "JQ2M7K4P", guestUserName: "Bob" })),
+    ).to.be.instanceOf(E.NotFoundError);
+    expect(
+      await swallow(h.client.joinRoom({ code: "ABC123", joinCode: "short", guestUserName: "Bob" })),
+    ).to.be.instanceOf(E.BadJoinCodeError);
+    expect(
+      await swallow(h.client.joinRoom({ code: "ABC123", joinCode: "JQ2M7K4P", guestUserName: "\u0007" })),
+    ).to.be.instanceOf(E.BadRequestError);
     expect(mf.calls.length).to.equal(0);
-    expect(await swallow(h.client.joinRoom({ code: "ABC123", joinCode: "JQ2M7K4Q", guestUserName: "Bob" }))).to.be.instanceOf(E.BadJoinCodeError);
+    expect(
+      await swallow(h.client.joinRoom({ code: "ABC123", joinCode: "JQ2M7K4Q", guestUserName: "Bob" })),
+    ).to.be.instanceOf(E.BadJoinCodeError);
     expect(h.client.getState().phase).to.equal("idle");
     const r = await h.client.joinRoom({ code: "abc 123", joinCode: "jq2m-7k4p", guestUserName: "Bob" });
     expect(r.guestToken).to.equal(reg.guestToken);
     expect(mf.calls.at(-1)!.body).to.deep.equal({ joinCode: "JQ2M7K4P", guestUserName: "Bob" });
-    expect(h.client.getState()).to.include({ phase: "idle", role: "guest", code: "ABC123", accessToken: reg.guestToken });
+    expect(h.client.getState()).to.include({
+      phase: "idle",
+      role: "guest",
+      code: "ABC123",
+      accessToken: reg.guestToken,
+    });
   });
 
   it("joinRoom: already_paired → closed (one onClose); 410 closed → closed", async () => {
-    for (const [status, why] of [["paired", "already_paired"], ["closed", "closed"]] as const) {
+    for (const [status, why] of [
+      ["paired", "already_paired"],
+      ["closed", "closed"],
+    ] as const) {
       const mf = new MockFetch();
       const reg = new FakeRegistry(mf);
       reg.status = status;
@@ -118,7 +158,9 @@ describe("RegistryClient: room admin", () => {
       expect(h.client.getState().phase).to.equal("closed");
       expect(h.closes).to.deep.equal([why]);
       expect(h.timers.pending).to.equal(0);
-      expect(await swallow(h.client.connect({ role: "guest", code: "ABC123", accessToken: "x" }))).to.be.instanceOf(E.TransitionError);
+      expect(await swallow(h.client.connect({ role: "guest", code: "ABC123", accessToken: "x" }))).to.be.instanceOf(
+        E.TransitionError,
+      );
     }
   });
 
@@ -126,7 +168,11 @@ describe("RegistryClient: room admin", () => {
     const mf = new MockFetch();
     const reg = new FakeRegistry(mf);
     const h = harness({ mf });
-    expect(await h.client.fetchPublic("abc123")).to.deep.equal({ status: "open", hostUserName: "Alice", expiresAt: 900_000 });
+    expect(await h.client.fetchPublic("abc123")).to.deep.equal({
+      status: "open",
+      hostUserName: "Alice",
+      expiresAt: 900_000,
+    });
     expect(await h.client.fetchPublic("ZZZ999")).to.equal(null);
     const n = mf.calls.length;
     expect(await h.client.fetchPublic("??")).to.equal(null);
@@ -165,7 +211,12 @@ describe("RegistryClient: host session", () => {
     expect(h.client.getState().phase).to.equal("polling_room");
     expect(h.named("onPeerConnection")[0]![0]).to.equal(pc);
     expect(h.client.getState().rtc!.dc).to.equal(pc.channels[0]);
-    expect(h.client.getRoomSnapshot()).to.deep.include({ status: "open", offer: { type: "offer", sdp: pc.localDescription!.sdp }, answer: null, version: 2 });
+    expect(h.client.getRoomSnapshot()).to.deep.include({
+      status: "open",
+      offer: { type: "offer", sdp: pc.localDescription!.sdp },
+      answer: null,
+      version: 2,
+    });
     h.client.close();
   });
 
@@ -181,8 +232,12 @@ describe("RegistryClient: host session", () => {
     await h.timers.advance(0);
     const polls = mf.callsTo("GET /rooms/:code").map((c) => [c.query.toString(), c.headers["if-none-match"], c.cache]);
     expect(polls).to.deep.equal([
-      ["wait=25", undefined, "default"], ["wait=25", '"2"', "force-cache"], ["wait=25", '"3"', "force-cache"],
-      ["since=3&wait=25", undefined, "default"], ["since=0&wait=25", undefined, "default"], ["wait=25", '"3"', "force-cache"],
+      ["wait=25", undefined, "default"],
+      ["wait=25", '"2"', "force-cache"],
+      ["wait=25", '"3"', "force-cache"],
+      ["since=3&wait=25", undefined, "default"],
+      ["since=0&wait=25", undefined, "default"],
+      ["wait=25", '"3"', "force-cache"],
     ]);
     expect(reg.held).to.equal(1);
     reg.answer = { type: "answer", sdp: "v=0\r\nanswer" };
@@ -218,7 +273,10 @@ describe("RegistryClient: host session", () => {
     const polls = mf.callsTo("GET /rooms/:code");
     expect(polls.length).to.equal(2);
     // one URL for every read (the offer's response told the features); the cursor in If-None-Match
-    expect(polls.map((c) => [c.query.toString(), c.headers["if-none-match"]])).to.deep.equal([["wait=25", undefined], ["wait=25", '"2"']]);
+    expect(polls.map((c) => [c.query.toString(), c.headers["if-none-match"]])).to.deep.equal([
+      ["wait=25", undefined],
+      ["wait=25", '"2"'],
+    ]);
     // never "no-store" (Chromium would skip its preflight cache); If-None-Match needs "force-cache" for that
     expect(polls.map((c) => c.cache)).to.deep.equal(["default", "force-cache"]);
     expect(mf.calls.filter((c) => c.cache !== "default").length).to.equal(1);
@@ -241,10 +299,17 @@ describe("RegistryClient: host session", () => {
     const done = swallow(h.client.connect({ role: "host", code: reg.code, accessToken: reg.ownerToken }));
     await h.timers.advance(0);
     const pc = h.rtc.pcs[0]!;
-    expect(mf.calls.map((c) => `${c.method} ${c.route}`)).to.deep.equal(["POST /rooms/:code/offer", "GET /rooms/:code"]);
+    expect(mf.calls.map((c) => `${c.method} ${c.route}`)).to.deep.equal([
+      "POST /rooms/:code/offer",
+      "GET /rooms/:code",
+    ]);
     const first = mf.callsTo("GET /rooms/:code")[0]!;
     // the first hold is no longer than the answer bound (5 s): a guest that joined before the offer is seen by then
-    expect([first.query.toString(), first.headers["if-none-match"], first.cache]).to.deep.equal(["wait=5", '"2"', "force-cache"]);
+    expect([first.query.toString(), first.headers["if-none-match"], first.cache]).to.deep.equal([
+      "wait=5",
+      '"2"',
+      "force-cache",
+    ]);
     expect(reg.held).to.equal(1);
     expect(sleeps(h.timers.pendingDelays())).to.deep.equal([]); // only the request's own time bound
     // A guest joins: the long-poll wakes; the drain and the answer bound start, the long-poll goes on.
@@ -253,7 +318,10 @@ describe("RegistryClient: host session", () => {
     reg.wake();
     await h.timers.advance(0);
     expect(mf.callsTo("GET /rooms/:code/candidates").length).to.equal(1);
-    expect(mf.callsTo("GET /rooms/:code").map((c) => [c.query.toString(), c.headers["if-none-match"]])).to.deep.equal([["wait=5", '"2"'], ["wait=25", '"3"']]);
+    expect(mf.callsTo("GET /rooms/:code").map((c) => [c.query.toString(), c.headers["if-none-match"]])).to.deep.equal([
+      ["wait=5", '"2"'],
+      ["wait=25", '"3"'],
+    ]);
     expect(sleeps(h.timers.delays)).to.deep.equal([5000]);
     reg.answer = { type: "answer", sdp: "v=0\r\nanswer" };
     reg.status = "paired";
@@ -299,7 +367,11 @@ describe("RegistryClient: host session", () => {
   });
 
   it("403 / 404 / 410 on the offer are terminal: error (403, 404) or closed (410), nothing retried", async () => {
-    for (const [reply, phase, code] of [[err("forbidden", 403), "error", "forbidden"], [err("not_found", 404), "error", "not_found"], [err("closed", 410), "closed", "closed"]] as const) {
+    for (const [reply, phase, code] of [
+      [err("forbidden", 403), "error", "forbidden"],
+      [err("not_found", 404), "error", "not_found"],
+      [err("closed", 410), "closed", "closed"],
+    ] as const) {
       const mf = new MockFetch();
       new FakeRegistry(mf);
       mf.script("POST /rooms/:code/offer", reply);
@@ -374,7 +446,7 @@ describe("RegistryClient: host session", () => {
     const w = await hostWaiting("none");
     for (let i = 0; i < 45; i++) w.pc.emitCandidate(C(i));
     w.pc.emitCandidate(C(3));
-    w.pc.emitCandidate("candidate:" + "x".repeat(1030));
+    w.pc.emitCandidate(`candidate:${"x".repeat(1030)}`);
     await w.h.timers.advance(0);
     await w.h.timers.advance(0);
     const posts = w.mf.callsTo("POST /rooms/:code/candidate");
@@ -391,12 +463,16 @@ describe("RegistryClient: host session", () => {
   it("batch + end: candidates arriving during an in-flight post go out as one batch with the end mark", async () => {
     const { mf, h, pc, reg } = await hostWaiting("all");
     let release!: () => void;
-    mf.on("POST /rooms/:code/candidate", (call) => new Promise((res) => {
-      release = () => {
-        for (const c of call.body.items) reg.addCandidate("host", c.candidate, c.sdpMid, c.sdpMLineIndex);
-        res({ status: 204 });
-      };
-    }));
+    mf.on(
+      "POST /rooms/:code/candidate",
+      (call) =>
+        new Promise((res) => {
+          release = () => {
+            for (const c of call.body.items) reg.addCandidate("host", c.candidate, c.sdpMid, c.sdpMLineIndex);
+            res({ status: 204 });
+          };
+        }),
+    );
     pc.emitCandidate(C(1));
     await h.timers.advance(0);
     pc.emitCandidate(C(2));
@@ -409,7 +485,13 @@ describe("RegistryClient: host session", () => {
     const posts = mf.callsTo("POST /rooms/:code/candidate").map((c) => c.body);
     expect(posts).to.deep.equal([
       { items: [{ candidate: C(1), sdpMid: "0", sdpMLineIndex: 0 }] },
-      { items: [{ candidate: C(2), sdpMid: "0", sdpMLineIndex: 0 }, { candidate: C(3), sdpMid: "0", sdpMLineIndex: 0 }], end: true },
+      {
+        items: [
+          { candidate: C(2), sdpMid: "0", sdpMLineIndex: 0 },
+          { candidate: C(3), sdpMid: "0", sdpMLineIndex: 0 },
+        ],
+        end: true,
+      },
     ]);
     h.client.close();
   });
@@ -424,7 +506,10 @@ describe("RegistryClient: host session", () => {
     expect(a.mf.callsTo("POST /rooms/:code/candidate").map((c) => c.body)).to.deep.equal([{ items: [item(1)] }]);
     a.pc.emitCandidate(C(2));
     await a.h.timers.advance(0);
-    expect(a.mf.callsTo("POST /rooms/:code/candidate").map((c) => c.body)).to.deep.equal([{ items: [item(1)] }, { items: [item(2)], end: true }]);
+    expect(a.mf.callsTo("POST /rooms/:code/candidate").map((c) => c.body)).to.deep.equal([
+      { items: [item(1)] },
+      { items: [item(2)], end: true },
+    ]);
     a.h.client.close();
     // Full-set polling: the end mark lets the other side stop polling, so it goes alone.
     const b = await hostWaiting("batch, end");
@@ -432,7 +517,10 @@ describe("RegistryClient: host session", () => {
     await b.h.timers.advance(0);
     b.pc.emitCandidate(null);
     await b.h.timers.advance(0);
-    expect(b.mf.callsTo("POST /rooms/:code/candidate").map((c) => c.body)).to.deep.equal([{ items: [item(1)] }, { items: [], end: true }]);
+    expect(b.mf.callsTo("POST /rooms/:code/candidate").map((c) => c.body)).to.deep.equal([
+      { items: [item(1)] },
+      { items: [], end: true },
+    ]);
     b.h.client.close();
   });
 
@@ -441,13 +529,18 @@ describe("RegistryClient: host session", () => {
     a.pc.emitCandidate(C(1));
     a.pc.emitCandidate(null);
     await a.h.timers.advance(0);
-    expect(a.mf.callsTo("POST /rooms/:code/candidate").map((c) => c.body)).to.deep.equal([{ candidate: C(1), sdpMid: "0", sdpMLineIndex: 0 }, { end: true }]);
+    expect(a.mf.callsTo("POST /rooms/:code/candidate").map((c) => c.body)).to.deep.equal([
+      { candidate: C(1), sdpMid: "0", sdpMLineIndex: 0 },
+      { end: true },
+    ]);
     a.h.client.close();
     const b = await hostWaiting("none");
     b.pc.emitCandidate(C(1));
     b.pc.emitCandidate(null);
     await b.h.timers.advance(0);
-    expect(b.mf.callsTo("POST /rooms/:code/candidate").map((c) => c.body)).to.deep.equal([{ candidate: C(1), sdpMid: "0", sdpMLineIndex: 0 }]);
+    expect(b.mf.callsTo("POST /rooms/:code/candidate").map((c) => c.body)).to.deep.equal([
+      { candidate: C(1), sdpMid: "0", sdpMLineIndex: 0 },
+    ]);
     b.h.client.close();
   });
 
@@ -511,9 +604,18 @@ describe("RegistryClient: guest session", () => {
     h.client.close();
   });
 
-  it("tolerates mode:\"delta\" and unknown fields from an MVP server", async () => {
+  it('tolerates mode:"delta" and unknown fields from an MVP server', async () => {
     const { mf, h, pc } = await guestDraining("none");
-    mf.script("GET /rooms/:code/candidates", { status: 200, body: { items: [{ candidate: C(1), sdpMid: "0", sdpMLineIndex: 0, future: true }], mode: "delta", lastSeq: 1, cursor: "x", extra: [1] } });
+    mf.script("GET /rooms/:code/candidates", {
+      status: 200,
+      body: {
+        items: [{ candidate: C(1), sdpMid: "0", sdpMLineIndex: 0, future: true }],
+        mode: "delta",
+        lastSeq: 1,
+        cursor: "x",
+        extra: [1],
+      },
+    });
     await h.timers.advance(1500);
     expect(pc.added.map((c) => c?.candidate)).to.deep.equal([C(1)]);
     expect(h.client.getState().phase).to.equal("draining_ice");
@@ -531,7 +633,11 @@ describe("RegistryClient: guest session", () => {
     await h.timers.advance(0);
     const drains = mf.callsTo("GET /rooms/:code/candidates");
     expect(drains.map((c) => c.query.get("since"))).to.deep.equal(["0", "1", "2"].slice(0, drains.length));
-    expect(pc.added).to.deep.equal([{ candidate: C(1), sdpMid: "0", sdpMLineIndex: 0 }, { candidate: C(2), sdpMid: "0", sdpMLineIndex: 0 }, undefined]);
+    expect(pc.added).to.deep.equal([
+      { candidate: C(1), sdpMid: "0", sdpMLineIndex: 0 },
+      { candidate: C(2), sdpMid: "0", sdpMLineIndex: 0 },
+      undefined,
+    ]);
     await h.timers.advance(10_000);
     expect(mf.callsTo("GET /rooms/:code/candidates").length).to.equal(drains.length);
     // The connect bound is armed (60 s; its half, 30 s, cannot be told from a 25 s hold's own bound here).
@@ -662,7 +768,10 @@ describe("RegistryClient: guest session", () => {
     await h.timers.advance(0);
     expect(h.client.getState().phase).to.equal("posting_answer");
     // features unknown before the first response: a plain first read, then the long-poll URL
-    expect(mf.callsTo("GET /rooms/:code").map((c) => [c.query.toString(), c.headers["if-none-match"]])).to.deep.equal([["", undefined], ["wait=25", '"1"']]);
+    expect(mf.callsTo("GET /rooms/:code").map((c) => [c.query.toString(), c.headers["if-none-match"]])).to.deep.equal([
+      ["", undefined],
+      ["wait=25", '"1"'],
+    ]);
     reg.offer = { type: "offer", sdp: "v=0\r\nlate offer" };
     reg.version++;
     reg.wake();
@@ -753,7 +862,9 @@ describe("RegistryClient: guest session", () => {
   });
 
   it("negotiated channels are created on both sides up front with their ids", async () => {
-    const { h, pc } = await guestDraining("none", { connect: { dataChannel: { negotiated: true, id: 5 }, unreliable: { negotiated: true, label: "fast" } } } as never);
+    const { h, pc } = await guestDraining("none", {
+      connect: { dataChannel: { negotiated: true, id: 5 }, unreliable: { negotiated: true, label: "fast" } },
+    } as never);
     expect(pc.channels.map((d) => [d.label, d.id, d.negotiated, d.ordered, d.maxRetransmits])).to.deep.equal([
       ["data", 5, true, true, null],
       ["fast", 1, true, false, 0],
@@ -762,7 +873,9 @@ describe("RegistryClient: guest session", () => {
   });
 
   it("negotiated without ids defaults to 0", async () => {
-    const { h, pc } = await guestDraining("none", { connect: { dataChannel: { negotiated: true, label: "x", ordered: false, maxRetransmits: 3 } } } as never);
+    const { h, pc } = await guestDraining("none", {
+      connect: { dataChannel: { negotiated: true, label: "x", ordered: false, maxRetransmits: 3 } },
+    } as never);
     expect(pc.channels.map((d) => [d.label, d.id, d.ordered, d.maxRetransmits])).to.deep.equal([["x", 0, false, 3]]);
     h.client.close();
   });
@@ -826,7 +939,9 @@ describe("RegistryClient: open session", () => {
 
   it("connect twice is a TransitionError", async () => {
     const { h } = await guestDraining("none");
-    expect(await swallow(h.client.connect({ role: "guest", code: "ABC123", accessToken: "t" }))).to.be.instanceOf(E.TransitionError);
+    expect(await swallow(h.client.connect({ role: "guest", code: "ABC123", accessToken: "t" }))).to.be.instanceOf(
+      E.TransitionError,
+    );
     h.client.close();
   });
 
@@ -838,7 +953,10 @@ describe("RegistryClient: open session", () => {
     expect(u.sent.length).to.equal(1);
     u.dispatchEvent(new MessageEvent("message", { data: "u" }));
     dc.dispatchEvent(new MessageEvent("message", { data: "r" }));
-    expect(h.named("onMessage")).to.deep.equal([["u", { reliable: false }], ["r", { reliable: true }]]);
+    expect(h.named("onMessage")).to.deep.equal([
+      ["u", { reliable: false }],
+      ["r", { reliable: true }],
+    ]);
     h.client.close();
   });
 
@@ -849,7 +967,9 @@ describe("RegistryClient: open session", () => {
     expect(mf.callsTo("POST /rooms/:code/candidate").length).to.equal(0);
     pc.emitCandidate(C(7));
     await h.timers.advance(0);
-    expect(mf.callsTo("POST /rooms/:code/candidate").map((c) => c.body)).to.deep.equal([{ items: [{ candidate: C(7), sdpMid: "0", sdpMLineIndex: 0 }] }]);
+    expect(mf.callsTo("POST /rooms/:code/candidate").map((c) => c.body)).to.deep.equal([
+      { items: [{ candidate: C(7), sdpMid: "0", sdpMLineIndex: 0 }] },
+    ]);
     h.client.close();
   });
 
@@ -996,7 +1116,9 @@ describe("RegistryClient: open session", () => {
     const reg2 = new FakeRegistry(mf2);
     const h2 = harness({ mf: mf2 });
     await h2.client.createRoom({ hostUserName: "A" });
-    mf2.fetchImpl = () => { throw new Error("sync throw"); };
+    mf2.fetchImpl = () => {
+      throw new Error("sync throw");
+    };
     (h2.client as unknown as { transport: { o: { fetchImpl: unknown } } }).transport.o.fetchImpl = mf2.fetchImpl;
     expect(() => h2.client.close()).not.to.throw();
     expect(reg2.status).to.equal("open");
@@ -1018,14 +1140,32 @@ describe("RegistryClient: open session", () => {
     const errors: unknown[] = [];
     const { RegistryClient } = await import("../../src/client/client.ts");
     const t = new MockTimers();
-    const c = new RegistryClient({
-      baseUrl: mf.base, fetchImpl: mf.fetchImpl, nowMs: t.nowMs, setTimeoutImpl: t.setTimeoutImpl, clearTimeoutImpl: t.clearTimeoutImpl,
-      randomBytes: (n) => new Uint8Array(n), createPeerConnection: () => { throw new Error("x"); }, rtcConfiguration: {},
-      telemetry: () => { throw new Error("telemetry"); },
-    }, {
-      onStateChange: () => { throw new Error("app bug"); },
-      onError: (e) => { errors.push(e); throw new Error("again"); },
-    });
+    const c = new RegistryClient(
+      {
+        baseUrl: mf.base,
+        fetchImpl: mf.fetchImpl,
+        nowMs: t.nowMs,
+        setTimeoutImpl: t.setTimeoutImpl,
+        clearTimeoutImpl: t.clearTimeoutImpl,
+        randomBytes: (n) => new Uint8Array(n),
+        createPeerConnection: () => {
+          throw new Error("x");
+        },
+        rtcConfiguration: {},
+        telemetry: () => {
+          throw new Error("telemetry");
+        },
+      },
+      {
+        onStateChange: () => {
+          throw new Error("app bug");
+        },
+        onError: (e) => {
+          errors.push(e);
+          throw new Error("again");
+        },
+      },
+    );
     await c.createRoom({ hostUserName: "A" });
     expect(errors.length).to.be.greaterThan(0);
     expect((errors[0] as Error).message).to.equal("app bug");
@@ -1037,7 +1177,10 @@ describe("RegistryClient: open session", () => {
     const reg = new FakeRegistry(mf, "none");
     reg.status = "joined";
     reg.offer = { type: "offer", sdp: "v=0\r\nSECRET-SDP-LINE" };
-    const h = harness({ mf, rtc: { failRemote: new DOMException("Failed to parse: SECRET-SDP-LINE", "OperationError") } });
+    const h = harness({
+      mf,
+      rtc: { failRemote: new DOMException("Failed to parse: SECRET-SDP-LINE", "OperationError") },
+    });
     const e = await swallow(h.client.connect({ role: "guest", code: "ABC123", accessToken: reg.guestToken }));
     expect((e as E.RegistryError).code).to.equal("unknown");
     expect((e as Error).message).to.not.contain("SECRET");
@@ -1063,7 +1206,13 @@ describe("RegistryClient: open session", () => {
 
   it("never logs anything (so no token, join code, SDP or candidate) across a full session", async () => {
     const spied: unknown[][] = [];
-    const orig = { log: console.log, info: console.info, warn: console.warn, error: console.error, debug: console.debug };
+    const orig = {
+      log: console.log,
+      info: console.info,
+      warn: console.warn,
+      error: console.error,
+      debug: console.debug,
+    };
     for (const k of Object.keys(orig) as (keyof typeof orig)[]) console[k] = (...a: unknown[]) => spied.push(a);
     try {
       const mf = new MockFetch();
@@ -1088,8 +1237,16 @@ describe("RegistryClient: open session", () => {
       await timers.advance(1000);
       expect(reg.status).to.equal("closed");
       const tele = JSON.stringify([host.telemetry, guest.telemetry]);
-      for (const secret of [reg.ownerToken, reg.guestToken, reg.joinCode, r.code, C(1), C(2), "v=0"]) expect(tele).to.not.contain(secret);
-      expect(host.telemetry.map((e) => e.type)).to.include.members(["phase_change", "request", "response", "pc_state", "dc_open", "dc_close"]);
+      for (const secret of [reg.ownerToken, reg.guestToken, reg.joinCode, r.code, C(1), C(2), "v=0"])
+        expect(tele).to.not.contain(secret);
+      expect(host.telemetry.map((e) => e.type)).to.include.members([
+        "phase_change",
+        "request",
+        "response",
+        "pc_state",
+        "dc_open",
+        "dc_close",
+      ]);
     } finally {
       Object.assign(console, orig);
     }
@@ -1107,11 +1264,27 @@ describe("RegistryClient: open session", () => {
 
   it("tolerates odd snapshots: non-object, unknown status, missing fields and version", async () => {
     const { mf, reg, h, pc } = await hostWaiting("none");
-    mf.script("GET /rooms/:code", { status: 200, body: 5 }, { status: 200, body: { status: "weird", offer: { sdp: 5 }, answer: "x" } });
+    mf.script(
+      "GET /rooms/:code",
+      { status: 200, body: 5 },
+      { status: 200, body: { status: "weird", offer: { sdp: 5 }, answer: "x" } },
+    );
     await h.timers.advance(1000);
-    expect(h.client.getRoomSnapshot()).to.deep.equal({ status: "open", offer: null, answer: null, updatedAt: 0, expiresAt: 0 });
+    expect(h.client.getRoomSnapshot()).to.deep.equal({
+      status: "open",
+      offer: null,
+      answer: null,
+      updatedAt: 0,
+      expiresAt: 0,
+    });
     await h.timers.advance(1000);
-    expect(h.client.getRoomSnapshot()).to.deep.equal({ status: "open", offer: null, answer: null, updatedAt: 0, expiresAt: 0 });
+    expect(h.client.getRoomSnapshot()).to.deep.equal({
+      status: "open",
+      offer: null,
+      answer: null,
+      updatedAt: 0,
+      expiresAt: 0,
+    });
     expect(h.client.getState().phase).to.equal("polling_room");
     reg.answer = { type: "answer", sdp: "v=0\r\nanswer" };
     reg.status = "paired";
@@ -1202,4 +1375,3 @@ describe("RegistryClient: open session", () => {
     h.client.close();
   });
 });
-

@@ -1,5 +1,5 @@
 import { expect } from "@open-wc/testing";
-import { FakeRegistry, MockFetch, MockTimers, harness, linkPeers, type Harness } from "./fixtures/index.ts";
+import { FakeRegistry, MockFetch, MockTimers, harness, linkPeers } from "./fixtures/index.ts";
 
 const C = (n: number) => `candidate:${n} 1 udp 2122260223 192.168.1.${n} 5${n}00 typ host generation 0`;
 
@@ -11,16 +11,30 @@ async function handshake(features: "all" | "none") {
   const guest = harness({ mf, timers, seed: 2 });
   const created = await host.client.createRoom({ hostUserName: "Alice" });
   expect(host.client.getState().phase).to.equal("waiting_guest");
-  const hostDone = host.client.connect({ role: "host", code: created.code, accessToken: created.ownerToken, unreliable: true });
+  const hostDone = host.client.connect({
+    role: "host",
+    code: created.code,
+    accessToken: created.ownerToken,
+    unreliable: true,
+  });
   await timers.advance(0);
   const hpc = host.rtc.pcs[0]!;
   hpc.emitCandidate(C(1));
   hpc.emitCandidate(C(2));
   hpc.emitCandidate(C(1)); // duplicate: published once
   await timers.advance(0);
-  const joined = await guest.client.joinRoom({ code: created.code.toLowerCase(), joinCode: "jq2m-7k4p", guestUserName: "Bob" });
+  const joined = await guest.client.joinRoom({
+    code: created.code.toLowerCase(),
+    joinCode: "jq2m-7k4p",
+    guestUserName: "Bob",
+  });
   expect(guest.client.getState().phase).to.equal("idle");
-  const guestDone = guest.client.connect({ role: "guest", code: created.code, accessToken: joined.guestToken, unreliable: true });
+  const guestDone = guest.client.connect({
+    role: "guest",
+    code: created.code,
+    accessToken: joined.guestToken,
+    unreliable: true,
+  });
   await timers.advance(1000);
   const gpc = guest.rtc.pcs[0]!;
   gpc.emitCandidate(C(3));
@@ -54,19 +68,46 @@ for (const features of ["all", "none"] as const) {
       linkPeers(hpc, gpc);
       await hostDone;
       await guestDone;
-      expect(host.phases).to.deep.equal(["creating_room", "waiting_guest", "posting_offer", "polling_room", "draining_ice", "connecting_rtc", "open"]);
-      expect(guest.phases).to.deep.equal(["joining_room", "idle", "posting_answer", "draining_ice", "connecting_rtc", "open"]);
+      expect(host.phases).to.deep.equal([
+        "creating_room",
+        "waiting_guest",
+        "posting_offer",
+        "polling_room",
+        "draining_ice",
+        "connecting_rtc",
+        "open",
+      ]);
+      expect(guest.phases).to.deep.equal([
+        "joining_room",
+        "idle",
+        "posting_answer",
+        "draining_ice",
+        "connecting_rtc",
+        "open",
+      ]);
       const hdc = hpc.channels;
       // The app's two channels, then the control channel both sides pre-negotiate at open (heartbeat.ts).
-      expect(hdc.map((d) => [d.label, d.ordered, d.maxRetransmits])).to.deep.equal([["data", true, null], ["unreliable", false, 0], ["registry-peer-control", false, 0]]);
-      expect([hdc[2]!.negotiated, hdc[2]!.id, gpc.channels.at(-1)!.negotiated, gpc.channels.at(-1)!.id]).to.deep.equal([true, 1001, true, 1001]);
+      expect(hdc.map((d) => [d.label, d.ordered, d.maxRetransmits])).to.deep.equal([
+        ["data", true, null],
+        ["unreliable", false, 0],
+        ["registry-peer-control", false, 0],
+      ]);
+      expect([hdc[2]!.negotiated, hdc[2]!.id, gpc.channels.at(-1)!.negotiated, gpc.channels.at(-1)!.id]).to.deep.equal([
+        true,
+        1001,
+        true,
+        1001,
+      ]);
       // The app's channels deliver ArrayBuffers (the control channel carries only strings).
       expect(hdc.slice(0, 2).every((d) => d.binaryType === "arraybuffer")).to.equal(true);
       expect(gpc.channels.slice(0, 2).every((d) => d.binaryType === "arraybuffer")).to.equal(true);
       expect(host.client.send("hello")).to.equal(true);
       expect(host.client.send(new Uint8Array([1, 2, 3]), { reliable: false })).to.equal(true);
       await timers.advance(0);
-      expect(guest.named("onMessage")).to.deep.equal([["hello", { reliable: true }], [new Uint8Array([1, 2, 3]), { reliable: false }]]);
+      expect(guest.named("onMessage")).to.deep.equal([
+        ["hello", { reliable: true }],
+        [new Uint8Array([1, 2, 3]), { reliable: false }],
+      ]);
       // drain stops after open, after the grace
       await timers.advance(10_000);
       const drains = mf.callsTo("GET /rooms/:code/candidates").length;

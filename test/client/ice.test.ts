@@ -2,7 +2,11 @@ import { expect } from "@open-wc/testing";
 import { CandidateTooLargeError, TooManyCandidatesError } from "../../src/client/errors.ts";
 import { LocalCandidates, RemoteCandidates, toBody } from "../../src/client/ice.ts";
 
-const C = (n: number) => ({ candidate: `candidate:${n} 1 udp 1 10.0.0.${n % 250} ${1000 + n} typ host`, sdpMid: "0", sdpMLineIndex: 0 });
+const C = (n: number) => ({
+  candidate: `candidate:${n} 1 udp 1 10.0.0.${n % 250} ${1000 + n} typ host`,
+  sdpMid: "0",
+  sdpMLineIndex: 0,
+});
 
 describe("ice: local candidates", () => {
   it("dedupes by (candidate, sdpMid ?? '', sdpMLineIndex ?? -1)", () => {
@@ -15,7 +19,7 @@ describe("ice: local candidates", () => {
   });
   it("rejects oversize with CandidateTooLargeError and skips invalid ones silently", () => {
     const l = new LocalCandidates(40);
-    const v = l.admit({ candidate: "candidate:" + "x".repeat(1100) });
+    const v = l.admit({ candidate: `candidate:${"x".repeat(1100)}` });
     expect(v.ok).to.equal(false);
     expect((v as { error: Error }).error).to.be.instanceOf(CandidateTooLargeError);
     expect(l.admit({ candidate: "" })).to.deep.equal({ ok: false });
@@ -50,7 +54,9 @@ describe("ice: remote candidates", () => {
     expect(r.diff([C(1), C(2), C(3), { candidate: 5 }, null, { candidate: "x" }])).to.deep.equal([C(3)]);
     expect(r.diff(undefined)).to.deep.equal([]);
     expect(r.diff({ items: [] })).to.deep.equal([]);
-    expect(r.diff([{ candidate: C(9).candidate, extra: "ignored" }])).to.deep.equal([{ candidate: C(9).candidate, sdpMid: null, sdpMLineIndex: null }]);
+    expect(r.diff([{ candidate: C(9).candidate, extra: "ignored" }])).to.deep.equal([
+      { candidate: C(9).candidate, sdpMid: null, sdpMLineIndex: null },
+    ]);
     expect(r.keys.size).to.equal(4);
   });
   it("queues until the remote description is set, then releases in order", () => {
@@ -65,6 +71,10 @@ describe("ice: remote candidates", () => {
     expect(r.diff([C(1)]).length).to.equal(1);
   });
   it("toBody keeps only the three wire fields", () => {
-    expect(toBody({ candidate: "candidate:1", sdpMid: undefined } as never)).to.deep.equal({ candidate: "candidate:1", sdpMid: null, sdpMLineIndex: null });
+    expect(toBody({ candidate: "candidate:1", sdpMid: undefined } as never)).to.deep.equal({
+      candidate: "candidate:1",
+      sdpMid: null,
+      sdpMLineIndex: null,
+    });
   });
 });

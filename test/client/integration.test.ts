@@ -8,7 +8,13 @@ import { expect } from "@open-wc/testing";
 import { RegistryClient, browserDefaults, type RegistryClientEvents } from "../../src/client/index.ts";
 import { FEATURES } from "../../src/protocol/index.ts";
 
-interface Side { client: RegistryClient; got: (string | ArrayBuffer)[]; unreliable: number; closes: (string | undefined)[]; errors: Error[] }
+interface Side {
+  client: RegistryClient;
+  got: (string | ArrayBuffer)[];
+  unreliable: number;
+  closes: (string | undefined)[];
+  errors: Error[];
+}
 
 function side(baseUrl: string): Side {
   const s: Side = { got: [], unreliable: 0, closes: [], errors: [] } as unknown as Side;
@@ -40,7 +46,7 @@ async function sendAll(c: RegistryClient, n: number, make: (i: number) => string
 let urls: { full: string; legacy: string; none: string; error?: string };
 const MODES = { full: "all features", legacy: "all but fast", none: "REGISTRY_FEATURES=none" } as const;
 
-describe("integration: two clients, real WebRTC, real Registry", function () {
+describe("integration: two clients, real WebRTC, real Registry", () => {
   before(async () => {
     urls = await (await fetch("/__registry.json")).json();
     if (urls.error) throw new Error(urls.error);
@@ -52,9 +58,19 @@ describe("integration: two clients, real WebRTC, real Registry", function () {
       const host = side(base);
       const guest = side(base);
       const room = await host.client.createRoom({ hostUserName: "Alice", prepare: { unreliable: true } });
-      const hostOpen = host.client.connect({ role: "host", code: room.code, accessToken: room.ownerToken, unreliable: true });
+      const hostOpen = host.client.connect({
+        role: "host",
+        code: room.code,
+        accessToken: room.ownerToken,
+        unreliable: true,
+      });
       const joined = await guest.client.joinRoom({ code: room.code, joinCode: room.joinCode, guestUserName: "Bob" });
-      const guestOpen = guest.client.connect({ role: "guest", code: room.code, accessToken: joined.guestToken, unreliable: true });
+      const guestOpen = guest.client.connect({
+        role: "guest",
+        code: room.code,
+        accessToken: joined.guestToken,
+        unreliable: true,
+      });
       await Promise.all([hostOpen, guestOpen]);
       expect(host.client.getState().phase).to.equal("open");
       expect(guest.client.getState().phase).to.equal("open");
@@ -82,7 +98,8 @@ describe("integration: two clients, real WebRTC, real Registry", function () {
       // The server saw the close: the room is closed (410) for the guest's token.
       let status = 0;
       for (let i = 0; i < 50 && status !== 410; i++) {
-        status = (await fetch(`${base}/rooms/${room.code}`, { headers: { "X-Access-Token": joined.guestToken } })).status;
+        status = (await fetch(`${base}/rooms/${room.code}`, { headers: { "X-Access-Token": joined.guestToken } }))
+          .status;
         if (status !== 410) await new Promise((r) => setTimeout(r, 20));
       }
       expect(status).to.equal(410);
@@ -97,11 +114,20 @@ describe("integration: two clients, real WebRTC, real Registry", function () {
     const host = side(urls.full);
     const guest = side(urls.full);
     const room = await host.client.createRoom({ hostUserName: "Alice" });
-    const hostOpen = host.client.connect({ role: "host", code: room.code, accessToken: room.ownerToken, unreliable: true });
+    const hostOpen = host.client.connect({
+      role: "host",
+      code: room.code,
+      accessToken: room.ownerToken,
+      unreliable: true,
+    });
     const joined = await guest.client.joinRoom({ code: room.code, joinCode: room.joinCode, guestUserName: "Bob" });
     const guestOpen = guest.client.connect({ role: "guest", code: room.code, accessToken: joined.guestToken });
     await Promise.all([hostOpen, guestOpen]);
-    await until(() => guest.client.getState().rtc?.unreliableDc?.readyState === "open", 5000, "the guest's unreliable channel");
+    await until(
+      () => guest.client.getState().rtc?.unreliableDc?.readyState === "open",
+      5000,
+      "the guest's unreliable channel",
+    );
     for (let i = 0; i < 50; i++) host.client.send("u", { reliable: false });
     guest.client.send("r");
     await until(() => guest.unreliable > 0 && host.got.length === 1, 5000, "packets both ways");

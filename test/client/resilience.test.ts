@@ -356,7 +356,16 @@ describe("Registry outages", () => {
     );
     mf.on("POST /rooms/:code/watch", () => new Promise(() => {}));
     // (ext fast) the hold in the body of a /watch
-    const watched = swallow(t.request({ method: "POST", path: "/rooms/ABC123/watch", route: "/rooms/:code/watch", body: { wait: 2 }, signal: ctl.signal, maxRetries: 0 }));
+    const watched = swallow(
+      t.request({
+        method: "POST",
+        path: "/rooms/ABC123/watch",
+        route: "/rooms/:code/watch",
+        body: { wait: 2 },
+        signal: ctl.signal,
+        maxRetries: 0,
+      }),
+    );
     await timers.advance(2000 + REQUEST_BOUNDS.longpollGraceMs - 1);
     expect(mf.callsTo("POST /rooms/:code/watch")[0]!.aborted).to.equal(false);
     await timers.advance(1);

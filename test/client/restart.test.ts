@@ -2,7 +2,7 @@ import { expect } from "@open-wc/testing";
 import { CLIENT_DEFAULTS } from "../../src/client/client.ts";
 import { HEARTBEAT } from "../../src/client/heartbeat.ts";
 import { restartCooldown } from "../../src/client/recovery.ts";
-import { FakeRegistry, MockFetch, err, harness, type MockPeerConnection, type FakeRegistry as Reg } from "./fixtures/index.ts";
+import { FakeRegistry, MockFetch, err, harness, type FakeRegistry as Reg } from "./fixtures/index.ts";
 
 const C = (n: number) => `candidate:${n} 1 udp 2122260223 10.1.1.${n} ${6000 + n} typ host`;
 const swallow = (p: Promise<unknown>) => p.catch((e: unknown) => e);
@@ -176,7 +176,16 @@ describe("ICE restart (registry-api §8 restart)", () => {
     let online = false;
     let listeners = 0;
     let notify: (on: boolean) => void = () => {};
-    const network = { online: () => online, listen: (f: (on: boolean) => void) => { listeners++; notify = f; return () => { listeners--; }; } };
+    const network = {
+      online: () => online,
+      listen: (f: (on: boolean) => void) => {
+        listeners++;
+        notify = f;
+        return () => {
+          listeners--;
+        };
+      },
+    };
     const { reg, h, pc } = await openHost("all", { network } as never);
     expect(listeners).to.equal(1);
     pc.setConnectionState("disconnected");
@@ -196,7 +205,13 @@ describe("ICE restart (registry-api §8 restart)", () => {
 
   it("online while healthy only ends backoff waits; going offline alone starts nothing", async () => {
     let notify: (on: boolean) => void = () => {};
-    const network = { online: () => true, listen: (f: (on: boolean) => void) => { notify = f; return () => {}; } };
+    const network = {
+      online: () => true,
+      listen: (f: (on: boolean) => void) => {
+        notify = f;
+        return () => {};
+      },
+    };
     const { mf, h } = await openHost("all", { network } as never);
     notify(false);
     notify(true);
@@ -219,7 +234,10 @@ describe("ICE restart (registry-api §8 restart)", () => {
   });
 
   it("before open: disconnected gets the grace (then ends), failed ends at once", async () => {
-    for (const [state, why, wait] of [["disconnected", "disconnected", CLIENT_DEFAULTS.disconnectGraceMs], ["failed", "connection_failed", 0]] as const) {
+    for (const [state, why, wait] of [
+      ["disconnected", "disconnected", CLIENT_DEFAULTS.disconnectGraceMs],
+      ["failed", "connection_failed", 0],
+    ] as const) {
       const mf = new MockFetch();
       const reg = new FakeRegistry(mf, "all");
       const h = harness({ mf });

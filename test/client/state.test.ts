@@ -4,16 +4,39 @@ import { TRANSITIONS, TERMINAL, canApply, initialState, reduce, type Action } fr
 import type { ClientPhase, ClientState } from "../../src/client/types.ts";
 
 const PHASES: ClientPhase[] = [
-  "idle", "creating_room", "waiting_guest", "joining_room", "posting_offer", "posting_answer", "polling_room",
-  "draining_ice", "connecting_rtc", "open", "closing", "closed", "error",
+  "idle",
+  "creating_room",
+  "waiting_guest",
+  "joining_room",
+  "posting_offer",
+  "posting_answer",
+  "polling_room",
+  "draining_ice",
+  "connecting_rtc",
+  "open",
+  "closing",
+  "closed",
+  "error",
 ];
 const rl = new RateLimitedError(undefined, { retryAfterSec: 3 });
 const ACTIONS: Action[] = [
-  { type: "create" }, { type: "created", code: "ABC123", token: "t" }, { type: "join" }, { type: "joined", code: "ABC123", token: "g" },
-  { type: "request_failed", error: rl }, { type: "connect", role: "host", code: "ABC123", token: "t" }, { type: "offer_posted" },
-  { type: "answered" }, { type: "ice_connected" }, { type: "dc_open" }, { type: "restart" }, { type: "reoffer" },
-  { type: "rtc", rtc: { localCandidates: new Set(), remoteCandidates: new Set() } }, { type: "error_noted", error: rl },
-  { type: "closing" }, { type: "closed" }, { type: "failed", error: rl },
+  { type: "create" },
+  { type: "created", code: "ABC123", token: "t" },
+  { type: "join" },
+  { type: "joined", code: "ABC123", token: "g" },
+  { type: "request_failed", error: rl },
+  { type: "connect", role: "host", code: "ABC123", token: "t" },
+  { type: "offer_posted" },
+  { type: "answered" },
+  { type: "ice_connected" },
+  { type: "dc_open" },
+  { type: "restart" },
+  { type: "reoffer" },
+  { type: "rtc", rtc: { localCandidates: new Set(), remoteCandidates: new Set() } },
+  { type: "error_noted", error: rl },
+  { type: "closing" },
+  { type: "closed" },
+  { type: "failed", error: rl },
 ];
 
 const at = (phase: ClientPhase): ClientState => ({ phase, lastTransitionAt: 0 });

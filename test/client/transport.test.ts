@@ -14,8 +14,16 @@ function setup(random = 0.5, extra: Partial<TransportOptions> = {}) {
   const retries: E.RegistryError[] = [];
   const tele: unknown[] = [];
   const t = new Transport({
-    baseUrl: mf.base, fetchImpl: mf.fetchImpl, nowMs: timers.nowMs, random: () => random, timers: scope,
-    csrfHeaderName: "X-Registry-Version", csrfHeaderValue: "1", telemetry: (e) => tele.push(e), onRetry: (e) => retries.push(e), ...extra,
+    baseUrl: mf.base,
+    fetchImpl: mf.fetchImpl,
+    nowMs: timers.nowMs,
+    random: () => random,
+    timers: scope,
+    csrfHeaderName: "X-Registry-Version",
+    csrfHeaderValue: "1",
+    telemetry: (e) => tele.push(e),
+    onRetry: (e) => retries.push(e),
+    ...extra,
   });
   const ctl = new AbortController();
   return { mf, timers, t, scope, ctl, retries, tele, errors };
@@ -28,11 +36,12 @@ describe("backoff", () => {
     expect(backoffDelay(1, () => 0)).to.equal(400);
     expect(backoffDelay(1, () => 0.999999)).to.equal(1000);
     expect(backoffDelay(30, () => 0.5)).to.equal(BACKOFF.capMs);
-    for (let a = 0; a < 12; a++) for (const r of [0, 0.3, 0.99]) {
-      const d = backoffDelay(a, () => r);
-      expect(d).to.be.within(250, 10_000);
-      if (a > 0) expect(d).to.be.at.least(backoffDelay(a - 1, () => r));
-    }
+    for (let a = 0; a < 12; a++)
+      for (const r of [0, 0.3, 0.99]) {
+        const d = backoffDelay(a, () => r);
+        expect(d).to.be.within(250, 10_000);
+        if (a > 0) expect(d).to.be.at.least(backoffDelay(a - 1, () => r));
+      }
   });
   it("429: honours retryAfterSec plus < 250 ms jitter, else backoff", () => {
     expect(rateLimitDelay(0, 3, () => 0)).to.equal(3000);
@@ -60,14 +69,18 @@ describe("errors", () => {
     }
     expect(E.errorFromResponse(429, errorEnvelope("rate_limited"), null)).to.be.instanceOf(E.RateLimitedError);
     expect(E.errorFromResponse(410, errorEnvelope("closed"), null)).to.be.instanceOf(E.ClosedError);
-    expect(E.errorFromResponse(409, errorEnvelope("too_many_candidates"), null)).to.be.instanceOf(E.TooManyCandidatesError);
+    expect(E.errorFromResponse(409, errorEnvelope("too_many_candidates"), null)).to.be.instanceOf(
+      E.TooManyCandidatesError,
+    );
   });
   it("falls back on Retry-After and on the status for unknown codes or bodies", () => {
     const a = E.errorFromResponse(429, null, "7");
     expect(a).to.be.instanceOf(E.RateLimitedError);
     expect(a.retryAfterSec).to.equal(7);
     expect(E.errorFromResponse(429, null, "soon").retryAfterSec).to.equal(undefined);
-    expect(E.errorFromResponse(429, errorEnvelope("rate_limited", { retryAfterSec: 2 }), "9").retryAfterSec).to.equal(2);
+    expect(E.errorFromResponse(429, errorEnvelope("rate_limited", { retryAfterSec: 2 }), "9").retryAfterSec).to.equal(
+      2,
+    );
     const b = E.errorFromResponse(502, { error: { code: "brand_new", message: "x" } }, null);
     expect(b).to.include({ code: "unknown", retryable: true, status: 502 });
     expect(E.errorFromResponse(418, "teapot", null)).to.include({ code: "unknown", retryable: false });
@@ -87,7 +100,9 @@ describe("timers scope", () => {
     const { timers, scope, errors } = setup();
     const ran: number[] = [];
     const a = scope.set(() => ran.push(1), 10);
-    scope.set(() => { throw new Error("boom"); }, 20);
+    scope.set(() => {
+      throw new Error("boom");
+    }, 20);
     scope.cancel(a);
     scope.cancel(a);
     scope.cancel(undefined);
@@ -102,9 +117,18 @@ describe("timers scope", () => {
   });
   it("ignores a host timer firing after cancel", () => {
     let fire: (() => void) | undefined;
-    const scope = new TimerScope((fn) => { fire = fn; return 1; }, () => {}, () => {});
+    const scope = new TimerScope(
+      (fn) => {
+        fire = fn;
+        return 1;
+      },
+      () => {},
+      () => {},
+    );
     let ran = false;
-    const id = scope.set(() => { ran = true; }, 5);
+    const id = scope.set(() => {
+      ran = true;
+    }, 5);
     scope.cancel(id);
     fire!();
     expect(ran).to.equal(false);
@@ -132,11 +156,28 @@ describe("transport", () => {
     mf.on("POST /rooms/:code/offer", () => ({ status: 204 }));
     mf.on("GET /rooms/:code", () => ({ status: 200, body: { status: "open" } }));
     expect(t.featuresKnown).to.equal(false);
-    await t.request({ method: "POST", path: "/rooms/ABC123/offer", route: "/rooms/:code/offer", token: "tok", body: { a: 1 }, signal: ctl.signal });
-    const get = await t.request({ method: "GET", path: "/rooms/ABC123", route: "/rooms/:code", token: "tok", signal: ctl.signal });
+    await t.request({
+      method: "POST",
+      path: "/rooms/ABC123/offer",
+      route: "/rooms/:code/offer",
+      token: "tok",
+      body: { a: 1 },
+      signal: ctl.signal,
+    });
+    const get = await t.request({
+      method: "GET",
+      path: "/rooms/ABC123",
+      route: "/rooms/:code",
+      token: "tok",
+      signal: ctl.signal,
+    });
     expect(get.body).to.deep.equal({ status: "open" });
     const [p, g] = mf.calls;
-    expect(p!.headers).to.deep.include({ "x-access-token": "tok", "x-registry-version": "1", "content-type": "application/json" });
+    expect(p!.headers).to.deep.include({
+      "x-access-token": "tok",
+      "x-registry-version": "1",
+      "content-type": "application/json",
+    });
     expect(p!.body).to.deep.equal({ a: 1 });
     expect(g!.headers).to.deep.equal({ "x-access-token": "tok" });
     expect(t.featuresKnown).to.equal(true);
@@ -159,14 +200,23 @@ describe("transport", () => {
     expect((await p).status).to.equal(201);
     expect(retries[0]).to.be.instanceOf(E.RateLimitedError);
     expect(retries[0]!.retryAfterSec).to.equal(2);
-    expect(tele).to.deep.include({ type: "retry", method: "POST", route: "/rooms", attempt: 1, delayMs: 2000, status: 429 });
+    expect(tele).to.deep.include({
+      type: "retry",
+      method: "POST",
+      route: "/rooms",
+      attempt: 1,
+      delayMs: 2000,
+      status: 429,
+    });
   });
 
   it("429 without retryAfterSec: capped, jittered exponential backoff, then RateLimitedError", async () => {
     const { mf, t, ctl, timers } = setup(0.999);
     for (let i = 0; i < 5; i++) mf.script("GET /rooms/:code", err("rate_limited", 429));
     mf.on("GET /rooms/:code", () => ({ status: 200, body: {} }));
-    const p = t.request({ method: "GET", path: "/rooms/ABC123", route: "/rooms/:code", signal: ctl.signal }).catch((e) => e);
+    const p = t
+      .request({ method: "GET", path: "/rooms/ABC123", route: "/rooms/:code", signal: ctl.signal })
+      .catch((e) => e);
     for (let i = 0; i < 10; i++) await timers.next();
     const e = await p;
     expect(e).to.be.instanceOf(E.RateLimitedError);
@@ -180,7 +230,9 @@ describe("transport", () => {
   it("429 asking for longer than the cap is thrown at once with retryAfterSec (the caller shows it)", async () => {
     const { mf, t, ctl, timers } = setup();
     mf.script("POST /rooms/:code/join", err("rate_limited", 429, { retryAfterSec: 60 }));
-    const e = await t.request({ method: "POST", path: "/rooms/ABC123/join", route: "/rooms/:code/join", body: {}, signal: ctl.signal }).catch((x) => x);
+    const e = await t
+      .request({ method: "POST", path: "/rooms/ABC123/join", route: "/rooms/:code/join", body: {}, signal: ctl.signal })
+      .catch((x) => x);
     expect(e).to.be.instanceOf(E.RateLimitedError);
     expect(e.retryAfterSec).to.equal(60);
     expect(timers.pending).to.equal(0);
@@ -199,10 +251,20 @@ describe("transport", () => {
   it("4xx is not retried; maxRetries 0 means one attempt", async () => {
     const { mf, t, ctl } = setup();
     mf.script("POST /rooms/:code/offer", err("forbidden", 403));
-    const e = await t.request({ method: "POST", path: "/rooms/ABC123/offer", route: "/rooms/:code/offer", signal: ctl.signal }).catch((x) => x);
+    const e = await t
+      .request({ method: "POST", path: "/rooms/ABC123/offer", route: "/rooms/:code/offer", signal: ctl.signal })
+      .catch((x) => x);
     expect(e).to.be.instanceOf(E.ForbiddenError);
     mf.script("POST /rooms/:code/close", err("internal", 500));
-    const e2 = await t.request({ method: "POST", path: "/rooms/ABC123/close", route: "/rooms/:code/close", signal: ctl.signal, maxRetries: 0 }).catch((x) => x);
+    const e2 = await t
+      .request({
+        method: "POST",
+        path: "/rooms/ABC123/close",
+        route: "/rooms/:code/close",
+        signal: ctl.signal,
+        maxRetries: 0,
+      })
+      .catch((x) => x);
     expect(e2).to.be.instanceOf(E.InternalError);
     expect(mf.calls.length).to.equal(2);
   });
@@ -211,7 +273,13 @@ describe("transport", () => {
     const { mf, t, ctl, timers } = setup();
     mf.script("GET /rooms/:code", new TypeError("Failed to fetch"));
     mf.on("GET /rooms/:code", () => ({ status: 200, body: {} }));
-    const p = t.request({ method: "GET", path: "/rooms/ABC123", route: "/rooms/:code", signal: ctl.signal, idempotent: true });
+    const p = t.request({
+      method: "GET",
+      path: "/rooms/ABC123",
+      route: "/rooms/:code",
+      signal: ctl.signal,
+      idempotent: true,
+    });
     await timers.next();
     expect((await p).status).to.equal(200);
     mf.script("POST /rooms", new TypeError("Failed to fetch"));
@@ -221,21 +289,29 @@ describe("transport", () => {
     const broken = new Response("{}", { status: 200 });
     broken.text = () => Promise.reject(new TypeError("network error"));
     const t2 = new Transport({ ...(t as unknown as { o: TransportOptions }).o, fetchImpl: async () => broken });
-    expect(await t2.request({ method: "POST", path: "/rooms", route: "/rooms", signal: ctl.signal }).catch((x) => x)).to.be.instanceOf(E.NetworkError);
+    expect(
+      await t2.request({ method: "POST", path: "/rooms", route: "/rooms", signal: ctl.signal }).catch((x) => x),
+    ).to.be.instanceOf(E.NetworkError);
   });
 
   it("abort: rejects with AbortError, before or during a request or a backoff", async () => {
     const { mf, t, ctl, timers } = setup();
     mf.on("GET /rooms/:code", () => new Promise(() => {}));
-    const p = t.request({ method: "GET", path: "/rooms/ABC123", route: "/rooms/:code", signal: ctl.signal }).catch((x) => x);
+    const p = t
+      .request({ method: "GET", path: "/rooms/ABC123", route: "/rooms/:code", signal: ctl.signal })
+      .catch((x) => x);
     await timers.advance(0);
     ctl.abort();
     expect(isAbortError(await p)).to.equal(true);
-    const again = await t.request({ method: "GET", path: "/rooms/ABC123", route: "/rooms/:code", signal: ctl.signal }).catch((x) => x);
+    const again = await t
+      .request({ method: "GET", path: "/rooms/ABC123", route: "/rooms/:code", signal: ctl.signal })
+      .catch((x) => x);
     expect(isAbortError(again)).to.equal(true);
     const s2 = setup();
     s2.mf.script("GET /rooms/:code", err("internal", 500));
-    const p2 = s2.t.request({ method: "GET", path: "/rooms/ABC123", route: "/rooms/:code", signal: s2.ctl.signal }).catch((x) => x);
+    const p2 = s2.t
+      .request({ method: "GET", path: "/rooms/ABC123", route: "/rooms/:code", signal: s2.ctl.signal })
+      .catch((x) => x);
     await s2.timers.advance(0);
     expect(s2.timers.pending).to.equal(1);
     s2.ctl.abort();
@@ -247,31 +323,60 @@ describe("transport", () => {
     const ctl = new AbortController();
     const timers = new MockTimers();
     const t = new Transport({
-      baseUrl: "https://x", fetchImpl: () => { ctl.abort(); return Promise.reject(new TypeError("x")); }, nowMs: () => 0, random: () => 0,
-      timers: new TimerScope(timers.setTimeoutImpl, timers.clearTimeoutImpl, () => {}), csrfHeaderName: "X-Registry-Version", csrfHeaderValue: "1",
-      telemetry: () => {}, onRetry: () => {},
+      baseUrl: "https://x",
+      fetchImpl: () => {
+        ctl.abort();
+        return Promise.reject(new TypeError("x"));
+      },
+      nowMs: () => 0,
+      random: () => 0,
+      timers: new TimerScope(timers.setTimeoutImpl, timers.clearTimeoutImpl, () => {}),
+      csrfHeaderName: "X-Registry-Version",
+      csrfHeaderValue: "1",
+      telemetry: () => {},
+      onRetry: () => {},
     });
-    const e = await t.request({ method: "GET", path: "/", route: "/", signal: ctl.signal, idempotent: true }).catch((x) => x);
+    const e = await t
+      .request({ method: "GET", path: "/", route: "/", signal: ctl.signal, idempotent: true })
+      .catch((x) => x);
     expect(e).to.be.instanceOf(TypeError);
   });
 
   it("2xx with a non-JSON body is an error; empty 200 is null; unknown throws pass through", async () => {
     const { mf, t, ctl } = setup();
     mf.script("GET /rooms/:code", { status: 200, body: "not json" }, { status: 200 });
-    const e = await t.request({ method: "GET", path: "/rooms/ABC123", route: "/rooms/:code", signal: ctl.signal }).catch((x) => x);
+    const e = await t
+      .request({ method: "GET", path: "/rooms/ABC123", route: "/rooms/:code", signal: ctl.signal })
+      .catch((x) => x);
     expect(e).to.be.instanceOf(E.RegistryError);
     expect(e.code).to.equal("unknown");
-    expect((await t.request({ method: "GET", path: "/rooms/ABC123", route: "/rooms/:code", signal: ctl.signal })).body).to.equal(null);
+    expect(
+      (await t.request({ method: "GET", path: "/rooms/ABC123", route: "/rooms/:code", signal: ctl.signal })).body,
+    ).to.equal(null);
   });
 
   it("telemetry carries route patterns, sizes and latencies, never the code or token", async () => {
     const { mf, t, ctl, tele } = setup();
     mf.on("POST /rooms/:code/candidate", () => ({ status: 204 }));
-    await t.request({ method: "POST", path: "/rooms/ABC123/candidate", route: "/rooms/:code/candidate", token: "SECRETTOKEN", body: { candidate: "candidate:xyz" }, signal: ctl.signal });
+    await t.request({
+      method: "POST",
+      path: "/rooms/ABC123/candidate",
+      route: "/rooms/:code/candidate",
+      token: "SECRETTOKEN",
+      body: { candidate: "candidate:xyz" },
+      signal: ctl.signal,
+    });
     const s = JSON.stringify(tele);
     expect(s).to.not.contain("ABC123");
     expect(s).to.not.contain("SECRETTOKEN");
     expect(s).to.not.contain("candidate:xyz");
-    expect(tele).to.deep.include({ type: "response", method: "POST", route: "/rooms/:code/candidate", status: 204, bytes: 0, latencyMs: 0 });
+    expect(tele).to.deep.include({
+      type: "response",
+      method: "POST",
+      route: "/rooms/:code/candidate",
+      status: 204,
+      bytes: 0,
+      latencyMs: 0,
+    });
   });
 });
