@@ -36,6 +36,17 @@ export interface PeerErrorDetail {
   attribute?: string;
 }
 
+/** `reconnecting`'s detail: why the open connection is being recovered. */
+export interface ReconnectingDetail {
+  reason: ReconnectReason;
+}
+/** `reconnected`'s detail: how long the recovery took. */
+export interface ReconnectedDetail {
+  afterMs: number;
+}
+/** `stats`'s detail: live connection quality (the same as `getStats()`). */
+export interface StatsDetail extends ConnectionStats {}
+
 /** Event name → detail type, for `emit()` and `HTMLElementEventMap`. */
 export interface RegistryPeerEventDetails {
   "phase-change": PhaseChangeDetail;
@@ -45,9 +56,9 @@ export interface RegistryPeerEventDetails {
   drain: void;
   "peer-close": PeerCloseDetail;
   "peer-error": PeerErrorDetail;
-  reconnecting: { reason: ReconnectReason };
-  reconnected: { afterMs: number };
-  stats: ConnectionStats;
+  reconnecting: ReconnectingDetail;
+  reconnected: ReconnectedDetail;
+  stats: StatsDetail;
 }
 
 declare global {
@@ -59,9 +70,9 @@ declare global {
     drain: CustomEvent<void>;
     "peer-close": CustomEvent<PeerCloseDetail>;
     "peer-error": CustomEvent<PeerErrorDetail>;
-    reconnecting: CustomEvent<{ reason: ReconnectReason }>;
-    reconnected: CustomEvent<{ afterMs: number }>;
-    stats: CustomEvent<ConnectionStats>;
+    reconnecting: CustomEvent<ReconnectingDetail>;
+    reconnected: CustomEvent<ReconnectedDetail>;
+    stats: CustomEvent<StatsDetail>;
   }
 }
 

@@ -52,9 +52,9 @@ import { mergeStrings, type RegistryPeerStringsInit } from "./strings.ts";
  * @fires {CustomEvent<PeerCloseDetail>} peer-close - `{ reason }` once the session that was open (or opening) ended.
  * @fires {CustomEvent<PeerErrorDetail>} peer-error - `{ code, message, retryable, retryAfterSec, attribute }` for every
  *   error; code `config` (with the `attribute` to fix) for a setup mistake of the page.
- * @fires {CustomEvent<{ reason: ReconnectReason }>} reconnecting - `{ reason }`: the open connection is in trouble and being recovered.
- * @fires {CustomEvent<{ afterMs: number }>} reconnected - `{ afterMs }`: recovered (packets sent meanwhile arrive).
- * @fires {CustomEvent<ConnectionStats>} stats - Live quality (`getStats()`'s result) every `stats-interval` ms while connected.
+ * @fires {CustomEvent<ReconnectingDetail>} reconnecting - `{ reason }`: the open connection is in trouble and being recovered.
+ * @fires {CustomEvent<ReconnectedDetail>} reconnected - `{ afterMs }`: recovered (packets sent meanwhile arrive).
+ * @fires {CustomEvent<StatsDetail>} stats - Live quality (`getStats()`'s result) every `stats-interval` ms while connected.
  *
  * @csspart panel - The outer container of every view.
  * @csspart status - The status line (aria-live="polite").

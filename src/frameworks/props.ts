@@ -14,7 +14,10 @@ export type RegistryPeerEventName =
   | "packet"
   | "drain"
   | "peer-close"
-  | "peer-error";
+  | "peer-error"
+  | "reconnecting"
+  | "reconnected"
+  | "stats";
 
 export type RegistryPeerEvent<K extends RegistryPeerEventName> = HTMLElementEventMap[K] & {
   currentTarget: RegistryPeer;

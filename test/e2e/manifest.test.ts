@@ -87,7 +87,10 @@ test("the element lists its public API only, and types every event's detail", ()
     "peer-error",
     "peer-open",
     "phase-change",
+    "reconnected",
+    "reconnecting",
     "room-created",
+    "stats",
   ]);
   const dts = readFileSync(`${ROOT}/dist/lib/element/events.d.ts`, "utf8");
   for (const [name, type] of Object.entries(events)) {
