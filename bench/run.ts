@@ -33,8 +33,28 @@ const full = !quick && !only;
 const want = (s: string) => !only || only.has(s);
 
 const COUNTS = quick
-  ? { runs: 3, throughputBytes: 8 * 2 ** 20, pings: 100, windows: 3, windowMs: 500, warmupMs: 500, concurrency: 32, memoryRooms: 2000, memoryRuns: 3 }
-  : { runs: 15, throughputBytes: 32 * 2 ** 20, pings: 500, windows: 15, windowMs: 1000, warmupMs: 2000, concurrency: 32, memoryRooms: 10_000, memoryRuns: 15 };
+  ? {
+      runs: 3,
+      throughputBytes: 8 * 2 ** 20,
+      pings: 100,
+      windows: 3,
+      windowMs: 500,
+      warmupMs: 500,
+      concurrency: 32,
+      memoryRooms: 2000,
+      memoryRuns: 3,
+    }
+  : {
+      runs: 15,
+      throughputBytes: 32 * 2 ** 20,
+      pings: 500,
+      windows: 15,
+      windowMs: 1000,
+      warmupMs: 2000,
+      concurrency: 32,
+      memoryRooms: 10_000,
+      memoryRuns: 15,
+    };
 
 const watchdog = setTimeout(() => {
   console.error("bench: over the 20 min cap, giving up");
@@ -58,7 +78,9 @@ export function table(figures: Figure[]): string {
   ];
   for (const f of figures) {
     const met = f.met === null ? "" : f.met ? "yes" : "**no**";
-    rows.push(`| ${f.id} | ${f.name} | ${f.unit} | ${fmt(f.median, f.unit)} | ${fmt(f.min, f.unit)} | ${fmt(f.max, f.unit)} | ${f.runs} | ${f.target} | ${met} |`);
+    rows.push(
+      `| ${f.id} | ${f.name} | ${f.unit} | ${fmt(f.median, f.unit)} | ${fmt(f.min, f.unit)} | ${fmt(f.max, f.unit)} | ${f.runs} | ${f.target} | ${met} |`,
+    );
   }
   return rows.join("\n");
 }
@@ -70,23 +92,39 @@ function sourceState(): { commit: string; uncommittedProductEdits: string[] } {
   const st = git(["status", "--porcelain", "--", "src", "server"]);
   return {
     commit: head.status === 0 ? head.stdout.trim() : "unknown",
-    uncommittedProductEdits: st.status === 0 ? st.stdout.split("\n").filter(Boolean).map((l) => l.slice(3)) : [],
+    uncommittedProductEdits:
+      st.status === 0
+        ? st.stdout
+            .split("\n")
+            .filter(Boolean)
+            .map((l) => l.slice(3))
+        : [],
   };
 }
 
 async function main(): Promise<void> {
   const started = new Date();
   const m = machine();
-  log(`registry-peer bench (${full ? "full" : quick ? "quick" : "subset"}) on ${m.cpuModel}, ${m.cores} cores, Node ${m.node}, load average ${m.loadAvgStart}`);
+  log(
+    `registry-peer bench (${full ? "full" : quick ? "quick" : "subset"}) on ${m.cpuModel}, ${m.cores} cores, Node ${m.node}, load average ${m.loadAvgStart}`,
+  );
   await buildIfNeeded(ROOT);
 
   const figures: Figure[] = [];
   const notes: string[] = [];
   if (want("size")) figures.push(...(await sizeFigures(ROOT)));
   if (want("browser")) {
-    const b = await browserFigures({ root: ROOT, runs: COUNTS.runs, throughputBytes: COUNTS.throughputBytes, pings: COUNTS.pings, log });
+    const b = await browserFigures({
+      root: ROOT,
+      runs: COUNTS.runs,
+      throughputBytes: COUNTS.throughputBytes,
+      pings: COUNTS.pings,
+      log,
+    });
     m.chromium = b.info.chromium;
-    notes.push(`Pages cross-origin isolated: ${b.info.crossOriginIsolated}; performance.now() step ${b.info.timerStepUs} µs.`);
+    notes.push(
+      `Pages cross-origin isolated: ${b.info.crossOriginIsolated}; performance.now() step ${b.info.timerStepUs} µs.`,
+    );
     figures.push(...b.figures);
   }
   if (want("roundtrip")) figures.push(...(await roundtripFigures({ root: ROOT, runs: COUNTS.runs, log })).figures);
@@ -99,7 +137,8 @@ async function main(): Promise<void> {
     figures.push(...n.figures);
     if (n.note) notes.push(n.note);
   }
-  if (want("sweep")) figures.push(...(await sweepFigures({ root: ROOT, rooms: 100_000, seconds: quick ? 20 : 75, log })));
+  if (want("sweep"))
+    figures.push(...(await sweepFigures({ root: ROOT, rooms: 100_000, seconds: quick ? 20 : 75, log })));
   if (want("recovery")) {
     const n = await recoveryFigures({ runs: quick ? 1 : 3, log });
     figures.push(...n.figures);
@@ -120,33 +159,33 @@ async function main(): Promise<void> {
     figures,
   };
   const t = table(figures);
-  log("\n" + t + "\n");
+  log(`\n${t}\n`);
   const missed = figures.filter((f) => f.met === false).map((f) => f.id);
   log(`missed targets: ${missed.length ? missed.join(", ") : "none"}`);
 
   mkdirSync(join(ROOT, "bench/results"), { recursive: true });
   if (full) {
-    writeFileSync(join(ROOT, "bench/results/latest.json"), JSON.stringify(result, null, 2) + "\n");
+    writeFileSync(join(ROOT, "bench/results/latest.json"), `${JSON.stringify(result, null, 2)}\n`);
     const start = "<!-- bench:table:start -->";
     const end = "<!-- bench:table:end -->";
     // The same generated block goes into bench/README.md and docs/benchmarks.md, so neither drifts.
     for (const readmePath of [join(ROOT, "bench/README.md"), join(ROOT, "docs/benchmarks.md")]) {
-    if (!existsSync(readmePath)) continue;
-    const readme = readFileSync(readmePath, "utf8");
-    const i = readme.indexOf(start);
-    const j = readme.indexOf(end);
-    if (i >= 0 && j > i) {
-      const machineLine =
-        `Run ${result.date.slice(0, 16).replace("T", " ")} UTC (${result.durationSec} s) on ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}; ` +
-        `Node ${m.node}, Chromium ${m.chromium || "–"}; 1-min load average ${m.loadAvgStart} at start, ${m.loadAvgEnd} at end (the machine was shared). ` +
-        `Source: commit ${result.source.commit}${result.source.uncommittedProductEdits.length ? ` plus uncommitted edits in ${result.source.uncommittedProductEdits.join(", ")} (other engineers' work in progress, built and measured as found)` : ""}.`;
-      const body = `\n${machineLine}\n\n${t}\n\n${notes.join(" ")}\n`;
-      writeFileSync(readmePath, readme.slice(0, i + start.length) + body + readme.slice(j));
-    }
+      if (!existsSync(readmePath)) continue;
+      const readme = readFileSync(readmePath, "utf8");
+      const i = readme.indexOf(start);
+      const j = readme.indexOf(end);
+      if (i >= 0 && j > i) {
+        const machineLine =
+          `Run ${result.date.slice(0, 16).replace("T", " ")} UTC (${result.durationSec} s) on ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}; ` +
+          `Node ${m.node}, Chromium ${m.chromium || "–"}; 1-min load average ${m.loadAvgStart} at start, ${m.loadAvgEnd} at end (the machine was shared). ` +
+          `Source: commit ${result.source.commit}${result.source.uncommittedProductEdits.length ? ` plus uncommitted edits in ${result.source.uncommittedProductEdits.join(", ")} (other engineers' work in progress, built and measured as found)` : ""}.`;
+        const body = `\n${machineLine}\n\n${t}\n\n${notes.join(" ")}\n`;
+        writeFileSync(readmePath, readme.slice(0, i + start.length) + body + readme.slice(j));
+      }
     }
     log("wrote bench/results/latest.json and the table in bench/README.md and docs/benchmarks.md");
   } else {
-    writeFileSync(join(ROOT, "bench/results/quick.tmp"), JSON.stringify(result, null, 2) + "\n");
+    writeFileSync(join(ROOT, "bench/results/quick.tmp"), `${JSON.stringify(result, null, 2)}\n`);
     log("wrote bench/results/quick.tmp (not a full run: README and latest.json untouched)");
   }
 }

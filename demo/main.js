@@ -8,7 +8,10 @@ const peer = /** @type {any} */ ($("peer"));
 // The Registry: what `npm start` wrote into the page, else ?registry=…, else this host on :8787.
 const meta = document.querySelector('meta[name="registry-url"]')?.getAttribute("content") ?? "";
 const fromQuery = new URLSearchParams(location.search).get("registry");
-peer.setAttribute("base-url", fromQuery || (meta.startsWith("http") ? meta : `${location.protocol}//${location.hostname}:8787`));
+peer.setAttribute(
+  "base-url",
+  fromQuery || (meta.startsWith("http") ? meta : `${location.protocol}//${location.hostname}:8787`),
+);
 
 const enc = new TextEncoder();
 const stats = { sent: 0, recv: 0, positions: 0, lastPps: 0 };
@@ -68,7 +71,9 @@ peer.addEventListener("peer-open", () => {
   addLine("•", "Connected. Move with the arrow keys or WASD (click the arena first), or drag.");
 });
 peer.addEventListener("reconnecting", (e) => addLine("•", `Connection trouble (${e.detail.reason}), reconnecting…`));
-peer.addEventListener("reconnected", (e) => addLine("•", `Reconnected after ${(e.detail.afterMs / 1000).toFixed(1)} s.`));
+peer.addEventListener("reconnected", (e) =>
+  addLine("•", `Reconnected after ${(e.detail.afterMs / 1000).toFixed(1)} s.`),
+);
 peer.addEventListener("peer-close", (e) => {
   for (const id of ["chat-input", "chat-send"]) $(id).disabled = true;
   game.stop();
@@ -104,14 +109,17 @@ peer.addEventListener("packet", (e) => {
 // Connection quality comes from the element's `stats` event (every 2 s by default): RTT and jitter
 // of the ICE path, loss on the unreliable channel, the route and a rating. Byte counts are the
 // demo's own (JSON it sent and received), positions/s and the send buffer are read every second.
-const fmtBytes = (n) => (n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(2)} MiB`);
+const fmtBytes = (n) =>
+  n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(2)} MiB`;
 const ms = (x) => (x === null || x === undefined ? "–" : `${x.toFixed(1)} ms`);
 peer.addEventListener("stats", (e) => {
   const s = e.detail;
   $("stat-rtt").textContent = ms(s.rttMs);
   $("stat-jitter").textContent = ms(s.jitterMs);
   $("stat-loss").textContent = s.unreliableLoss === null ? "–" : `${(s.unreliableLoss * 100).toFixed(1)} %`;
-  $("stat-route").textContent = s.route ? `${s.route.localType} ↔ ${s.route.remoteType} (${s.route.protocol}${s.route.relayed ? ", relayed" : ""})` : "–";
+  $("stat-route").textContent = s.route
+    ? `${s.route.localType} ↔ ${s.route.remoteType} (${s.route.protocol}${s.route.relayed ? ", relayed" : ""})`
+    : "–";
   $("stat-quality").textContent = s.quality;
 });
 setInterval(() => {

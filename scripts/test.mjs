@@ -13,13 +13,18 @@ process.env.CHROME_PATH = chrome;
 // Firefox (Firefox ↔ Chromium e2e): ensureSystemPackages installed firefox-esr if it could;
 // without it those tests skip, saying why, and do not run apt again.
 const firefox = findFirefox();
-console.log(firefox ? `[setup] Firefox: ${firefox}` : "[setup] WARNING: no Firefox: the Firefox ↔ Chromium e2e tests will be SKIPPED");
+console.log(
+  firefox
+    ? `[setup] Firefox: ${firefox}`
+    : "[setup] WARNING: no Firefox: the Firefox ↔ Chromium e2e tests will be SKIPPED",
+);
 if (firefox) process.env.FIREFOX_PATH = firefox;
 else process.env.FIREFOX_UNAVAILABLE = "firefox-esr is missing and apt-get could not install it (see [setup] above)";
 
 const npm = process.platform === "win32" ? "npm.cmd" : "npm";
 /** [name, command, args, exists?] — a step whose test folder is absent is a failure, not a skip. */
 const steps = [
+  ["lint (Biome)", npm, ["run", "-s", "lint"]],
   ["typecheck", npm, ["run", "-s", "typecheck"]],
   ["server (node)", npm, ["run", "-s", "test:server:node"]],
   ["server (workerd)", npm, ["run", "-s", "test:server:workerd"]],

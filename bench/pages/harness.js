@@ -54,7 +54,15 @@ function elConnect(limitMs) {
   const errors = [];
   el.addEventListener("peer-error", (e) => errors.push(e.detail.code));
   const stuck = new Promise((_, reject) =>
-    setTimeout(() => reject(new Error(`timeout: element peer-open (${el.role}: phase ${el.phase}, errors [${errors.join(", ")}], pc ${el.state?.rtc?.pc?.connectionState ?? "none"})`)), limitMs),
+    setTimeout(
+      () =>
+        reject(
+          new Error(
+            `timeout: element peer-open (${el.role}: phase ${el.phase}, errors [${errors.join(", ")}], pc ${el.state?.rtc?.pc?.connectionState ?? "none"})`,
+          ),
+        ),
+      limitMs,
+    ),
   );
   return Promise.race([opened.then((open) => ({ start, open })), stuck]);
 }
@@ -126,10 +134,20 @@ function rawConnect(role, limitMs, sid) {
   const stuck = new Promise((_, reject) =>
     setTimeout(() => {
       const dcs = `${raw.dc?.readyState ?? "none"}/${raw.udc?.readyState ?? "none"}`;
-      reject(new Error(`timeout: raw open (${role}: signaling ${pc.signalingState}, ice ${pc.iceConnectionState}, pc ${pc.connectionState}, channels ${dcs}, remote set ${raw.remoteSet}, pending ${raw.pending.length})`));
+      reject(
+        new Error(
+          `timeout: raw open (${role}: signaling ${pc.signalingState}, ice ${pc.iceConnectionState}, pc ${pc.connectionState}, channels ${dcs}, remote set ${raw.remoteSet}, pending ${raw.pending.length})`,
+        ),
+      );
     }, limitMs),
   );
-  return Promise.race([opened.then((o) => ((open = o), { start, open })), stuck]);
+  return Promise.race([
+    opened.then((o) => {
+      open = o;
+      return { start, open };
+    }),
+    stuck,
+  ]);
 }
 
 /**
@@ -321,7 +339,10 @@ async function elAuto({ baseUrl, role, code, joinCode, limitMs }) {
   el.role = role;
   if (code) el.setAttribute("code", code);
   if (joinCode) el.setAttribute("join-code", joinCode);
-  if (role === "host") el.addEventListener("room-created", (e) => window.benchRoom({ code: e.detail.code, joinCode: e.detail.joinCode }), { once: true });
+  if (role === "host")
+    el.addEventListener("room-created", (e) => window.benchRoom({ code: e.detail.code, joinCode: e.detail.joinCode }), {
+      once: true,
+    });
   const errors = [];
   el.addEventListener("peer-error", (e) => errors.push(e.detail.code));
   const opened = new Promise((resolve) => el.addEventListener("peer-open", () => resolve(now()), { once: true }));
@@ -329,7 +350,10 @@ async function elAuto({ baseUrl, role, code, joinCode, limitMs }) {
   const start = now();
   document.body.append(el);
   const stuck = new Promise((_, reject) =>
-    setTimeout(() => reject(new Error(`timeout: element peer-open (${role}: phase ${el.phase}, errors [${errors.join(", ")}])`)), limitMs),
+    setTimeout(
+      () => reject(new Error(`timeout: element peer-open (${role}: phase ${el.phase}, errors [${errors.join(", ")}])`)),
+      limitMs,
+    ),
   );
   return Promise.race([opened.then((open) => ({ start, open })), stuck]);
 }

@@ -144,7 +144,11 @@ export class RegistryClient {
       role: () => this.#state.role!,
       opened: () => this.#s.openedOnce,
       can: (type) => canApply(this.#state, type),
-      resetIce: () => (this.#drain.reset(), this.#pub.reset(), this.#remote.reset()),
+      resetIce: () => {
+        this.#drain.reset();
+        this.#pub.reset();
+        this.#remote.reset();
+      },
       peerLeft: (why) => this.#peerLeft(why),
       reconnecting: (reason) => this.#emit("onReconnecting", { reason }),
       reconnected: (afterMs) => this.#emit("onReconnected", { afterMs }),
@@ -302,8 +306,8 @@ export class RegistryClient {
     // Once the channels have opened, a room that turns closed (a late drain or candidate post
     // getting 410 after the other side's /close) is the other side leaving, not an error: the
     // same single onClose, without an onError racing the DataChannel's own close.
-    if (closed && this.#s.openedOnce) return this.#teardown({ type: "closed" }, "closed");
-    this.#teardown(closed ? { type: "closed", error: e } : { type: "failed", error: e }, e.code, e);
+    if (closed && this.#s.openedOnce) this.#teardown({ type: "closed" }, "closed");
+    else this.#teardown(closed ? { type: "closed", error: e } : { type: "failed", error: e }, e.code, e);
   }
 
   #classify(err: unknown): RegistryError {

@@ -115,7 +115,10 @@ export class Heartbeat {
   #onMessage(data: unknown): void {
     const m = parseControl(data);
     if (m === null) return;
-    if (m === "bye") return this.#h.bye();
+    if (m === "bye") {
+      this.#h.bye();
+      return;
+    }
     this.answered = true;
     this.#lastHeard = this.#now();
     this.unreliableLoss = lossOf(this.#sentAtLastHeard, m.u);

@@ -3,7 +3,7 @@
  * telemetry sink are shielded, any failure becomes one RegistryError, /close is best effort, and
  * an outage is waited out only as long as the room can live.
  */
-import { CONFIG_DEFAULTS, LIMITS } from "../protocol/index.ts";
+import { LIMITS, TTL_JOINED_SEC } from "../protocol/index.ts";
 import type { Connectivity } from "./connectivity.ts";
 import type { Emit, roomCall } from "./ctx.ts";
 import { CLIENT_DEFAULTS } from "./defaults.ts";
@@ -60,7 +60,7 @@ export function telemetrySink(o: RegistryClientOptions): (e: Omit<TelemetryEvent
  * at most outageMaxMs. A room that expired meanwhile answers 404/410 anyway.
  */
 export function outageDeadline(s: RoomSnapshot | null, lastContact: number): number {
-  const ttl = s && s.expiresAt > s.updatedAt ? s.expiresAt - s.updatedAt : CONFIG_DEFAULTS.TTL_JOINED_SEC * 1000;
+  const ttl = s && s.expiresAt > s.updatedAt ? s.expiresAt - s.updatedAt : TTL_JOINED_SEC * 1000;
   return lastContact + Math.min(ttl, CLIENT_DEFAULTS.outageMaxMs);
 }
 

@@ -129,7 +129,10 @@ export class Recovery {
   stalled(): void {
     const ctx = this.#ctx;
     if (!ctx.has("restart")) return;
-    if (this.#h.role() === "guest") return this.watchOffers(true);
+    if (this.#h.role() === "guest") {
+      this.watchOffers(true);
+      return;
+    }
     // The bound's timers only run between the answer and "connected" (draining_ice), where the
     // reducer allows a restart; it fires once.
     this.#inFlight = true;

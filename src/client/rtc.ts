@@ -97,9 +97,9 @@ export class RtcSession {
   /** Host (or both sides when negotiated): create the channels before the offer/answer. */
   createChannels(): void {
     this.#creator = true;
-    this.#specs.forEach((s, i) =>
-      this.#adopt(i === 0 ? "reliable" : "unreliable", this.pc.createDataChannel(s.label, s.init)),
-    );
+    this.#specs.forEach((s, i) => {
+      this.#adopt(i === 0 ? "reliable" : "unreliable", this.pc.createDataChannel(s.label, s.init));
+    });
   }
 
   /** Every channel this session expects has opened (channelsOpen was called). */

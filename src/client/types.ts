@@ -7,7 +7,9 @@ export interface RegistryClientOptions {
   allowedOrigin?: string; // for CORS preflight alignment
   fetchImpl: (input: RequestInfo, init?: RequestInit) => Promise<Response>;
   nowMs: () => number; // time source
+  // biome-ignore lint/suspicious/noExplicitAny: a timer handle is whatever the injected setTimeout returns (number, Timeout)
   setTimeoutImpl: (fn: () => void, ms: number) => any;
+  // biome-ignore lint/suspicious/noExplicitAny: the same handle, given back
   clearTimeoutImpl: (t: any) => void;
   randomBytes: (len: number) => Uint8Array; // for local ids, not server tokens
   // WebRTC

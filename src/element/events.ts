@@ -76,11 +76,17 @@ declare global {
   }
 }
 
-type VoidEvent = { [K in keyof RegistryPeerEventDetails]: RegistryPeerEventDetails[K] extends void ? K : never }[keyof RegistryPeerEventDetails];
+type VoidEvent = {
+  [K in keyof RegistryPeerEventDetails]: RegistryPeerEventDetails[K] extends void ? K : never;
+}[keyof RegistryPeerEventDetails];
 
 /** Dispatches one of the element's events (bubbling and composed, like the built-in ones). */
 export function emit(target: EventTarget, type: VoidEvent): void;
-export function emit<K extends keyof RegistryPeerEventDetails>(target: EventTarget, type: K, detail: RegistryPeerEventDetails[K]): void;
+export function emit<K extends keyof RegistryPeerEventDetails>(
+  target: EventTarget,
+  type: K,
+  detail: RegistryPeerEventDetails[K],
+): void;
 export function emit(target: EventTarget, type: string, detail?: unknown): void {
   target.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
 }

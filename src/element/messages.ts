@@ -53,4 +53,3 @@ export const ERROR_TEXT: Record<ClientErrorCode, ErrorText> = {
 export function describeError(code: string): ErrorText {
   return Object.hasOwn(ERROR_TEXT, code) ? ERROR_TEXT[code as ClientErrorCode] : ERROR_TEXT.unknown;
 }
-

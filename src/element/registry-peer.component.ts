@@ -1,12 +1,28 @@
 import { LitElement, nothing, type PropertyValues } from "lit";
 import { property, state } from "./internal/decorators.ts";
 import type { RegistryClient } from "../client/client.ts";
-import type { ClientPhase, ClientState, ConnectionStats, IceRoute, RegistryClientOptions, Role, SendPacketOptions } from "../client/types.ts";
+import type {
+  ClientPhase,
+  ClientState,
+  ConnectionStats,
+  IceRoute,
+  RegistryClientOptions,
+  Role,
+  SendPacketOptions,
+} from "../client/types.ts";
 import { normalizeJoinCode, normalizeRoomCode } from "../protocol/index.ts";
 import type { RoomCreatedDetail } from "./events.ts";
 import { checkConfig, parseIceServers, type ConfigProblem } from "./internal/config.ts";
 import { FocusFollower } from "./internal/focus.ts";
-import { applyBlur, applyInput, EMPTY_FORM, fillForm, validate, type FieldKey, type FormState } from "./internal/form.ts";
+import {
+  applyBlur,
+  applyInput,
+  EMPTY_FORM,
+  fillForm,
+  validate,
+  type FieldKey,
+  type FormState,
+} from "./internal/form.ts";
 import { SessionController, type Session } from "./internal/session-controller.ts";
 import { panel } from "./internal/views.ts";
 import { styles } from "./registry-peer.styles.ts";
@@ -287,15 +303,22 @@ export class RegistryPeer extends LitElement {
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    const setup = !this.hasUpdated || ["baseUrl", "role", "iceServers", "rtcConfiguration"].some((k) => changed.has(k as keyof RegistryPeer));
+    const setup =
+      !this.hasUpdated ||
+      ["baseUrl", "role", "iceServers", "rtcConfiguration"].some((k) => changed.has(k as keyof RegistryPeer));
     if (setup && document.readyState === "complete") this.#onLoad();
     const s = this.#s.session;
-    if (s && (changed.has("role") || changed.has("baseUrl")) && (s.baseUrl !== this.baseUrl || s.role !== this.#role())) {
+    if (
+      s &&
+      (changed.has("role") || changed.has("baseUrl")) &&
+      (s.baseUrl !== this.baseUrl || s.role !== this.#role())
+    ) {
       this.#s.end("reconfigured");
       this.#fillForm();
     }
     const f = this._form.values;
-    if (changed.has("userName") && this.userName && !f.name) this._form = { ...this._form, values: { ...f, name: this.userName } };
+    if (changed.has("userName") && this.userName && !f.name)
+      this._form = { ...this._form, values: { ...f, name: this.userName } };
     if (!this.#s.session?.room?.token && (changed.has("roomCode") || changed.has("joinCode"))) {
       this.#fillForm();
       // A guest given new codes may auto-connect again (the host's codes are outputs, not a trigger).
@@ -430,7 +453,14 @@ export class RegistryPeer extends LitElement {
     // Lit calls template listeners with `this` = the element, so methods go in unbound.
     return panel(
       { s: this.#s, role: this.#s.session?.role ?? this.#role(), form: this._form, t: mergeStrings(this.strings) },
-      { retry: this.#retry, restart: this.#restart, leave: this.#leave, copy: this.#copy, field: this.#onField, submit: this.#submit },
+      {
+        retry: this.#retry,
+        restart: this.#restart,
+        leave: this.#leave,
+        copy: this.#copy,
+        field: this.#onField,
+        submit: this.#submit,
+      },
     );
   }
 }

@@ -118,7 +118,10 @@ export const DEFAULT_STRINGS: RegistryPeerStrings = {
   tryAgainIn: (s) => `Try again in ${s} s`,
   waitFor: (s) => `Try again in ${s} s.`,
   startOver: "Start over",
-  errors: Object.fromEntries(Object.entries(ERROR_TEXT).map(([k, v]) => [k, v.message])) as Record<ClientErrorCode, string>,
+  errors: Object.fromEntries(Object.entries(ERROR_TEXT).map(([k, v]) => [k, v.message])) as Record<
+    ClientErrorCode,
+    string
+  >,
   configNoBaseUrl: "This page has not set the Registry's address (the base-url attribute).",
   configBadBaseUrl: "The Registry's address (base-url) must be a full URL starting with https:// or http://.",
   configNotRegistry: "The address in base-url did not answer like a Registry. Check base-url.",

@@ -45,7 +45,7 @@ export const ERROR_CODES = /* @__PURE__ */ Object.keys(ERRORS) as ErrorCode[];
  * (a newer server), by status: 429 and 5xx are transient, anything else is not.
  */
 export function retryOf(code: string, status: number): Retry {
-  if (Object.prototype.hasOwnProperty.call(ERRORS, code)) return ERRORS[code as ErrorCode][1];
+  if (Object.hasOwn(ERRORS, code)) return ERRORS[code as ErrorCode][1];
   return status === 429 || status >= 500 ? 2 : 0;
 }
 
@@ -77,7 +77,7 @@ export interface ErrorEnvelope {
 export const ERROR_MESSAGES = /* @__PURE__ */ column(2) as Record<ErrorCode, string>;
 
 export function isErrorCode(x: unknown): x is ErrorCode {
-  return typeof x === "string" && Object.prototype.hasOwnProperty.call(ERRORS, x);
+  return typeof x === "string" && Object.hasOwn(ERRORS, x);
 }
 
 export function errorEnvelope(
@@ -101,7 +101,8 @@ export function parseErrorEnvelope(x: unknown): ErrorBody | null {
   if (typeof code !== "string") return null;
   const out: ErrorBody = { code: code as ErrorCode, message: typeof message === "string" ? message : "" };
   if (typeof retryable === "boolean") out.retryable = retryable;
-  if (typeof retryAfterSec === "number" && Number.isFinite(retryAfterSec) && retryAfterSec >= 0) out.retryAfterSec = retryAfterSec;
+  if (typeof retryAfterSec === "number" && Number.isFinite(retryAfterSec) && retryAfterSec >= 0)
+    out.retryAfterSec = retryAfterSec;
   if (isCloseReason(closeReason)) out.closeReason = closeReason;
   return out;
 }

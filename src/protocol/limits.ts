@@ -28,13 +28,15 @@ export const LIMITS = {
  * the client needs only this one, and a bundle that reads it here does not carry the table.
  */
 export const LONGPOLL_MAX_SEC = 25;
+/** A joined room's lifetime by default (the client sizes its outage deadline with it). */
+export const TTL_JOINED_SEC = 300;
 
 /** Configuration defaults (docs/protocol.md, Configuration); both runtimes read these names. */
 export const CONFIG_DEFAULTS = {
   PORT: 8787,
   HOST: "127.0.0.1",
   TTL_OPEN_SEC: 900,
-  TTL_JOINED_SEC: 300,
+  TTL_JOINED_SEC,
   TTL_PAIRED_SEC: 1800,
   TTL_CLOSED_SEC: 60,
   LIMIT_CREATE_PER_MIN: 10,

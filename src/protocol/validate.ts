@@ -12,7 +12,11 @@ const encoder = /* @__PURE__ */ new TextEncoder();
 export function utf8Length(s: string): number {
   // Fast path: ASCII-only strings are the common case for SDP.
   let ascii = true;
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) { ascii = false; break; }
+  for (let i = 0; i < s.length; i++)
+    if (s.charCodeAt(i) > 0x7f) {
+      ascii = false;
+      break;
+    }
   return ascii ? s.length : encoder.encode(s).length;
 }
 
@@ -48,7 +52,13 @@ export function checkCandidate(c: unknown): string | null {
     if (typeof sdpMid !== "string" || [...sdpMid].length > LIMITS.sdpMidChars) return "bad sdpMid";
   }
   if (sdpMLineIndex !== undefined && sdpMLineIndex !== null) {
-    if (typeof sdpMLineIndex !== "number" || !Number.isInteger(sdpMLineIndex) || sdpMLineIndex < 0 || sdpMLineIndex > LIMITS.sdpMLineIndexMax) return "bad sdpMLineIndex";
+    if (
+      typeof sdpMLineIndex !== "number" ||
+      !Number.isInteger(sdpMLineIndex) ||
+      sdpMLineIndex < 0 ||
+      sdpMLineIndex > LIMITS.sdpMLineIndexMax
+    )
+      return "bad sdpMLineIndex";
   }
   return null;
 }
@@ -70,7 +80,8 @@ const FORBIDDEN_NAME_CHARS = /[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}\p{Default_Ignorabl
  * Emoji sequences keep their joiners and presentation selectors (U+200D, U+FE0E/F are
  * invisible only inside them): they are removed before the check above.
  */
-const EMOJI_SEQUENCE = /\p{Extended_Pictographic}[\u{1F3FB}-\u{1F3FF}\uFE0E\uFE0F\u20E3]*(?:\u200D\p{Extended_Pictographic}[\u{1F3FB}-\u{1F3FF}\uFE0E\uFE0F]*)*/gu;
+const EMOJI_SEQUENCE =
+  /\p{Extended_Pictographic}[\u{1F3FB}-\u{1F3FF}\uFE0E\uFE0F\u20E3]*(?:\u200D\p{Extended_Pictographic}[\u{1F3FB}-\u{1F3FF}\uFE0E\uFE0F]*)*/gu;
 /** A name with nothing but whitespace (after NFC and trim, that is an empty name). */
 const HAS_VISIBLE = /[^\p{White_Space}]/u;
 
@@ -86,10 +97,13 @@ export function normalizeUserName(name: string): string {
 export function checkUserName(name: unknown): string | null {
   if (typeof name !== "string") return "name must be a string";
   // Longer raw input cannot trim down to a valid name cheaply enough to be worth normalising.
-  if (name.length > LIMITS.userNameMaxCodePoints * 8) return `name must be ${LIMITS.userNameMinCodePoints}-${LIMITS.userNameMaxCodePoints} characters`;
+  if (name.length > LIMITS.userNameMaxCodePoints * 8)
+    return `name must be ${LIMITS.userNameMinCodePoints}-${LIMITS.userNameMaxCodePoints} characters`;
   const norm = normalizeUserName(name);
   const n = [...norm].length;
-  if (n < LIMITS.userNameMinCodePoints || n > LIMITS.userNameMaxCodePoints || !HAS_VISIBLE.test(norm)) return `name must be ${LIMITS.userNameMinCodePoints}-${LIMITS.userNameMaxCodePoints} visible characters`;
-  if (FORBIDDEN_NAME_CHARS.test(norm.replace(EMOJI_SEQUENCE, "x"))) return "name contains control, invisible or bidi characters";
+  if (n < LIMITS.userNameMinCodePoints || n > LIMITS.userNameMaxCodePoints || !HAS_VISIBLE.test(norm))
+    return `name must be ${LIMITS.userNameMinCodePoints}-${LIMITS.userNameMaxCodePoints} visible characters`;
+  if (FORBIDDEN_NAME_CHARS.test(norm.replace(EMOJI_SEQUENCE, "x")))
+    return "name contains control, invisible or bidi characters";
   return null;
 }

@@ -5,15 +5,33 @@
  */
 export type RoomStatus = "open" | "joined" | "paired" | "closed";
 
-export interface OfferBody { type: "offer"; sdp: string }
-export interface AnswerBody { type: "answer"; sdp: string }
+export interface OfferBody {
+  type: "offer";
+  sdp: string;
+}
+export interface AnswerBody {
+  type: "answer";
+  sdp: string;
+}
 
 /** POST /rooms → 201. */
-export interface CreateRoomResult { code: string; ownerToken: string; joinCode: string; expiresAt: number }
+export interface CreateRoomResult {
+  code: string;
+  ownerToken: string;
+  joinCode: string;
+  expiresAt: number;
+}
 /** POST /rooms/:code/join → 200. */
-export interface JoinRoomResult { guestToken: string; expiresAt: number }
+export interface JoinRoomResult {
+  guestToken: string;
+  expiresAt: number;
+}
 /** GET /rooms/:code/public → 200 (only while the room is open). */
-export interface PublicRoomInfo { status: "open"; hostUserName: string; expiresAt: number }
+export interface PublicRoomInfo {
+  status: "open";
+  hostUserName: string;
+  expiresAt: number;
+}
 
 /** GET /rooms/:code → 200 (docs/protocol.md, Room snapshot). */
 export interface RoomSnapshot {
@@ -39,7 +57,8 @@ export interface CandidatePage {
   complete: boolean;
 }
 
-export const obj = (x: unknown): Record<string, unknown> => (x !== null && typeof x === "object" ? (x as Record<string, unknown>) : {});
+export const obj = (x: unknown): Record<string, unknown> =>
+  x !== null && typeof x === "object" ? (x as Record<string, unknown>) : {};
 
 /** `template` with each field taken from `x` where it has the template value's type. */
 function shaped<T extends object>(x: unknown, template: T): T {
@@ -75,6 +94,10 @@ export function parseCandidatePage(x: unknown): CandidatePage {
   return page;
 }
 
-export const parseCreateResult = (x: unknown): CreateRoomResult => shaped(x, { code: "", ownerToken: "", joinCode: "", expiresAt: 0 });
+export const parseCreateResult = (x: unknown): CreateRoomResult =>
+  shaped(x, { code: "", ownerToken: "", joinCode: "", expiresAt: 0 });
 export const parseJoinResult = (x: unknown): JoinRoomResult => shaped(x, { guestToken: "", expiresAt: 0 });
-export const parsePublicInfo = (x: unknown): PublicRoomInfo => ({ ...shaped(x, { hostUserName: "", expiresAt: 0 }), status: "open" });
+export const parsePublicInfo = (x: unknown): PublicRoomInfo => ({
+  ...shaped(x, { hostUserName: "", expiresAt: 0 }),
+  status: "open",
+});

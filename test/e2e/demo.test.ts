@@ -52,7 +52,10 @@ async function pair(hostName: string, guestName: string): Promise<{ host: Page; 
   assert.ok(!u.pathname.includes(d.joinCode) && !u.pathname.includes(d.code));
   assert.match(u.hash, new RegExp(`room=${d.code}&join=${d.joinCode.slice(0, 4)}-${d.joinCode.slice(4)}`));
   // The UI shows the join code as XXXX-XXXX.
-  assert.equal(await host.locator("registry-peer [part~=join-code]").innerText(), `${d.joinCode.slice(0, 4)}-${d.joinCode.slice(4)}`);
+  assert.equal(
+    await host.locator("registry-peer [part~=join-code]").innerText(),
+    `${d.joinCode.slice(0, 4)}-${d.joinCode.slice(4)}`,
+  );
 
   const guest = await player(env, "guest");
   await guest.goto(shareUrl);
@@ -66,7 +69,9 @@ async function pair(hostName: string, guestName: string): Promise<{ host: Page; 
 }
 
 describe("demo page, two browser contexts, real Registry", () => {
-  it("pairs through the UI and the share link; 1,000 reliable packets each way in order; an unreliable burst; host close → guest peer-close < 2 s", { timeout: 90_000 }, async () => {
+  it("pairs through the UI and the share link; 1,000 reliable packets each way in order; an unreliable burst; host close → guest peer-close < 2 s", {
+    timeout: 90_000,
+  }, async () => {
     const { host, guest } = await pair("Alice", "Bob");
     assert.match(await host.locator("registry-peer [part~=status]").innerText(), /Connected to Bob/);
     assert.match(await guest.locator("registry-peer [part~=status]").innerText(), /Connected to Alice/);
@@ -78,7 +83,11 @@ describe("demo page, two browser contexts, real Registry", () => {
     for (const page of [host, guest]) {
       const got = await packets(page, "r:");
       assert.equal(got.length, N, "every reliable packet arrives exactly once");
-      assert.deepEqual(got.map((p) => p.data), Array.from({ length: N }, (_, i) => `r:${i}`), "in order");
+      assert.deepEqual(
+        got.map((p) => p.data),
+        Array.from({ length: N }, (_, i) => `r:${i}`),
+        "in order",
+      );
       assert.ok(got.every((p) => p.reliable === true));
     }
 
@@ -92,11 +101,16 @@ describe("demo page, two browser contexts, real Registry", () => {
       assert.ok(got.length >= B / 2, `most of the unreliable burst arrives on loopback (${got.length}/${B})`);
       assert.ok(got.length <= B && new Set(ids).size === ids.length, "no duplicates");
       assert.ok(ids.every((i) => Number.isInteger(i) && i >= 0 && i < B));
-      assert.ok(got.every((p) => p.reliable === false), "they came on the unreliable channel");
+      assert.ok(
+        got.every((p) => p.reliable === false),
+        "they came on the unreliable channel",
+      );
     }
 
     // The demo's own traffic: positions on the unreliable channel; the RTT from the element's stats.
-    await guest.waitForFunction(() => /ms$/.test(document.getElementById("stat-rtt")!.textContent ?? ""), null, { timeout: 5000 });
+    await guest.waitForFunction(() => /ms$/.test(document.getElementById("stat-rtt")!.textContent ?? ""), null, {
+      timeout: 5000,
+    });
     assert.notEqual(await guest.locator("#stat-recv").innerText(), "0 B");
 
     // Host leaves: the guest hears it within 2 s.
@@ -105,7 +119,11 @@ describe("demo page, two browser contexts, real Registry", () => {
     const closed = await waitForEvent(guest, "peer-close", 2000, t0 - 5);
     assert.ok(closed.at - t0 < 2000, `guest peer-close after ${closed.at - t0} ms`);
     assert.equal((await events(host, "peer-close")).length, 1, "the host gets exactly one peer-close too");
-    assert.deepEqual((await events(guest, "peer-error")).map((e) => e.detail), [], "a clean close is not an error");
+    assert.deepEqual(
+      (await events(guest, "peer-error")).map((e) => e.detail),
+      [],
+      "a clean close is not an error",
+    );
     await host.close();
     await guest.close();
   });
@@ -122,7 +140,9 @@ describe("demo page, two browser contexts, real Registry", () => {
     await host.close();
   });
 
-  it(`guest's renderer crashed (no pagehide) → host reconnecting within ${GUEST_CRASHED_NOTICE_MS / 1000} s, peer-close within ${GUEST_CRASHED_BOUND_MS / 1000} s`, { timeout: 90_000 }, async () => {
+  it(`guest's renderer crashed (no pagehide) → host reconnecting within ${GUEST_CRASHED_NOTICE_MS / 1000} s, peer-close within ${GUEST_CRASHED_BOUND_MS / 1000} s`, {
+    timeout: 90_000,
+  }, async () => {
     const { host, guest } = await pair("Erin", "Frank");
     const cdp = await guest.context().newCDPSession(guest);
     // The clock starts when the renderer is gone (the driver's crash event), not at the request.
@@ -132,7 +152,9 @@ describe("demo page, two browser contexts, real Registry", () => {
     const goneAt = await gone;
     const noticed = await waitForEvent(host, "reconnecting", GUEST_CRASHED_NOTICE_MS + 10_000, t0 - 5);
     const closed = await waitForEvent(host, "peer-close", GUEST_CRASHED_BOUND_MS, t0 - 5);
-    console.log(`# guest's renderer gone ${goneAt - t0} ms after the request; host noticed it ${noticed.at - goneAt} ms later, closed after ${closed.at - goneAt} ms (${JSON.stringify(closed.detail)})`);
+    console.log(
+      `# guest's renderer gone ${goneAt - t0} ms after the request; host noticed it ${noticed.at - goneAt} ms later, closed after ${closed.at - goneAt} ms (${JSON.stringify(closed.detail)})`,
+    );
     assert.ok(noticed.at - goneAt <= GUEST_CRASHED_NOTICE_MS, `noticed after ${noticed.at - goneAt} ms`);
     assert.deepEqual(closed.detail, { reason: "peer_unresponsive" });
     assert.ok(closed.at - goneAt < GUEST_CRASHED_BOUND_MS);

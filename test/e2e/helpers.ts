@@ -28,7 +28,10 @@ export interface Env {
 /** Builds the drop-in once when dist/ is missing (npm test builds before e2e anyway). */
 function ensureBuilt(): void {
   if (existsSync(`${ROOT}/dist/registry-peer.js`)) return;
-  const r = spawnSync(process.platform === "win32" ? "npm.cmd" : "npm", ["run", "-s", "build"], { cwd: ROOT, stdio: "inherit" });
+  const r = spawnSync(process.platform === "win32" ? "npm.cmd" : "npm", ["run", "-s", "build"], {
+    cwd: ROOT,
+    stdio: "inherit",
+  });
   if (r.status !== 0) throw new Error("npm run build failed");
 }
 
@@ -91,8 +94,19 @@ export interface Recorded {
 export function recordPeerEvents(): void {
   const w = window as unknown as { rp: { ev: Recorded[]; packets: { data: string; reliable: boolean }[] } };
   w.rp = { ev: [], packets: [] };
-  for (const type of ["phase-change", "room-created", "peer-open", "peer-close", "peer-error", "drain", "reconnecting", "reconnected"]) {
-    document.addEventListener(type, (e) => w.rp.ev.push({ type, detail: (e as CustomEvent).detail ?? null, at: Date.now() }));
+  for (const type of [
+    "phase-change",
+    "room-created",
+    "peer-open",
+    "peer-close",
+    "peer-error",
+    "drain",
+    "reconnecting",
+    "reconnected",
+  ]) {
+    document.addEventListener(type, (e) =>
+      w.rp.ev.push({ type, detail: (e as CustomEvent).detail ?? null, at: Date.now() }),
+    );
   }
   // Test packets ("r:…", "u:…") are kept; the demo's own JSON traffic is not.
   document.addEventListener("packet", (e) => {
@@ -121,7 +135,9 @@ export function events(page: PageLike, type?: string): Promise<Recorded[]> {
 /** Resolves with the first recorded event of `type` (recorded at or after `since`, epoch ms). */
 export async function waitForEvent(page: PageLike, type: string, timeoutMs: number, since = 0): Promise<Recorded> {
   const handle = await page.waitForFunction(
-    ([t, s]) => (window as unknown as { rp: { ev: Recorded[] } }).rp.ev.find((e) => e.type === t && e.at >= (s as number)) ?? null,
+    ([t, s]) =>
+      (window as unknown as { rp: { ev: Recorded[] } }).rp.ev.find((e) => e.type === t && e.at >= (s as number)) ??
+      null,
     [type, since] as const,
     { timeout: timeoutMs, polling: 20 },
   );
@@ -151,7 +167,10 @@ export function sendMany(page: PageLike, n: number, prefix: string, reliable: bo
 
 export function packets(page: PageLike, prefix: string): Promise<{ data: string; reliable: boolean }[]> {
   return page.evaluate(
-    (p) => (window as unknown as { rp: { packets: { data: string; reliable: boolean }[] } }).rp.packets.filter((x) => x.data.startsWith(p)),
+    (p) =>
+      (window as unknown as { rp: { packets: { data: string; reliable: boolean }[] } }).rp.packets.filter((x) =>
+        x.data.startsWith(p),
+      ),
     prefix,
   );
 }
@@ -159,7 +178,9 @@ export function packets(page: PageLike, prefix: string): Promise<{ data: string;
 export async function waitForPackets(page: PageLike, prefix: string, count: number, timeoutMs: number): Promise<void> {
   await page.waitForFunction(
     ([p, c]) =>
-      (window as unknown as { rp: { packets: { data: string }[] } }).rp.packets.filter((x) => x.data.startsWith(p as string)).length >= (c as number),
+      (window as unknown as { rp: { packets: { data: string }[] } }).rp.packets.filter((x) =>
+        x.data.startsWith(p as string),
+      ).length >= (c as number),
     [prefix, count] as const,
     { timeout: timeoutMs, polling: 50 },
   );

@@ -62,7 +62,13 @@ describe("<registry-peer> attributes and properties", () => {
     expect(el.rtcConfiguration).to.equal(cfg);
     // The configuration is what the client's RTCPeerConnection gets.
     let seen: RTCConfiguration | undefined;
-    el.clientOptions = { ...FAST, createPeerConnection: (c) => ((seen = c), new RTCPeerConnection(c)) };
+    el.clientOptions = {
+      ...FAST,
+      createPeerConnection: (c) => {
+        seen = c;
+        return new RTCPeerConnection(c);
+      },
+    };
     el.baseUrl = await registryUrl();
     el.role = "host";
     const open = nextEvent(el, "phase-change");
@@ -118,7 +124,9 @@ describe("<registry-peer> methods and events", () => {
     ]);
     expect(el.phase).to.equal("waiting_guest");
     // The guest role has no createRoom.
-    const g = await fixture<RegistryPeer>(html`<registry-peer base-url=${await registryUrl()} role="guest" no-ui></registry-peer>`);
+    const g = await fixture<RegistryPeer>(
+      html`<registry-peer base-url=${await registryUrl()} role="guest" no-ui></registry-peer>`,
+    );
     let threw = false;
     await g.createRoom().catch(() => (threw = true));
     expect(threw).to.equal(true);
@@ -134,7 +142,15 @@ describe("<registry-peer> methods and events", () => {
     const wrapper = await fixture<HTMLDivElement>(html`<div></div>`);
     const root = wrapper.attachShadow({ mode: "open" });
     const guest = document.createElement("registry-peer");
-    Object.assign(guest, { baseUrl: url, role: "guest", roomCode: code, joinCode, userName: "Bob", noUi: true, clientOptions: FAST });
+    Object.assign(guest, {
+      baseUrl: url,
+      role: "guest",
+      roomCode: code,
+      joinCode,
+      userName: "Bob",
+      noUi: true,
+      clientOptions: FAST,
+    });
     root.append(guest);
     const seen: string[] = [];
     const onDoc = (e: Event) => seen.push(e.type);
@@ -155,7 +171,9 @@ describe("<registry-peer> methods and events", () => {
   });
 
   it("join() without valid codes rejects before any request", async () => {
-    const el = await fixture<RegistryPeer>(html`<registry-peer base-url="http://127.0.0.1:1" role="guest" code="nope" no-ui></registry-peer>`);
+    const el = await fixture<RegistryPeer>(
+      html`<registry-peer base-url="http://127.0.0.1:1" role="guest" code="nope" no-ui></registry-peer>`,
+    );
     let err: unknown;
     await el.join().catch((e) => (err = e));
     expect(err).to.be.instanceOf(Error);
@@ -172,7 +190,9 @@ describe("<registry-peer> methods and events", () => {
     expect(host.send(new Uint8Array([1, 2, 3]))).to.equal(true);
     expect(host.send("fast", { reliable: false })).to.equal(true);
     expect(guest.send("back")).to.equal(true);
-    await waitUntil(() => guestRec.of("packet").length >= 3 && hostRec.of("packet").length >= 1, "packets", { timeout: 5000 });
+    await waitUntil(() => guestRec.of("packet").length >= 3 && hostRec.of("packet").length >= 1, "packets", {
+      timeout: 5000,
+    });
     const got = guestRec.of("packet") as { data: unknown; reliable: boolean }[];
     const str = got.filter((p) => typeof p.data === "string");
     expect(str.find((p) => p.data === "hello")?.reliable).to.equal(true);
@@ -184,11 +204,15 @@ describe("<registry-peer> methods and events", () => {
 
   it("a guest without `unreliable` still takes the host's unreliable channel", async () => {
     const url = await registryUrl();
-    const host = await fixture<RegistryPeer>(html`<registry-peer base-url=${url} role="host" unreliable no-ui .clientOptions=${FAST}></registry-peer>`);
+    const host = await fixture<RegistryPeer>(
+      html`<registry-peer base-url=${url} role="host" unreliable no-ui .clientOptions=${FAST}></registry-peer>`,
+    );
     const { code, joinCode } = await host.createRoom();
     const hostOpen = nextEvent(host, "peer-open", 20_000);
     host.connect().catch(() => {});
-    const guest = await fixture<RegistryPeer>(html`<registry-peer base-url=${url} role="guest" code=${code} join-code=${joinCode} no-ui .clientOptions=${FAST}></registry-peer>`);
+    const guest = await fixture<RegistryPeer>(
+      html`<registry-peer base-url=${url} role="guest" code=${code} join-code=${joinCode} no-ui .clientOptions=${FAST}></registry-peer>`,
+    );
     const rec = record(guest);
     await guest.connect();
     await hostOpen;
@@ -242,7 +266,9 @@ describe("<registry-peer> methods and events", () => {
     const b = el.connect();
     expect(b).to.equal(a);
     const { code, joinCode } = await nextEvent<{ code: string; joinCode: string }>(el, "room-created");
-    const g = await fixture<RegistryPeer>(html`<registry-peer base-url=${await registryUrl()} role="guest" code=${code} join-code=${joinCode} no-ui .clientOptions=${FAST}></registry-peer>`);
+    const g = await fixture<RegistryPeer>(
+      html`<registry-peer base-url=${await registryUrl()} role="guest" code=${code} join-code=${joinCode} no-ui .clientOptions=${FAST}></registry-peer>`,
+    );
     await g.connect();
     await a;
     await el.connect();
@@ -284,7 +310,9 @@ describe("<registry-peer> methods and events", () => {
     const { code, joinCode } = await host.createRoom();
     const hostOpen = nextEvent(host, "peer-open", 20_000);
     host.connect().catch(() => {});
-    const guest = await fixture<RegistryPeer>(html`<registry-peer base-url=${await registryUrl()} role="guest" auto-connect no-ui .clientOptions=${FAST}></registry-peer>`);
+    const guest = await fixture<RegistryPeer>(
+      html`<registry-peer base-url=${await registryUrl()} role="guest" auto-connect no-ui .clientOptions=${FAST}></registry-peer>`,
+    );
     await aTimeout(100);
     expect(guest.phase, "no codes yet: nothing happens").to.equal("idle");
     guest.roomCode = code;
@@ -334,7 +362,7 @@ describe("<registry-peer> methods and events", () => {
     guest.autoConnect = false; // else it would join again at once with its codes (on a paired room: an error)
     const old = guest.client!;
     const remote = nextEvent(host, "peer-close", 2000);
-    guest.baseUrl = (await registryUrl()) + "/";
+    guest.baseUrl = `${await registryUrl()}/`;
     await guest.updateComplete;
     await remote;
     expect(old.getState().phase).to.equal("closed");
@@ -373,14 +401,18 @@ describe("<registry-peer> methods and events", () => {
     } as typeof window.removeEventListener;
     try {
       const url = await registryUrl();
-      const host = await fixture<RegistryPeer>(html`<registry-peer base-url=${url} role="host" no-ui .clientOptions=${{ ...FAST, ...timers }}></registry-peer>`);
+      const host = await fixture<RegistryPeer>(
+        html`<registry-peer base-url=${url} role="host" no-ui .clientOptions=${{ ...FAST, ...timers }}></registry-peer>`,
+      );
       // This element's window listeners (the guest below adds its own).
       const mine = [...added].flatMap(([t, set]) => [...set].map((f) => [t, f] as const));
       expect(mine.map(([t]) => t).sort()).to.deep.equal(["hashchange", "pagehide"]);
       const { code, joinCode } = await host.createRoom();
       const hostOpen = nextEvent(host, "peer-open", 20_000);
       host.connect().catch(() => {});
-      const guest = await fixture<RegistryPeer>(html`<registry-peer base-url=${url} role="guest" code=${code} join-code=${joinCode} auto-connect no-ui .clientOptions=${FAST}></registry-peer>`);
+      const guest = await fixture<RegistryPeer>(
+        html`<registry-peer base-url=${url} role="guest" code=${code} join-code=${joinCode} auto-connect no-ui .clientOptions=${FAST}></registry-peer>`,
+      );
       await hostOpen;
       const pc = host.state.rtc!.pc!;
       const rec = record(host);

@@ -8,7 +8,18 @@ import type { RegistryPeer } from "../../src/element/index.ts";
 import { ERROR_TEXT, describeError } from "../../src/element/messages.ts";
 import { DEFAULT_STRINGS } from "../../src/element/strings.ts";
 import { ERROR_STATUS, type ErrorCode } from "../../src/protocol/index.ts";
-import { FAST, button, buttons, failingFetch, nextEvent, q, record, registryUrl, statusText, untilPhase } from "./helpers.ts";
+import {
+  FAST,
+  button,
+  buttons,
+  failingFetch,
+  nextEvent,
+  q,
+  record,
+  registryUrl,
+  statusText,
+  untilPhase,
+} from "./helpers.ts";
 
 interface PeerError {
   code: string;
@@ -26,14 +37,25 @@ const QUICK_RETRIES = {
 
 async function failingHost(fetchImpl: typeof fetch, quick = true): Promise<RegistryPeer> {
   const opts = { ...FAST, fetchImpl, ...(quick ? QUICK_RETRIES : {}) };
-  return fixture<RegistryPeer>(html`<registry-peer base-url="http://127.0.0.1:1" .role=${"host"} user-name="Alice" .clientOptions=${opts}></registry-peer>`);
+  return fixture<RegistryPeer>(
+    html`<registry-peer base-url="http://127.0.0.1:1" .role=${"host"} user-name="Alice" .clientOptions=${opts}></registry-peer>`,
+  );
 }
 
 const SERVER_CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
 
 describe("<registry-peer> errors", () => {
   it("every code the client can report has a human message and a recovery", () => {
-    const local = ["transition", "sdp_too_large", "candidate_too_large", "network", "timeout", "channel_mismatch", "connection_failed", "unknown"];
+    const local = [
+      "transition",
+      "sdp_too_large",
+      "candidate_too_large",
+      "network",
+      "timeout",
+      "channel_mismatch",
+      "connection_failed",
+      "unknown",
+    ];
     expect(Object.keys(ERROR_TEXT).sort()).to.deep.equal([...SERVER_CODES, ...local].sort());
     for (const [code, t] of Object.entries(ERROR_TEXT)) {
       expect(t.message, code).to.match(/^[A-Z].+[.?]$/);
@@ -152,16 +174,29 @@ describe("<registry-peer> errors", () => {
     let n = 0;
     const fetchImpl = async (input: RequestInfo | URL, init?: RequestInit) => {
       if (new URL(String(input)).pathname === "/rooms" && init?.method === "POST" && n++ === 0) {
-        return new Response(JSON.stringify({ error: { code: "rate_limited", message: "x", retryAfterSec: 2 } }), { status: 429, headers: { "Content-Type": "application/json" } });
+        return new Response(JSON.stringify({ error: { code: "rate_limited", message: "x", retryAfterSec: 2 } }), {
+          status: 429,
+          headers: { "Content-Type": "application/json" },
+        });
       }
       if (new URL(String(input)).pathname === "/rooms") {
-        return new Response(JSON.stringify({ code: "K7M2QX", ownerToken: "t".repeat(43), joinCode: "ABCD1234", expiresAt: Date.now() + 60_000 }), { status: 201, headers: { "Content-Type": "application/json" } });
+        return new Response(
+          JSON.stringify({
+            code: "K7M2QX",
+            ownerToken: "t".repeat(43),
+            joinCode: "ABCD1234",
+            expiresAt: Date.now() + 60_000,
+          }),
+          { status: 201, headers: { "Content-Type": "application/json" } },
+        );
       }
       return new Response(null, { status: 204 });
     };
     const el = await failingHost(fetchImpl as typeof fetch, false);
     const created = el.createRoom();
-    await waitUntil(() => /busy.*Retrying in 2 s/.test(statusText(el)), `retry note (${statusText(el)})`, { timeout: 2000 });
+    await waitUntil(() => /busy.*Retrying in 2 s/.test(statusText(el)), `retry note (${statusText(el)})`, {
+      timeout: 2000,
+    });
     const d = await created;
     expect(d.code).to.equal("K7M2QX");
     expect(n).to.equal(2);
@@ -186,9 +221,14 @@ describe("<registry-peer> errors", () => {
   });
 
   it("guest bad_join_code / not_found: the message, the form kept with the field flagged", async () => {
-    for (const [code, field] of [["bad_join_code", "join"], ["not_found", "code"]] as const) {
+    for (const [code, field] of [
+      ["bad_join_code", "join"],
+      ["not_found", "code"],
+    ] as const) {
       const fetchImpl = failingFetch(ERROR_STATUS[code], code);
-      const el = await fixture<RegistryPeer>(html`<registry-peer base-url="http://127.0.0.1:1" .role=${"guest"} code="K7M2QX" join-code="ABCD-1234" user-name="Bob" .clientOptions=${{ fetchImpl }}></registry-peer>`);
+      const el = await fixture<RegistryPeer>(
+        html`<registry-peer base-url="http://127.0.0.1:1" .role=${"guest"} code="K7M2QX" join-code="ABCD-1234" user-name="Bob" .clientOptions=${{ fetchImpl }}></registry-peer>`,
+      );
       button(el, "Join room").click();
       const d = await nextEvent<PeerError>(el, "peer-error");
       await el.updateComplete;
@@ -237,7 +277,9 @@ describe("<registry-peer> errors", () => {
   });
 
   it("transition: createRoom() while one is running → peer-error transition", async () => {
-    const el = await fixture<RegistryPeer>(html`<registry-peer base-url=${await registryUrl()} .role=${"host"} no-ui .clientOptions=${FAST}></registry-peer>`);
+    const el = await fixture<RegistryPeer>(
+      html`<registry-peer base-url=${await registryUrl()} .role=${"host"} no-ui .clientOptions=${FAST}></registry-peer>`,
+    );
     const first = el.createRoom();
     let err: { code?: string } | undefined;
     await el.createRoom().catch((e) => (err = e));
@@ -248,10 +290,14 @@ describe("<registry-peer> errors", () => {
 
   it("timeout: a guest joins but never answers → 'did not arrive in time' with Try again (a fresh attempt on the same room)", async () => {
     const url = await registryUrl();
-    const el = await fixture<RegistryPeer>(html`<registry-peer base-url=${url} .role=${"host"} .clientOptions=${{ ...FAST, answerTimeoutMs: 300 }}></registry-peer>`);
+    const el = await fixture<RegistryPeer>(
+      html`<registry-peer base-url=${url} .role=${"host"} .clientOptions=${{ ...FAST, answerTimeoutMs: 300 }}></registry-peer>`,
+    );
     const { code, joinCode } = await el.createRoom();
     el.connect().catch(() => {});
-    const guest = await fixture<RegistryPeer>(html`<registry-peer base-url=${url} .role=${"guest"} code=${code} join-code=${joinCode} no-ui></registry-peer>`);
+    const guest = await fixture<RegistryPeer>(
+      html`<registry-peer base-url=${url} .role=${"guest"} code=${code} join-code=${joinCode} no-ui></registry-peer>`,
+    );
     await guest.join(); // joined, never connects
     const d = await nextEvent<PeerError>(el, "peer-error", 10_000);
     await el.updateComplete;
@@ -267,13 +313,15 @@ describe("<registry-peer> errors", () => {
   it("sdp_too_large: an oversized local offer is refused before any request", async () => {
     const createPeerConnection = (cfg: RTCConfiguration) => {
       const pc = new RTCPeerConnection(cfg);
-      const big = { type: "offer" as const, sdp: "v=0\r\n" + "a=x-padding:0123456789\r\n".repeat(1200) };
+      const big = { type: "offer" as const, sdp: `v=0\r\n${"a=x-padding:0123456789\r\n".repeat(1200)}` };
       pc.createOffer = (async () => big) as typeof pc.createOffer;
       pc.setLocalDescription = (async () => {}) as typeof pc.setLocalDescription;
       Object.defineProperty(pc, "localDescription", { get: () => big });
       return pc;
     };
-    const el = await fixture<RegistryPeer>(html`<registry-peer base-url=${await registryUrl()} .role=${"host"} .clientOptions=${{ ...FAST, createPeerConnection }}></registry-peer>`);
+    const el = await fixture<RegistryPeer>(
+      html`<registry-peer base-url=${await registryUrl()} .role=${"host"} .clientOptions=${{ ...FAST, createPeerConnection }}></registry-peer>`,
+    );
     el.connect().catch(() => {});
     const d = await nextEvent<PeerError>(el, "peer-error");
     await el.updateComplete;
@@ -286,11 +334,16 @@ describe("<registry-peer> errors", () => {
   it("candidate_too_large: reported as peer-error, but not fatal (the UI keeps waiting)", async () => {
     let pc: RTCPeerConnection | undefined;
     const createPeerConnection = (cfg: RTCConfiguration) => (pc = new RTCPeerConnection(cfg));
-    const el = await fixture<RegistryPeer>(html`<registry-peer base-url=${await registryUrl()} .role=${"host"} .clientOptions=${{ ...FAST, createPeerConnection }}></registry-peer>`);
+    const el = await fixture<RegistryPeer>(
+      html`<registry-peer base-url=${await registryUrl()} .role=${"host"} .clientOptions=${{ ...FAST, createPeerConnection }}></registry-peer>`,
+    );
     el.connect().catch(() => {});
     await untilPhase(el, "polling_room");
     const got = nextEvent<PeerError>(el, "peer-error");
-    const candidate = new RTCIceCandidate({ candidate: "candidate:1 1 udp 1 192.0.2.1 9 typ host " + "x".repeat(1100), sdpMid: "0" });
+    const candidate = new RTCIceCandidate({
+      candidate: `candidate:1 1 udp 1 192.0.2.1 9 typ host ${"x".repeat(1100)}`,
+      sdpMid: "0",
+    });
     pc!.dispatchEvent(new RTCPeerConnectionIceEvent("icecandidate", { candidate }));
     const d = await got;
     await el.updateComplete;
@@ -302,9 +355,13 @@ describe("<registry-peer> errors", () => {
 
   it("the room closed under a waiting guest: closed (not a crash), Start over", async () => {
     const url = await registryUrl();
-    const h = await fixture<RegistryPeer>(html`<registry-peer base-url=${url} .role=${"host"} no-ui .clientOptions=${FAST}></registry-peer>`);
+    const h = await fixture<RegistryPeer>(
+      html`<registry-peer base-url=${url} .role=${"host"} no-ui .clientOptions=${FAST}></registry-peer>`,
+    );
     const { code, joinCode } = await h.createRoom();
-    const el = await fixture<RegistryPeer>(html`<registry-peer base-url=${url} .role=${"guest"} code=${code} join-code=${joinCode} user-name="Bob" .clientOptions=${FAST}></registry-peer>`);
+    const el = await fixture<RegistryPeer>(
+      html`<registry-peer base-url=${url} .role=${"guest"} code=${code} join-code=${joinCode} user-name="Bob" .clientOptions=${FAST}></registry-peer>`,
+    );
     await el.join();
     const ended = nextEvent(el, "peer-close", 10_000);
     el.connect().catch(() => {});

@@ -26,7 +26,15 @@ export interface Recorder {
   stop(): void;
 }
 
-export const EVENT_TYPES = ["phase-change", "room-created", "peer-open", "packet", "drain", "peer-close", "peer-error"] as const;
+export const EVENT_TYPES = [
+  "phase-change",
+  "room-created",
+  "peer-open",
+  "packet",
+  "drain",
+  "peer-close",
+  "peer-error",
+] as const;
 
 /** Records the element's events (listening on the element itself). */
 export function record(el: HTMLElement): Recorder {
@@ -36,7 +44,9 @@ export function record(el: HTMLElement): Recorder {
   return {
     all,
     of: (type) => all.filter((e) => e.type === type).map((e) => e.detail),
-    stop: () => EVENT_TYPES.forEach((t) => el.removeEventListener(t, fn)),
+    stop: () => {
+      for (const t of EVENT_TYPES) el.removeEventListener(t, fn);
+    },
   };
 }
 
@@ -56,7 +66,9 @@ export function nextEvent<T = unknown>(el: EventTarget, type: string, ms = 10_00
   });
 }
 
-export async function hostEl(attrs: { autoConnect?: boolean; unreliable?: boolean; noUi?: boolean; userName?: string; threshold?: number } = {}): Promise<RegistryPeer> {
+export async function hostEl(
+  attrs: { autoConnect?: boolean; unreliable?: boolean; noUi?: boolean; userName?: string; threshold?: number } = {},
+): Promise<RegistryPeer> {
   const url = await registryUrl();
   const el = await fixture<RegistryPeer>(html`<registry-peer
     base-url=${url}
@@ -75,7 +87,9 @@ export async function hostEl(attrs: { autoConnect?: boolean; unreliable?: boolea
  * A connected host/guest pair of elements in this page: the host auto-connects, the guest gets the
  * codes from room-created and auto-connects too. Both have seen peer-open when this resolves.
  */
-export async function pair(opts: { unreliable?: boolean; threshold?: number; noUi?: boolean } = {}): Promise<{ host: RegistryPeer; guest: RegistryPeer; hostRec: Recorder; guestRec: Recorder; code: string }> {
+export async function pair(
+  opts: { unreliable?: boolean; threshold?: number; noUi?: boolean } = {},
+): Promise<{ host: RegistryPeer; guest: RegistryPeer; hostRec: Recorder; guestRec: Recorder; code: string }> {
   const url = await registryUrl();
   const host = await fixture<RegistryPeer>(html`<registry-peer
     base-url=${url}
@@ -109,12 +123,16 @@ export async function pair(opts: { unreliable?: boolean; threshold?: number; noU
 }
 
 export const shadow = (el: HTMLElement) => el.shadowRoot!;
-export const q = <T extends Element = HTMLElement>(el: HTMLElement, sel: string) => el.shadowRoot!.querySelector<T>(sel);
+export const q = <T extends Element = HTMLElement>(el: HTMLElement, sel: string) =>
+  el.shadowRoot!.querySelector<T>(sel);
 export const statusText = (el: HTMLElement) => q(el, "[part~=status]")?.textContent?.trim() ?? "";
-export const buttons = (el: HTMLElement) => [...el.shadowRoot!.querySelectorAll("button")].map((b) => b.textContent!.trim());
+export const buttons = (el: HTMLElement) =>
+  [...el.shadowRoot!.querySelectorAll("button")].map((b) => b.textContent!.trim());
 
 export function button(el: HTMLElement, label: string | RegExp): HTMLButtonElement {
-  const b = [...el.shadowRoot!.querySelectorAll("button")].find((x) => (typeof label === "string" ? x.textContent!.trim() === label : label.test(x.textContent!)));
+  const b = [...el.shadowRoot!.querySelectorAll("button")].find((x) =>
+    typeof label === "string" ? x.textContent!.trim() === label : label.test(x.textContent!),
+  );
   if (!b) throw new Error(`no button ${label}; have ${buttons(el).join(", ")}`);
   return b;
 }

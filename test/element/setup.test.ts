@@ -35,19 +35,59 @@ async function mount(attrs: Record<string, string>): Promise<{ el: RegistryPeer;
 }
 
 const cases: { name: string; attrs: Record<string, string>; attribute: string; message: string; warn: RegExp }[] = [
-  { name: "no base-url", attrs: {}, attribute: "base-url", message: DEFAULT_STRINGS.configNoBaseUrl, warn: /base-url is missing.*base-url="https:\/\// },
-  { name: "base-url without a scheme", attrs: { "base-url": "registry.example.com" }, attribute: "base-url", message: DEFAULT_STRINGS.configBadBaseUrl, warn: /base-url is not a full http\(s\) URL/ },
-  { name: "base-url host:port without a scheme", attrs: { "base-url": "localhost:8787" }, attribute: "base-url", message: DEFAULT_STRINGS.configBadBaseUrl, warn: /base-url/ },
-  { name: "base-url with another scheme", attrs: { "base-url": "ftp://registry.example.com" }, attribute: "base-url", message: DEFAULT_STRINGS.configBadBaseUrl, warn: /base-url/ },
-  { name: 'role="hots"', attrs: { "base-url": "http://127.0.0.1:1", role: "hots" }, attribute: "role", message: DEFAULT_STRINGS.configRole, warn: /role must be "host" or "guest"/ },
+  {
+    name: "no base-url",
+    attrs: {},
+    attribute: "base-url",
+    message: DEFAULT_STRINGS.configNoBaseUrl,
+    warn: /base-url is missing.*base-url="https:\/\//,
+  },
+  {
+    name: "base-url without a scheme",
+    attrs: { "base-url": "registry.example.com" },
+    attribute: "base-url",
+    message: DEFAULT_STRINGS.configBadBaseUrl,
+    warn: /base-url is not a full http\(s\) URL/,
+  },
+  {
+    name: "base-url host:port without a scheme",
+    attrs: { "base-url": "localhost:8787" },
+    attribute: "base-url",
+    message: DEFAULT_STRINGS.configBadBaseUrl,
+    warn: /base-url/,
+  },
+  {
+    name: "base-url with another scheme",
+    attrs: { "base-url": "ftp://registry.example.com" },
+    attribute: "base-url",
+    message: DEFAULT_STRINGS.configBadBaseUrl,
+    warn: /base-url/,
+  },
+  {
+    name: 'role="hots"',
+    attrs: { "base-url": "http://127.0.0.1:1", role: "hots" },
+    attribute: "role",
+    message: DEFAULT_STRINGS.configRole,
+    warn: /role must be "host" or "guest"/,
+  },
   {
     name: "ice-servers not JSON",
-    attrs: { "base-url": "http://127.0.0.1:1", role: "host", "ice-servers": '[{"urls":"turn:t.example","credential":"SECRET-CRED"' },
+    attrs: {
+      "base-url": "http://127.0.0.1:1",
+      role: "host",
+      "ice-servers": '[{"urls":"turn:t.example","credential":"SECRET-CRED"',
+    },
     attribute: "ice-servers",
     message: DEFAULT_STRINGS.configIceServers,
     warn: /ice-servers is not a JSON array/,
   },
-  { name: "ice-servers JSON but not an array", attrs: { "base-url": "http://127.0.0.1:1", role: "host", "ice-servers": '{"urls":"stun:x"}' }, attribute: "ice-servers", message: DEFAULT_STRINGS.configIceServers, warn: /ice-servers/ },
+  {
+    name: "ice-servers JSON but not an array",
+    attrs: { "base-url": "http://127.0.0.1:1", role: "host", "ice-servers": '{"urls":"stun:x"}' },
+    attribute: "ice-servers",
+    message: DEFAULT_STRINGS.configIceServers,
+    warn: /ice-servers/,
+  },
 ];
 
 describe("<registry-peer> setup mistakes", () => {
@@ -57,7 +97,12 @@ describe("<registry-peer> setup mistakes", () => {
       try {
         const { el, errors } = await mount(c.attrs);
         expect(errors.length).to.equal(1);
-        expect(errors[0]).to.deep.equal({ code: "config", message: c.message, retryable: false, attribute: c.attribute });
+        expect(errors[0]).to.deep.equal({
+          code: "config",
+          message: c.message,
+          retryable: false,
+          attribute: c.attribute,
+        });
         expect(statusText(el)).to.equal(c.message);
         expect(warn.calls.length).to.equal(1);
         expect(warn.calls[0]).to.match(/^<registry-peer>: /);
@@ -95,7 +140,11 @@ describe("<registry-peer> setup mistakes", () => {
       expect(buttons(el)).to.deep.equal(["Create room"]);
       expect(errors.length).to.equal(1);
       el.remove();
-      const ok = await mount({ "base-url": "https://registry.example.com", role: "guest", "ice-servers": '[{"urls":"stun:stun.example.com"}]' });
+      const ok = await mount({
+        "base-url": "https://registry.example.com",
+        role: "guest",
+        "ice-servers": '[{"urls":"stun:stun.example.com"}]',
+      });
       expect(ok.errors).to.deep.equal([]);
       expect(warn.calls.length).to.equal(1);
       ok.el.remove();
@@ -127,11 +176,18 @@ describe("<registry-peer> setup mistakes", () => {
     const warn = captureConsole("warn");
     try {
       const fetchImpl = failingFetch(403, "origin_not_allowed");
-      const el = await fixture<RegistryPeer>(html`<registry-peer base-url="http://127.0.0.1:1" .role=${"host"} user-name="Alice" .clientOptions=${{ ...FAST, fetchImpl }}></registry-peer>`);
+      const el = await fixture<RegistryPeer>(
+        html`<registry-peer base-url="http://127.0.0.1:1" .role=${"host"} user-name="Alice" .clientOptions=${{ ...FAST, fetchImpl }}></registry-peer>`,
+      );
       button(el, "Create room").click();
       const d = await nextEvent<PeerErrorDetail>(el, "peer-error");
       await el.updateComplete;
-      expect(d).to.deep.equal({ code: "config", message: DEFAULT_STRINGS.configOrigin, retryable: false, attribute: "base-url" });
+      expect(d).to.deep.equal({
+        code: "config",
+        message: DEFAULT_STRINGS.configOrigin,
+        retryable: false,
+        attribute: "base-url",
+      });
       expect(statusText(el)).to.equal(DEFAULT_STRINGS.configOrigin);
       expect(warn.calls.length).to.equal(1);
       expect(warn.calls[0]).to.contain("ALLOWED_ORIGINS");
@@ -145,11 +201,18 @@ describe("<registry-peer> setup mistakes", () => {
     try {
       const j = (await (await fetch("/__strict-registry.json")).json()) as { url?: string; error?: string };
       if (!j.url) throw new Error(`strict registry did not start: ${j.error}`);
-      const el = await fixture<RegistryPeer>(html`<registry-peer base-url=${j.url} .role=${"host"} user-name="Alice" .clientOptions=${FAST}></registry-peer>`);
+      const el = await fixture<RegistryPeer>(
+        html`<registry-peer base-url=${j.url} .role=${"host"} user-name="Alice" .clientOptions=${FAST}></registry-peer>`,
+      );
       button(el, "Create room").click();
       const d = await nextEvent<PeerErrorDetail>(el, "peer-error");
       await el.updateComplete;
-      expect(d).to.deep.equal({ code: "config", message: DEFAULT_STRINGS.configOrigin, retryable: false, attribute: "base-url" });
+      expect(d).to.deep.equal({
+        code: "config",
+        message: DEFAULT_STRINGS.configOrigin,
+        retryable: false,
+        attribute: "base-url",
+      });
       expect(statusText(el)).to.equal(DEFAULT_STRINGS.configOrigin);
       expect(warn.calls.length).to.equal(1);
       expect(warn.calls[0]).to.contain("ALLOWED_ORIGINS");
@@ -162,7 +225,9 @@ describe("<registry-peer> setup mistakes", () => {
     const warn = captureConsole("warn");
     try {
       const fetchImpl = failingFetch(404, null);
-      const el = await fixture<RegistryPeer>(html`<registry-peer base-url="http://127.0.0.1:1" .role=${"host"} no-ui .clientOptions=${{ ...FAST, fetchImpl }}></registry-peer>`);
+      const el = await fixture<RegistryPeer>(
+        html`<registry-peer base-url="http://127.0.0.1:1" .role=${"host"} no-ui .clientOptions=${{ ...FAST, fetchImpl }}></registry-peer>`,
+      );
       for (let i = 0; i < 2; i++) {
         let thrown: { code?: string } | undefined;
         const ev = nextEvent<PeerErrorDetail>(el, "peer-error");
@@ -183,8 +248,12 @@ describe("<registry-peer debug>", () => {
     const info = captureConsole("info");
     try {
       const url = await registryUrl();
-      const host = await fixture<RegistryPeer>(html`<registry-peer base-url=${url} .role=${"host"} debug no-ui .clientOptions=${FAST}></registry-peer>`);
-      const guest = await fixture<RegistryPeer>(html`<registry-peer base-url=${url} .role=${"guest"} debug no-ui .clientOptions=${FAST}></registry-peer>`);
+      const host = await fixture<RegistryPeer>(
+        html`<registry-peer base-url=${url} .role=${"host"} debug no-ui .clientOptions=${FAST}></registry-peer>`,
+      );
+      const guest = await fixture<RegistryPeer>(
+        html`<registry-peer base-url=${url} .role=${"guest"} debug no-ui .clientOptions=${FAST}></registry-peer>`,
+      );
       const hostOpen = nextEvent(host, "peer-open", 20_000);
       const { code, joinCode } = await host.createRoom();
       guest.roomCode = code;
@@ -198,9 +267,15 @@ describe("<registry-peer debug>", () => {
       seenSdp.push(pc.localDescription!.sdp, pc.remoteDescription!.sdp);
       const token = host.state.accessToken!;
       const all = info.calls.join("\n");
-      expect(info.calls.some((l) => l.startsWith("[registry-peer] request") && /\/rooms\/:code\/(offer|watch|answer)/.test(l))).to.equal(true);
+      expect(
+        info.calls.some(
+          (l) => l.startsWith("[registry-peer] request") && /\/rooms\/:code\/(offer|watch|answer)/.test(l),
+        ),
+      ).to.equal(true);
       expect(info.calls.some((l) => l.startsWith("[registry-peer] response"))).to.equal(true);
-      expect(info.calls.some((l) => l.startsWith("[registry-peer] phase_change") && l.includes('"open"'))).to.equal(true);
+      expect(info.calls.some((l) => l.startsWith("[registry-peer] phase_change") && l.includes('"open"'))).to.equal(
+        true,
+      );
       for (const secret of [code, joinCode, token, guest.state.accessToken!]) expect(all).not.to.contain(secret);
       expect(all).not.to.match(/candidate:|a=fingerprint|v=0/);
       for (const sdp of seenSdp) expect(all).not.to.contain(sdp.slice(0, 60));
@@ -208,7 +283,9 @@ describe("<registry-peer debug>", () => {
       guest.close();
       // Without debug: nothing.
       info.calls.length = 0;
-      const quiet = await fixture<RegistryPeer>(html`<registry-peer base-url=${url} .role=${"host"} no-ui .clientOptions=${FAST}></registry-peer>`);
+      const quiet = await fixture<RegistryPeer>(
+        html`<registry-peer base-url=${url} .role=${"host"} no-ui .clientOptions=${FAST}></registry-peer>`,
+      );
       await quiet.createRoom();
       quiet.close();
       await waitUntil(() => quiet.phase === "closed" || quiet.phase === "idle", "closed", { timeout: 5000 });

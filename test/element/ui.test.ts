@@ -5,7 +5,19 @@
 import { aTimeout, expect, fixture, html, waitUntil } from "@open-wc/testing";
 import { sendKeys } from "@web/test-runner-commands";
 import type { RegistryPeer } from "../../src/element/index.ts";
-import { FAST, button, buttons, failingFetch, nextEvent, q, record, registryUrl, statusText, type, untilPhase } from "./helpers.ts";
+import {
+  FAST,
+  button,
+  buttons,
+  failingFetch,
+  nextEvent,
+  q,
+  record,
+  registryUrl,
+  statusText,
+  type,
+  untilPhase,
+} from "./helpers.ts";
 
 /*
  * The a11y checks below set `role` as a property: the contract's `role="host|guest"` ATTRIBUTE is
@@ -24,7 +36,9 @@ function statusByPhase(el: RegistryPeer): Map<string, string> {
 }
 
 async function host(userName = "Alice"): Promise<RegistryPeer> {
-  return fixture<RegistryPeer>(html`<registry-peer base-url=${await registryUrl()} .role=${"host"} user-name=${userName} .clientOptions=${FAST}></registry-peer>`);
+  return fixture<RegistryPeer>(
+    html`<registry-peer base-url=${await registryUrl()} .role=${"host"} user-name=${userName} .clientOptions=${FAST}></registry-peer>`,
+  );
 }
 
 async function guest(attrs: { code?: string; joinCode?: string } = {}): Promise<RegistryPeer> {
@@ -53,7 +67,9 @@ describe("<registry-peer> UI: host", () => {
 
   it("inline validation: an empty name is flagged on the field, focused, and nothing is sent", async () => {
     const fetchImpl = failingFetch(500, "internal");
-    const el = await fixture<RegistryPeer>(html`<registry-peer base-url="http://127.0.0.1:1" .role=${"host"} .clientOptions=${{ fetchImpl }}></registry-peer>`);
+    const el = await fixture<RegistryPeer>(
+      html`<registry-peer base-url="http://127.0.0.1:1" .role=${"host"} .clientOptions=${{ fetchImpl }}></registry-peer>`,
+    );
     type(el, "name", "   ");
     button(el, "Create room").click();
     await el.updateComplete;
@@ -134,7 +150,7 @@ describe("<registry-peer> UI: host", () => {
     expect(el.roomCode).to.not.equal(code);
   });
 
-  it("connecting → open (\"Connected to <guest>\", Leave) → closed (New room) → idle; accessible in each", async () => {
+  it('connecting → open ("Connected to <guest>", Leave) → closed (New room) → idle; accessible in each', async () => {
     const el = await host();
     const statuses = statusByPhase(el);
     const created = nextEvent<{ code: string; joinCode: string }>(el, "room-created");
@@ -167,7 +183,11 @@ describe("<registry-peer> UI: guest", () => {
   it("idle: labelled room code, join code and name fields and a Join button; accessible", async () => {
     const el = await guest();
     const labels = [...el.shadowRoot!.querySelectorAll("label")].map((l) =>
-      [...l.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent).join("").trim(),
+      [...l.childNodes]
+        .filter((n) => n.nodeType === Node.TEXT_NODE)
+        .map((n) => n.textContent)
+        .join("")
+        .trim(),
     );
     expect(labels).to.deep.equal(["Room code", "Join code or link", "Your name"]);
     expect(buttons(el)).to.deep.equal(["Join room"]);
@@ -177,7 +197,9 @@ describe("<registry-peer> UI: guest", () => {
 
   it("inline validation on blur and on submit (first invalid field focused); no request; accessible with errors", async () => {
     const fetchImpl = failingFetch(500, "internal");
-    const el = await fixture<RegistryPeer>(html`<registry-peer base-url="http://127.0.0.1:1" .role=${"guest"} .clientOptions=${{ fetchImpl }}></registry-peer>`);
+    const el = await fixture<RegistryPeer>(
+      html`<registry-peer base-url="http://127.0.0.1:1" .role=${"guest"} .clientOptions=${{ fetchImpl }}></registry-peer>`,
+    );
     const code = type(el, "code", "12");
     code.dispatchEvent(new Event("blur"));
     await el.updateComplete;
@@ -224,7 +246,7 @@ describe("<registry-peer> UI: guest", () => {
     }
   });
 
-  it("join → connecting → open (\"Connected to <host>\") → host leaves → closed (Join another room) → form; accessible", async () => {
+  it('join → connecting → open ("Connected to <host>") → host leaves → closed (Join another room) → form; accessible', async () => {
     const h = await host("Alice");
     const created = nextEvent<{ code: string; joinCode: string }>(h, "room-created");
     h.autoConnect = true;
@@ -268,7 +290,9 @@ describe("<registry-peer> UI: auto-connect guest from the URL fragment", () => {
     try {
       const first = await newRoom();
       history.replaceState(null, "", first.fragment);
-      const el = await fixture<RegistryPeer>(html`<registry-peer base-url=${await registryUrl()} auto-connect user-name="Bob" .clientOptions=${FAST}></registry-peer>`);
+      const el = await fixture<RegistryPeer>(
+        html`<registry-peer base-url=${await registryUrl()} auto-connect user-name="Bob" .clientOptions=${FAST}></registry-peer>`,
+      );
       await nextEvent(el, "peer-open", 20_000); // auto-connect starts after the first render: not missed
       expect(el.state.role).to.equal("guest");
       const closed = nextEvent(el, "peer-close", 2000);
@@ -293,8 +317,10 @@ describe("<registry-peer> UI: auto-connect guest from the URL fragment", () => {
 });
 
 describe("<registry-peer> UI: the role attribute and axe", () => {
-  it("with role=\"host\" as an attribute, axe's only finding is that attribute on the host element (nothing in the shadow root)", async () => {
-    const el = await fixture<RegistryPeer>(html`<registry-peer base-url="http://127.0.0.1:1" role="host"></registry-peer>`);
+  it('with role="host" as an attribute, axe\'s only finding is that attribute on the host element (nothing in the shadow root)', async () => {
+    const el = await fixture<RegistryPeer>(
+      html`<registry-peer base-url="http://127.0.0.1:1" role="host"></registry-peer>`,
+    );
     await expect(el).shadowDom.to.be.accessible({ ignoredRules: ["aria-roles"] });
     let message = "";
     try {
@@ -310,7 +336,9 @@ describe("<registry-peer> UI: the role attribute and axe", () => {
 
 describe("<registry-peer> UI: no-ui and theming", () => {
   it("no-ui renders nothing visible but still works", async () => {
-    const el = await fixture<RegistryPeer>(html`<registry-peer base-url=${await registryUrl()} role="host" no-ui .clientOptions=${FAST}></registry-peer>`);
+    const el = await fixture<RegistryPeer>(
+      html`<registry-peer base-url=${await registryUrl()} role="host" no-ui .clientOptions=${FAST}></registry-peer>`,
+    );
     expect(getComputedStyle(el).display).to.equal("none");
     expect(el.shadowRoot!.querySelector("[part]")).to.equal(null);
     const rec = record(el);
@@ -327,7 +355,9 @@ describe("<registry-peer> UI: no-ui and theming", () => {
       registry-peer.themed::part(input) { border-color: rgb(7, 8, 9); }`;
     document.head.append(style);
     try {
-      const el = await fixture<RegistryPeer>(html`<registry-peer class="themed" base-url="http://127.0.0.1:1" role="host"></registry-peer>`);
+      const el = await fixture<RegistryPeer>(
+        html`<registry-peer class="themed" base-url="http://127.0.0.1:1" role="host"></registry-peer>`,
+      );
       const btn = q(el, "[part~=primary-button]")!;
       expect(getComputedStyle(btn).backgroundColor).to.equal("rgb(1, 2, 3)");
       expect(getComputedStyle(btn).color).to.equal("rgb(250, 250, 250)");

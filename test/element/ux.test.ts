@@ -10,10 +10,13 @@ import { DEFAULT_STRINGS, type RegistryPeerStrings } from "../../src/element/str
 import { FAST, button, buttons, failingFetch, nextEvent, q, registryUrl, statusText, untilPhase } from "./helpers.ts";
 
 const active = (el: RegistryPeer) => el.shadowRoot!.activeElement as HTMLElement | null;
-const activeLabel = (el: RegistryPeer) => active(el)?.textContent?.trim() || active(el)?.getAttribute("name") || active(el)?.getAttribute("part");
+const activeLabel = (el: RegistryPeer) =>
+  active(el)?.textContent?.trim() || active(el)?.getAttribute("name") || active(el)?.getAttribute("part");
 
 async function host(opts: Partial<RegistryPeer> = {}): Promise<RegistryPeer> {
-  const el = await fixture<RegistryPeer>(html`<registry-peer base-url=${await registryUrl()} .role=${"host"} user-name="Alice" .clientOptions=${FAST}></registry-peer>`);
+  const el = await fixture<RegistryPeer>(
+    html`<registry-peer base-url=${await registryUrl()} .role=${"host"} user-name="Alice" .clientOptions=${FAST}></registry-peer>`,
+  );
   Object.assign(el, opts);
   await el.updateComplete;
   return el;
@@ -36,11 +39,15 @@ describe("<registry-peer> focus follows the flow (keyboard), accessible in every
     await sendKeys({ press: "Enter" });
     const { code, joinCode } = await created;
     const hostOpen = nextEvent(h, "peer-open", 20_000);
-    await waitUntil(() => activeLabel(h) === "Copy link", `focus on Copy link (is ${activeLabel(h)})`, { timeout: 10_000 });
+    await waitUntil(() => activeLabel(h) === "Copy link", `focus on Copy link (is ${activeLabel(h)})`, {
+      timeout: 10_000,
+    });
     expectTargets(h);
     await expect(h).shadowDom.to.be.accessible();
 
-    const g = await fixture<RegistryPeer>(html`<registry-peer base-url=${await registryUrl()} .role=${"guest"} code=${code} join-code=${joinCode} user-name="Bob" .clientOptions=${FAST}></registry-peer>`);
+    const g = await fixture<RegistryPeer>(
+      html`<registry-peer base-url=${await registryUrl()} .role=${"guest"} code=${code} join-code=${joinCode} user-name="Bob" .clientOptions=${FAST}></registry-peer>`,
+    );
     expectTargets(g);
     await expect(g).shadowDom.to.be.accessible();
     const join = button(g, "Join room");
@@ -58,7 +65,9 @@ describe("<registry-peer> focus follows the flow (keyboard), accessible in every
     const hostClosed = nextEvent(h, "peer-close", 10_000);
     await sendKeys({ press: "Enter" });
     await untilPhase(g, "closed");
-    await waitUntil(() => activeLabel(g) === "Join another room", `focus on Join another room (is ${activeLabel(g)})`, { timeout: 10_000 });
+    await waitUntil(() => activeLabel(g) === "Join another room", `focus on Join another room (is ${activeLabel(g)})`, {
+      timeout: 10_000,
+    });
     expectTargets(g);
     await expect(g).shadowDom.to.be.accessible();
     await hostClosed;
@@ -67,20 +76,26 @@ describe("<registry-peer> focus follows the flow (keyboard), accessible in every
     await expect(h).shadowDom.to.be.accessible();
     // Join another room → the form, focus on its first field.
     await sendKeys({ press: "Enter" });
-    await waitUntil(() => active(g)?.getAttribute("name") === "code", `focus on the room code (is ${activeLabel(g)})`, { timeout: 10_000 });
+    await waitUntil(() => active(g)?.getAttribute("name") === "code", `focus on the room code (is ${activeLabel(g)})`, {
+      timeout: 10_000,
+    });
     await expect(g).shadowDom.to.be.accessible();
   });
 
   it("a wrong join code from the server: focus on the join code field, the message told once (status), field flagged", async () => {
     const fetchImpl = failingFetch(403, "bad_join_code");
-    const el = await fixture<RegistryPeer>(html`<registry-peer base-url="http://127.0.0.1:1" .role=${"guest"} code="K7M2QX" join-code="ABCD-1234" user-name="Bob" .clientOptions=${{ fetchImpl }}></registry-peer>`);
+    const el = await fixture<RegistryPeer>(
+      html`<registry-peer base-url="http://127.0.0.1:1" .role=${"guest"} code="K7M2QX" join-code="ABCD-1234" user-name="Bob" .clientOptions=${{ fetchImpl }}></registry-peer>`,
+    );
     button(el, "Join room").focus();
     const err = nextEvent(el, "peer-error");
     await sendKeys({ press: "Enter" });
     await err;
     await el.updateComplete;
     const joinInput = q<HTMLInputElement>(el, "input[name=join]")!;
-    await waitUntil(() => active(el) === joinInput, `focus on the join code (is ${activeLabel(el)})`, { timeout: 10_000 });
+    await waitUntil(() => active(el) === joinInput, `focus on the join code (is ${activeLabel(el)})`, {
+      timeout: 10_000,
+    });
     const message = DEFAULT_STRINGS.errors.bad_join_code;
     expect(statusText(el)).to.equal(message);
     expect(el.shadowRoot!.textContent!.split(message).length - 1, "told once").to.equal(1);
@@ -92,12 +107,16 @@ describe("<registry-peer> focus follows the flow (keyboard), accessible in every
 
   it("a server error with nothing to fix in the form: focus on Try again", async () => {
     const fetchImpl = failingFetch(503, "unavailable");
-    const el = await fixture<RegistryPeer>(html`<registry-peer base-url="http://127.0.0.1:1" .role=${"host"} user-name="Alice" .clientOptions=${{ fetchImpl, setTimeoutImpl: (fn: () => void, ms: number) => setTimeout(fn, ms / 20), clearTimeoutImpl: (t: unknown) => clearTimeout(t as number) }}></registry-peer>`);
+    const el = await fixture<RegistryPeer>(
+      html`<registry-peer base-url="http://127.0.0.1:1" .role=${"host"} user-name="Alice" .clientOptions=${{ fetchImpl, setTimeoutImpl: (fn: () => void, ms: number) => setTimeout(fn, ms / 20), clearTimeoutImpl: (t: unknown) => clearTimeout(t as number) }}></registry-peer>`,
+    );
     button(el, "Create room").focus();
     const err = nextEvent(el, "peer-error", 15_000);
     await sendKeys({ press: "Enter" });
     await err;
-    await waitUntil(() => activeLabel(el) === "Try again", `focus on Try again (is ${activeLabel(el)})`, { timeout: 10_000 });
+    await waitUntil(() => activeLabel(el) === "Try again", `focus on Try again (is ${activeLabel(el)})`, {
+      timeout: 10_000,
+    });
     expectTargets(el);
     await expect(el).shadowDom.to.be.accessible();
   });
@@ -158,7 +177,9 @@ describe("<registry-peer> slots and strings", () => {
     const h2 = el.querySelector("h2")!;
     const status = q(el, "[part~=status]")!;
     expect(h2.getBoundingClientRect().bottom).to.be.at.most(status.getBoundingClientRect().top);
-    expect(el.querySelector("#extra")!.getBoundingClientRect().top).to.be.at.least(q(el, "form")!.getBoundingClientRect().bottom);
+    expect(el.querySelector("#extra")!.getBoundingClientRect().top).to.be.at.least(
+      q(el, "form")!.getBoundingClientRect().bottom,
+    );
     await expect(el).shadowDom.to.be.accessible();
     el.noUi = true;
     await el.updateComplete;
@@ -170,7 +191,11 @@ describe("<registry-peer> slots and strings", () => {
     const marked = Object.fromEntries(
       Object.entries(DEFAULT_STRINGS).map(([k, v]) => [
         k,
-        typeof v === "function" ? (x: unknown) => `«${k} ${x}»` : typeof v === "string" ? `«${k}»` : Object.fromEntries(Object.keys(v).map((c) => [c, `«${c}»`])),
+        typeof v === "function"
+          ? (x: unknown) => `«${k} ${x}»`
+          : typeof v === "string"
+            ? `«${k}»`
+            : Object.fromEntries(Object.keys(v).map((c) => [c, `«${c}»`])),
       ]),
     ) as unknown as RegistryPeerStrings;
     const visible = (el: RegistryPeer) => {
@@ -180,24 +205,32 @@ describe("<registry-peer> slots and strings", () => {
         n.getAttribute("aria-label") ?? "",
         n.getAttribute("placeholder") ?? "",
       ]);
-      return texts.filter((t) => t !== "" && !/^[«»]|^[A-Z0-9]{6}$|^[A-Z0-9]{4}-[A-Z0-9]{4}$|^(K7M2QX|ABCD-1234)$|^http/.test(t));
+      return texts.filter(
+        (t) => t !== "" && !/^[«»]|^[A-Z0-9]{6}$|^[A-Z0-9]{4}-[A-Z0-9]{4}$|^(K7M2QX|ABCD-1234)$|^http/.test(t),
+      );
     };
     const url = await registryUrl();
-    const h = await fixture<RegistryPeer>(html`<registry-peer base-url=${url} .role=${"host"} user-name="Alice" .strings=${marked} .clientOptions=${FAST}></registry-peer>`);
+    const h = await fixture<RegistryPeer>(
+      html`<registry-peer base-url=${url} .role=${"host"} user-name="Alice" .strings=${marked} .clientOptions=${FAST}></registry-peer>`,
+    );
     expect(visible(h), "host form").to.deep.equal([]);
     expect(buttons(h)).to.deep.equal(["«createRoom»"]);
     await h.createRoom();
     await h.updateComplete;
     expect(visible(h), "host room").to.deep.equal([]);
     expect(statusText(h)).to.equal("«waitingGuest»");
-    const g = await fixture<RegistryPeer>(html`<registry-peer base-url=${url} .role=${"guest"} .strings=${marked} .clientOptions=${FAST}></registry-peer>`);
+    const g = await fixture<RegistryPeer>(
+      html`<registry-peer base-url=${url} .role=${"guest"} .strings=${marked} .clientOptions=${FAST}></registry-peer>`,
+    );
     expect(visible(g), "guest form").to.deep.equal([]);
     // A local validation message and a Registry error message, through `strings`.
     button(g, "«joinRoom»").click();
     await g.updateComplete;
     expect(q(g, "#code-err")!.textContent).to.equal("«badRoomCode»");
     expect(visible(g), "guest form with errors").to.deep.equal([]);
-    const bad = await fixture<RegistryPeer>(html`<registry-peer base-url="http://127.0.0.1:1" .role=${"guest"} code="K7M2QX" join-code="ABCD-1234" user-name="Bob" .strings=${marked} .clientOptions=${{ fetchImpl: failingFetch(403, "bad_join_code") }}></registry-peer>`);
+    const bad = await fixture<RegistryPeer>(
+      html`<registry-peer base-url="http://127.0.0.1:1" .role=${"guest"} code="K7M2QX" join-code="ABCD-1234" user-name="Bob" .strings=${marked} .clientOptions=${{ fetchImpl: failingFetch(403, "bad_join_code") }}></registry-peer>`,
+    );
     const err = nextEvent<{ message: string }>(bad, "peer-error");
     button(bad, "«joinRoom»").click();
     expect((await err).message).to.equal("«bad_join_code»");
@@ -207,7 +240,9 @@ describe("<registry-peer> slots and strings", () => {
   });
 
   it("strings: a partial object replaces only what it names (English for the rest)", async () => {
-    const el = await fixture<RegistryPeer>(html`<registry-peer base-url="http://127.0.0.1:1" .role=${"host"} .strings=${{ createRoom: "Raum erstellen", errors: { internal: "Fehler" } }}></registry-peer>`);
+    const el = await fixture<RegistryPeer>(
+      html`<registry-peer base-url="http://127.0.0.1:1" .role=${"host"} .strings=${{ createRoom: "Raum erstellen", errors: { internal: "Fehler" } }}></registry-peer>`,
+    );
     expect(buttons(el)).to.deep.equal(["Raum erstellen"]);
     expect(statusText(el)).to.equal(DEFAULT_STRINGS.hostIdle);
     expect(q(el, "label")!.textContent).to.contain("Your name");

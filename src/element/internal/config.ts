@@ -6,7 +6,13 @@
  */
 import type { RegistryPeerStrings } from "../strings.ts";
 
-export type ConfigKey = "configNoBaseUrl" | "configBadBaseUrl" | "configNotRegistry" | "configOrigin" | "configRole" | "configIceServers";
+export type ConfigKey =
+  | "configNoBaseUrl"
+  | "configBadBaseUrl"
+  | "configNotRegistry"
+  | "configOrigin"
+  | "configRole"
+  | "configIceServers";
 
 export interface ConfigProblem {
   key: ConfigKey;
@@ -16,15 +22,39 @@ export interface ConfigProblem {
   fix: string;
 }
 
-const P = (key: ConfigKey, attribute: ConfigProblem["attribute"], fix: string): ConfigProblem => ({ key, attribute, fix });
+const P = (key: ConfigKey, attribute: ConfigProblem["attribute"], fix: string): ConfigProblem => ({
+  key,
+  attribute,
+  fix,
+});
 
 export const CONFIG: Record<ConfigKey, ConfigProblem> = {
-  configNoBaseUrl: P("configNoBaseUrl", "base-url", 'base-url is missing: set it to the Registry\'s URL, e.g. <registry-peer base-url="https://registry.example.com">.'),
-  configBadBaseUrl: P("configBadBaseUrl", "base-url", "base-url is not a full http(s) URL: write the scheme too, e.g. https://registry.example.com."),
-  configNotRegistry: P("configNotRegistry", "base-url", "base-url answered without the Registry's error envelope: it does not point to a Registry (check the host, port and path)."),
-  configOrigin: P("configOrigin", "base-url", "the Registry refused this page's origin: add the origin to the Registry's ALLOWED_ORIGINS."),
+  configNoBaseUrl: P(
+    "configNoBaseUrl",
+    "base-url",
+    'base-url is missing: set it to the Registry\'s URL, e.g. <registry-peer base-url="https://registry.example.com">.',
+  ),
+  configBadBaseUrl: P(
+    "configBadBaseUrl",
+    "base-url",
+    "base-url is not a full http(s) URL: write the scheme too, e.g. https://registry.example.com.",
+  ),
+  configNotRegistry: P(
+    "configNotRegistry",
+    "base-url",
+    "base-url answered without the Registry's error envelope: it does not point to a Registry (check the host, port and path).",
+  ),
+  configOrigin: P(
+    "configOrigin",
+    "base-url",
+    "the Registry refused this page's origin: add the origin to the Registry's ALLOWED_ORIGINS.",
+  ),
   configRole: P("configRole", "role", 'role must be "host" or "guest"; remove it to decide from the URL fragment.'),
-  configIceServers: P("configIceServers", "ice-servers", 'ice-servers is not a JSON array, e.g. [{"urls":"stun:stun.example.com"}].'),
+  configIceServers: P(
+    "configIceServers",
+    "ice-servers",
+    'ice-servers is not a JSON array, e.g. [{"urls":"stun:stun.example.com"}].',
+  ),
 };
 
 /** The ICE servers of the `ice-servers` attribute, or null when it is not a JSON array. */
@@ -39,7 +69,11 @@ export function parseIceServers(raw: string | undefined): RTCIceServer[] | null 
 }
 
 /** The first setup mistake in the element's attributes, or null. */
-export function checkConfig(baseUrl: string | undefined, role: string | null | undefined, iceServers: string | undefined): ConfigProblem | null {
+export function checkConfig(
+  baseUrl: string | undefined,
+  role: string | null | undefined,
+  iceServers: string | undefined,
+): ConfigProblem | null {
   if (!baseUrl) return CONFIG.configNoBaseUrl;
   if (!/^https?:\/\/[^/]/i.test(baseUrl) || !URL.canParse(baseUrl)) return CONFIG.configBadBaseUrl;
   if (role && role !== "host" && role !== "guest") return CONFIG.configRole;
@@ -53,7 +87,8 @@ export function checkConfig(baseUrl: string | undefined, role: string | null | u
  */
 export function configFromError(e: { code?: unknown; status?: unknown }): ConfigProblem | null {
   if (e.code === "origin_not_allowed") return CONFIG.configOrigin;
-  if (e.code === "unknown" && typeof e.status === "number" && e.status < 500 && e.status !== 429) return CONFIG.configNotRegistry;
+  if (e.code === "unknown" && typeof e.status === "number" && e.status < 500 && e.status !== 429)
+    return CONFIG.configNotRegistry;
   return null;
 }
 

@@ -57,7 +57,13 @@ export function validate(form: FormState, keys: readonly FieldKey[]): { form: Fo
 }
 
 /** The form's values from the element's codes, then the page's URL fragment, then what was typed. */
-export function fillForm(values: FormValues, roomCode: string | undefined, joinCode: string | undefined, userName: string | undefined, hash: string): FormValues {
+export function fillForm(
+  values: FormValues,
+  roomCode: string | undefined,
+  joinCode: string | undefined,
+  userName: string | undefined,
+  hash: string,
+): FormValues {
   const frag = parseShare(hash);
   const code = normalizeRoomCode(roomCode) ?? frag.code ?? values.code;
   const jc = normalizeJoinCode(joinCode) ?? frag.joinCode;

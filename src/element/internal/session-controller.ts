@@ -168,7 +168,12 @@ export class SessionController implements ReactiveController {
       s.room = { code, joinCode, token: ownerToken, expiresAt };
       host.roomCode = code;
       host.joinCode = joinCode;
-      const detail: RoomCreatedDetail = { code, joinCode, expiresAt, shareUrl: buildShareUrl(location.href, code, joinCode) };
+      const detail: RoomCreatedDetail = {
+        code,
+        joinCode,
+        expiresAt,
+        shareUrl: buildShareUrl(location.href, code, joinCode),
+      };
       emit(host, "room-created", detail);
       return detail;
     });
@@ -299,15 +304,26 @@ export class SessionController implements ReactiveController {
       if (this.#reported.has(e)) return;
       this.#reported.add(e);
     }
-    const err = (e ?? {}) as { code?: unknown; message?: unknown; retryable?: unknown; retryAfterSec?: unknown; status?: unknown };
+    const err = (e ?? {}) as {
+      code?: unknown;
+      message?: unknown;
+      retryable?: unknown;
+      retryAfterSec?: unknown;
+      status?: unknown;
+    };
     const problem = configFromError(err);
     if (problem) return this.config(problem, op);
     const code = typeof err.code === "string" ? err.code : "unknown";
     const texts: Record<string, string> = mergeStrings(this.#host.strings).errors;
     // connection_failed's own message says why (no relay configured / the relay failed), in plain
     // words and without secrets (src/client/ice-config.ts), unless the page replaced that text.
-    const own = code === "connection_failed" && typeof err.message === "string" && !this.#host.strings?.errors?.connection_failed;
-    const detail: PeerErrorDetail = { code, message: own ? (err.message as string) : (texts[code] ?? texts.unknown!), retryable: err.retryable === true };
+    const own =
+      code === "connection_failed" && typeof err.message === "string" && !this.#host.strings?.errors?.connection_failed;
+    const detail: PeerErrorDetail = {
+      code,
+      message: own ? (err.message as string) : (texts[code] ?? texts.unknown!),
+      retryable: err.retryable === true,
+    };
     if (typeof err.retryAfterSec === "number") detail.retryAfterSec = err.retryAfterSec;
     if (fatal) {
       this.err = { ...detail, op };

@@ -57,7 +57,13 @@ const BUSY_GUEST: Partial<Record<ClientPhase, Busy>> = {
 };
 
 /** A button; `primary` is the view's main action, `focus` where focus goes (the primary one by default). */
-const button = (label: string, handler: () => unknown, primary = false, disabled = false, focus = primary): TemplateResult =>
+const button = (
+  label: string,
+  handler: () => unknown,
+  primary = false,
+  disabled = false,
+  focus = primary,
+): TemplateResult =>
   html`<button
     type="button"
     part="button ${primary ? "primary-button" : "secondary-button"}"
@@ -91,7 +97,10 @@ function errorView(m: ViewModel, a: ViewActions, err: UiError): View {
 function connectedView(m: ViewModel, a: ViewActions): View {
   const snap = m.s.session?.client.getRoomSnapshot();
   const other = m.role === "host" ? snap?.guestUserName : snap?.hostUserName;
-  return [other ? m.t.connectedTo(other) : m.t.connected, html`<div class="row">${button(m.t.leave, a.leave, false, false, true)}</div>`];
+  return [
+    other ? m.t.connectedTo(other) : m.t.connected,
+    html`<div class="row">${button(m.t.leave, a.leave, false, false, true)}</div>`,
+  ];
 }
 
 /** An open connection being recovered: say so, offer to leave (packets sent meanwhile are kept). */
@@ -159,7 +168,16 @@ function busyView(m: ViewModel): View {
 const invalid = (m: ViewModel, key: FieldKey): boolean => !!m.form.errors[key] || serverField(m.s.err?.code) === key;
 
 /** `focus`: where focus goes when the form replaces the view that had it. */
-function field(m: ViewModel, a: ViewActions, key: FieldKey, label: string, hint: string, autocomplete: string, maxlength: string, focus: boolean): TemplateResult {
+function field(
+  m: ViewModel,
+  a: ViewActions,
+  key: FieldKey,
+  label: string,
+  hint: string,
+  autocomplete: string,
+  maxlength: string,
+  focus: boolean,
+): TemplateResult {
   const local = m.form.errors[key];
   const bad = invalid(m, key);
   return html`<label part="label"
