@@ -1,6 +1,6 @@
 // `npm run analyze`: custom-elements.json for <registry-peer> (editors, Storybook, docs tools).
 export default {
-  globs: ["src/element/registry-peer.ts"],
+  globs: ["src/element/registry-peer.ts", "src/element/registry-peer.component.ts"],
   outdir: ".",
   litelement: true,
   dependencies: false,

@@ -4,9 +4,41 @@
  *   dist/registry-peer.iife.js  a classic script for <script src> (global `RegistryPeer`)
  * The npm build (Lit as an import, .d.ts) is tsc with tsconfig.build.json: see `npm run build`.
  */
-import { defineConfig } from "vite";
+import { minify } from "terser";
+import { defineConfig, type Plugin } from "vite";
+import { minifyTemplates } from "./scripts/minify-templates.mjs";
+
+/**
+ * A second minifier pass with Terser over each finished chunk: ~1.5 % fewer gzip bytes than the
+ * built-in minifier alone (bench 5a/5b), with no change to what the code does.
+ */
+function terserPass(): Plugin {
+  return {
+    name: "terser-pass",
+    async renderChunk(code, _chunk, options) {
+      const out = await minify(code, {
+        module: options.format === "es",
+        ecma: 2020,
+        compress: { passes: 3 },
+        format: { comments: false },
+      });
+      return out.code ?? null;
+    },
+  };
+}
+
+/** The element's html`…` and css`…` templates without their indentation (scripts/minify-templates.mjs). */
+function templates(): Plugin {
+  return {
+    name: "minify-templates",
+    transform(code, id) {
+      return /\/src\/element\/.*\.ts$/.test(id) ? minifyTemplates(code, id) : null;
+    },
+  };
+}
 
 export default defineConfig({
+  plugins: [templates(), terserPass()],
   // Only the library is built; index.html is served as is by server/dev/start.ts.
   publicDir: false,
   build: {

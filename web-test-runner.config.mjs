@@ -36,10 +36,12 @@ const LIMITS_OFF = {
   LIMIT_WRONG_JOIN_PER_SOURCE_PER_MIN: "0", LIMIT_PROBE_PER_MIN: "0",
 };
 const REGISTRIES = {
-  // client: test/client/integration.test.ts, once with every feature, once as the MVP server.
-  "/__registry.json": { full: {}, none: { REGISTRY_FEATURES: "none" } },
+  // client: test/client/integration.test.ts: every feature, every one but `fast`, the MVP server.
+  "/__registry.json": { full: {}, legacy: { REGISTRY_FEATURES: "longpoll,delta,batch,end,restart" }, none: { REGISTRY_FEATURES: "none" } },
   // element: test/element, rate limits off so many rooms per minute are fine.
   "/__element-registry.json": { url: LIMITS_OFF },
+  // element: a Registry that does not allow the test page's origin (setup.test.ts).
+  "/__strict-registry.json": { url: { ...LIMITS_OFF, ALLOWED_ORIGINS: "https://game.example" } },
 };
 
 function registriesPlugin() {

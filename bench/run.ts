@@ -4,7 +4,8 @@
  * Runs figures 1–7 of issue 6, prints a table and writes the results:
  *   full:  bench/results/latest.json and the generated table in bench/README.md
  *   quick: bench/results/quick.tmp (JSON; git-ignored), README untouched
- * `--only=size,browser,registry,sweep` runs a subset (results then go to the quick file too).
+ * `--only=size,browser,roundtrip,registry,sweep` runs a subset (results then go to the quick file too);
+ * `npm run bench:roundtrip` is `--only=roundtrip` with full counts (figure 8).
  * Builds dist/ first when it is missing or older than src/ (as `npm start` does).
  * Every loop in the suite is bounded in count and time; the whole run is capped at 20 min.
  */
@@ -16,6 +17,7 @@ import { spawnSync } from "node:child_process";
 import { buildIfNeeded } from "../server/dev/start.ts";
 import { browserFigures } from "./browser.ts";
 import { registryFigures, sweepFigures } from "./registry.ts";
+import { roundtripFigures } from "./roundtrip.ts";
 import { sizeFigures } from "./size.ts";
 import { machine } from "./lib/machine.ts";
 import type { Figure } from "./lib/stats.ts";
@@ -85,6 +87,7 @@ async function main(): Promise<void> {
     notes.push(`Pages cross-origin isolated: ${b.info.crossOriginIsolated}; performance.now() step ${b.info.timerStepUs} µs.`);
     figures.push(...b.figures);
   }
+  if (want("roundtrip")) figures.push(...(await roundtripFigures({ root: ROOT, runs: COUNTS.runs, log })).figures);
   if (want("registry")) {
     const r = await registryFigures({ root: ROOT, ...COUNTS, log });
     figures.push(...r.figures);

@@ -302,3 +302,36 @@ window.bench = {
   armEcho,
   pingPong,
 };
+
+// ---- figure 8: a player as they live it --------------------------------------------------
+
+/**
+ * The drop-in with `auto-connect`, timed from attaching the element to `peer-open`: room
+ * creation (host) or join (guest) included. The host hands its codes to the other page
+ * through window.benchRoom (a Playwright binding) the moment `room-created` fires, as a
+ * player's share link would, only faster.
+ */
+async function elAuto({ baseUrl, role, code, joinCode, limitMs }) {
+  elTeardown();
+  await customElements.whenDefined("registry-peer");
+  const el = document.createElement("registry-peer");
+  el.setAttribute("base-url", baseUrl);
+  el.setAttribute("unreliable", "");
+  el.setAttribute("auto-connect", "");
+  el.role = role;
+  if (code) el.setAttribute("code", code);
+  if (joinCode) el.setAttribute("join-code", joinCode);
+  if (role === "host") el.addEventListener("room-created", (e) => window.benchRoom({ code: e.detail.code, joinCode: e.detail.joinCode }), { once: true });
+  const errors = [];
+  el.addEventListener("peer-error", (e) => errors.push(e.detail.code));
+  const opened = new Promise((resolve) => el.addEventListener("peer-open", () => resolve(now()), { once: true }));
+  state.el = el;
+  const start = now();
+  document.body.append(el);
+  const stuck = new Promise((_, reject) =>
+    setTimeout(() => reject(new Error(`timeout: element peer-open (${role}: phase ${el.phase}, errors [${errors.join(", ")}])`)), limitMs),
+  );
+  return Promise.race([opened.then((open) => ({ start, open })), stuck]);
+}
+
+window.bench.elAuto = elAuto;

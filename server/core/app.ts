@@ -14,7 +14,7 @@
  * - `sha256`: optional SHA-256 hex (default WebCrypto, async); Node passes a synchronous one.
  *
  * Order of checks (§6), each the first to fail answers:
- *   origin (403; preflights too; not GET /health) → route and method (404/405)
+ *   origin (403 origin_not_allowed, readable; preflights pass; not GET /health) → route and method (404/405)
  *   → X-Registry-Version on POST (403 missing / 400 other) → body size (413, read with a cap)
  *   → per-IP limits (429) → [in the room: exists 404 → not closed 410 → token/role 403
  *   → per-room/per-token limits 429 → body shape 400 → state 409]. A token route's answer
@@ -28,6 +28,7 @@ import { cors } from "hono/cors";
 import * as v from "valibot";
 import {
   API_VERSION,
+  BODY_FIELDS,
   ERROR_STATUS,
   HEADERS,
   LIMITS,
@@ -40,6 +41,7 @@ import {
   randomCrockford,
   ROOM_CODE_LENGTH,
   JOIN_CODE_LENGTH,
+  checkSdp,
   type ErrorCode,
 } from "../../src/protocol/index.ts";
 import { isOriginAllowed, type RegistryConfig } from "./config.ts";
@@ -77,6 +79,8 @@ export function createApp(deps: AppDeps) {
   const sha = deps.sha256 ?? sha256Hex;
   const log = deps.log ?? (() => {});
   const featuresHeader = config.features.join(", ");
+  // (ext `fast`) CORS-simple POSTs: text/plain JSON bodies carrying the version and the token.
+  const fast = config.features.includes("fast");
   const app = new Hono<Env>();
 
   /**
@@ -128,7 +132,7 @@ export function createApp(deps: AppDeps) {
   const exposeHeaders = [HEADERS.features, "Retry-After", "ETag"].join(",");
 
   // 1. The §9 log line and §1 headers on every response (errors, preflights, 304s); then, in
-  //    order: 2. origin (§7), refused before anything else, preflights included, GET /health
+  //    order: 2. origin (§7), refused before anything else (preflights pass, see below), GET /health
   //    exempt; 3. CORS: preflights answer 204 here, every other answer carries CORS headers.
   //    One middleware layer, not three: each layer is a Promise hop per request.
   app.use("*", async (c, next) => {
@@ -139,7 +143,14 @@ export function createApp(deps: AppDeps) {
     const origin = c.req.header("origin");
     const isHealth = origin !== undefined && c.req.path === "/health" && (c.req.method === "GET" || c.req.method === "HEAD");
     if (origin !== undefined && !isHealth && !isOriginAllowed(origin, config.allowedOrigins)) {
-      c.res = fail(c, "forbidden", { message: "Origin not allowed." });
+      // Refused before anything else, but readably (docs/protocol.md, Origins): the refusal
+      // carries CORS headers for that origin and a preflight passes, so the page learns
+      // `origin_not_allowed` instead of an opaque network error. Nothing is done for it.
+      c.set("cors", true);
+      if (c.req.method === "OPTIONS") {
+        const res = await preflight(c, next);
+        if (res) c.res = res;
+      } else c.res = fail(c, "origin_not_allowed");
     } else if (c.req.method === "OPTIONS") {
       const res = await preflight(c, next);
       if (res) c.res = res;
@@ -159,13 +170,17 @@ export function createApp(deps: AppDeps) {
     log(JSON.stringify({ t: isoTime(now()), method, route: c.get("route"), status: res.status, ms: now() - t0, bytes: c.get("reqBytes") }));
   });
 
-  /** Version header, capped body read, per-IP limit: the steps every POST shares. */
+  /**
+   * Version header, capped body read, per-IP limit: the steps every POST shares. (ext `fast`)
+   * A CORS-simple POST (`text/plain`, no header) carries the version in its body (`"v": 1`),
+   * checked as soon as the body is read, still before anything else happens.
+   */
   async function prelude(c: Context<Env>, bucket: IpBucket | null, method: "GET" | "POST"): Promise<Response | BodyInput> {
     let body: BodyInput = { kind: "none" };
     if (method === "POST") {
       const ver = c.req.header(HEADERS.version);
-      if (ver === undefined) return fail(c, "forbidden", { message: `Missing ${HEADERS.version} header.` });
-      if (ver.trim() !== String(API_VERSION)) return fail(c, "bad_request", { message: `Unsupported ${HEADERS.version}.` });
+      if (ver === undefined && !(fast && isSimple(c.req.header("content-type")))) return fail(c, "forbidden", { message: `Missing ${HEADERS.version} header.` });
+      if (ver !== undefined && ver.trim() !== String(API_VERSION)) return fail(c, "bad_request", { message: `Unsupported ${HEADERS.version}.` });
       const read = await readBodyCapped(c.req.raw, LIMITS.bodyBytes);
       if (read === "too_large") {
         // The rest of the body is never read: tell the client not to reuse this connection
@@ -173,7 +188,12 @@ export function createApp(deps: AppDeps) {
         return fail(c, "body_too_large", {}, { connectionClose: true });
       }
       c.set("reqBytes", read === "unreadable" ? 0 : read.byteLength);
-      body = read === "unreadable" ? { kind: "invalid" } : decodeBody(read, c.req.header("content-type"));
+      body = read === "unreadable" ? { kind: "invalid" } : decodeBody(read, c.req.header("content-type"), fast);
+      if (ver === undefined) {
+        const v = body.kind === "json" && isObject(body.value) ? body.value[BODY_FIELDS.version] : undefined;
+        if (v === undefined) return fail(c, "forbidden", { message: `Missing ${HEADERS.version} header or "${BODY_FIELDS.version}" in the body.` });
+        if (v !== API_VERSION) return fail(c, "bad_request", { message: `Unsupported "${BODY_FIELDS.version}".` });
+      }
     }
     if (bucket) {
       const limit = bucket === "create" ? config.limitCreatePerMin : bucket === "public" ? config.limitPublicPerMin : config.limitJoinPerMin;
@@ -199,11 +219,16 @@ export function createApp(deps: AppDeps) {
     return reply(c, r);
   }
 
-  /** A long-poll's hold gate (Node), only for requests that ask to wait. */
-  const gateOf = (c: Context) => (deps.holdGate && c.req.query("wait") !== undefined ? deps.holdGate(c, keyOf(c)) : undefined);
+  /** A long-poll's hold gate (Node), only for requests that ask to wait (in the query, or a `/watch` body's `wait`). */
+  const gateOf = (c: Context, asks = c.req.query("wait") !== undefined) => (deps.holdGate && asks ? deps.holdGate(c, keyOf(c)) : undefined);
 
-  function tokenHash(c: Context): string | null | Promise<string> {
-    const t = c.req.header(HEADERS.token);
+  /** The token's digest: from X-Access-Token, or (ext `fast`) from the body's `token` when there is no header. */
+  function tokenHash(c: Context, body?: BodyInput): string | null | Promise<string> {
+    let t = c.req.header(HEADERS.token);
+    if (t === undefined && fast && body?.kind === "json" && isObject(body.value)) {
+      const bt = body.value[BODY_FIELDS.token];
+      if (typeof bt === "string") t = bt;
+    }
     if (t === undefined || t === "") return null;
     if (t.length > MAX_TOKEN_CHARS) return "-"; // can never equal a digest
     return sha(t);
@@ -241,13 +266,22 @@ export function createApp(deps: AppDeps) {
     const why = checkUserName(parsed.output.hostUserName);
     if (why) return fail(c, "bad_request", { message: `hostUserName: ${why}.` });
     const hostUserName = normalizeUserName(parsed.output.hostUserName);
+    // (ext `fast`) The host's offer may come with the room (without the feature it is an unknown field, ignored).
+    let offer: { type: "offer"; sdp: string } | undefined;
+    const o = fast ? (pre.value as Record<string, unknown>).offer : undefined;
+    if (o !== undefined && o !== null) {
+      if (!isObject(o)) return fail(c, "bad_request", { message: "offer must be { type, sdp }." });
+      const bad = checkSdp(o.sdp, "offer", o.type);
+      if (bad) return fail(c, "bad_sdp", { message: `Invalid offer: ${bad}.` });
+      offer = { type: "offer", sdp: o.sdp as string };
+    }
     const ownerToken = newToken(rand);
     const joinCode = randomCrockford(rand, JOIN_CODE_LENGTH);
     const [ownerTokenHash, joinCodeHash] = await Promise.all([sha(ownerToken), sha(joinCode)]);
     // 30 bits of room code: a collision is rare; retry a few times, then give up as 503.
     for (let attempt = 0; attempt < 8; attempt++) {
       const code = randomCrockford(rand, ROOM_CODE_LENGTH);
-      const r = await rooms.call(code, { op: "create", code, hostUserName, ownerToken, ownerTokenHash, joinCode, joinCodeHash });
+      const r = await rooms.call(code, { op: "create", code, hostUserName, ownerToken, ownerTokenHash, joinCode, joinCodeHash, offer });
       if (!r.exists) return reply(c, r);
     }
     return fail(c, "unavailable");
@@ -298,14 +332,18 @@ export function createApp(deps: AppDeps) {
     return tokenReply(c, await rooms.call(code, req, () => c.req.raw.signal, gateOf(c)));
   });
 
-  for (const op of ["offer", "answer", "candidate", "close"] as const) {
+  // Token POSTs; (ext `fast`) `watch` is a long-poll too, so it may be held (and abandoned).
+  const postOps = ["offer", "answer", "candidate", "close", ...(fast ? (["watch"] as const) : [])] as const;
+  for (const op of postOps) {
     app.post(`/rooms/:code/${op}`, async (c) => {
       c.set("route", `/rooms/:code/${op}`);
       const pre = await prelude(c, null, "POST");
       if (pre instanceof Response) return pre;
       const code = codeOf(c);
       if (!code) return notFound(c);
-      return tokenReply(c, await rooms.call(code, { op, tokenHash: await tokenHash(c), body: pre }));
+      // (ext `fast`) A /watch asking to wait is a long-poll: held (and abandoned) as the GET ones are.
+      const asks = op === "watch" && pre.kind === "json" && isObject(pre.value) && typeof pre.value.wait === "number" && pre.value.wait > 0;
+      return tokenReply(c, await rooms.call(code, { op, tokenHash: await tokenHash(c, pre), body: pre }, () => c.req.raw.signal, gateOf(c, asks)));
     });
   }
 
@@ -317,7 +355,7 @@ export function createApp(deps: AppDeps) {
     ["/rooms/:code", "GET"],
     ["/rooms/:code/public", "GET"],
     ["/rooms/:code/candidates", "GET"],
-    ...(["join", "offer", "answer", "candidate", "close"].map((op) => [`/rooms/:code/${op}`, "POST"]) as Array<[string, string]>),
+    ...(["join", ...postOps].map((op) => [`/rooms/:code/${op}`, "POST"]) as Array<[string, string]>),
   ];
   for (const [path, allow] of known) {
     app.all(path, (c) => {
@@ -402,11 +440,18 @@ async function readBodyCapped(req: Request, cap: number): Promise<Uint8Array | "
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
-/** JSON with `Content-Type: application/json`, valid UTF-8; anything else is unusable. */
-function decodeBody(bytes: Uint8Array, contentType: string | undefined): BodyInput {
+const mediaTypeOf = (contentType: string | undefined) => (contentType ?? "").split(";")[0]!.trim().toLowerCase();
+
+/** (ext `fast`) The simple form's media type, `text/plain`: a browser sends it without a preflight. */
+const isSimple = (contentType: string | undefined) => mediaTypeOf(contentType) === "text/plain";
+
+/**
+ * JSON with `Content-Type: application/json` (or, ext `fast`, `text/plain`: a CORS-simple
+ * request), valid UTF-8; anything else is unusable.
+ */
+function decodeBody(bytes: Uint8Array, contentType: string | undefined, simple: boolean): BodyInput {
   if (bytes.byteLength === 0) return { kind: "none" };
-  const mediaType = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
-  if (mediaType !== "application/json") return { kind: "invalid" };
+  if (mediaTypeOf(contentType) !== "application/json" && !(simple && isSimple(contentType))) return { kind: "invalid" };
   try {
     return { kind: "json", value: JSON.parse(strictUtf8.decode(bytes)) };
   } catch {

@@ -27,7 +27,7 @@
  *   with it, so it needs no queue entry and none of the queue's Promise hops. Async storage
  *   (a Durable Object's) always goes through the queue.
  */
-import { applyOp, unnamed, type OpResult, type RoomConfig, type RoomRecord, type RoomReply, type RoomRequest, type Side } from "./room.ts";
+import { applyOp, unnamed, type OpResult, type RoomConfig, type RoomRecord, type RoomReply, type RoomRequest, type Side, type WaitOn } from "./room.ts";
 import { ExpiryQueue } from "./expiry.ts";
 import type { HoldGate } from "./limits-global.ts";
 
@@ -95,7 +95,7 @@ export class MemoryRoomStorage implements SyncRoomStorage {
 type WakeReason = "wake" | "timeout" | "abort" | "shutdown";
 
 interface Waiter {
-  on: "version" | Side;
+  on: WaitOn;
   wake(reason: WakeReason): void;
 }
 
@@ -288,11 +288,11 @@ export class RoomHost implements RoomDirectory {
     if (!set) return;
     const gone = out.write && !out.record;
     for (const w of [...set]) {
-      if (gone || (w.on === "version" ? out.changed.version : out.changed[w.on])) w.wake("wake");
+      if (gone || wakes(w.on, out)) w.wake("wake");
     }
   }
 
-  #hold(code: string, on: "version" | Side, ms: number, signal?: AbortSignal): Promise<WakeReason> {
+  #hold(code: string, on: WaitOn, ms: number, signal?: AbortSignal): Promise<WakeReason> {
     return new Promise<WakeReason>((resolve) => {
       let set = this.#waiters.get(code);
       if (!set) this.#waiters.set(code, (set = new Set()));
@@ -331,4 +331,11 @@ export class RoomHost implements RoomDirectory {
     });
     return run;
   }
+}
+
+/** Does this op's change wake a waiter listening on `on`? */
+function wakes(on: WaitOn, out: OpResult): boolean {
+  if (typeof on === "string") return out.changed[on];
+  for (const k of on) if (out.changed[k]) return true;
+  return false;
 }

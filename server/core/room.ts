@@ -30,6 +30,7 @@ import {
   checkUserName,
   normalizeUserName,
   candidateKey,
+  isCursor,
   type Candidate,
   ERROR_STATUS,
   type ErrorCode,
@@ -127,6 +128,8 @@ export type RoomRequest =
       ownerTokenHash: string;
       joinCode: string;
       joinCodeHash: string;
+      /** (ext `fast`) The host's offer, already validated by the caller, stored with the room. */
+      offer?: { type: "offer"; sdp: string } | undefined;
     }
   | { op: "public" }
   | {
@@ -143,6 +146,8 @@ export type RoomRequest =
   | { op: "snapshot"; tokenHash: string | null; since?: string | undefined; wait?: string | undefined; ifNoneMatch?: string | undefined }
   | { op: "candidates"; tokenHash: string | null; since?: string | undefined; wait?: string | undefined }
   | { op: "offer" | "answer" | "candidate" | "close"; tokenHash: string | null; body: BodyInput }
+  /** (ext `fast`) Room and candidates in one long-poll, cursors in the body. */
+  | { op: "watch"; tokenHash: string | null; body: BodyInput }
   /** Housekeeping only: apply TTL expiry (sweep / alarm). */
   | { op: "tick" };
 
@@ -178,9 +183,13 @@ export interface OpResult {
   write: boolean;
   /** The answer, or null with `wait` set: hold the request. */
   reply: RoomReply | null;
-  wait?: { on: "version" | Side; ms: number };
+  /** Hold the request; any of the listed changes wakes it (the op then runs again). */
+  wait?: { on: WaitOn; ms: number };
   changed: Changed;
 }
+
+/** What wakes a held request: the room's version, one side's candidates, or any of several. */
+export type WaitOn = "version" | Side | readonly ("version" | Side)[];
 
 export interface OpContext {
   now: number;
@@ -211,7 +220,7 @@ export function newRoomRecord(req: Extract<RoomRequest, { op: "create" }>, ctx: 
     joinCodeHash: req.joinCodeHash,
     hostUserName: req.hostUserName,
     guestUserName: null,
-    offer: null,
+    offer: req.offer ?? null,
     answer: null,
     version: 1,
     createdAt: ctx.now,
@@ -376,7 +385,13 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
   if (req.op === "create") {
     if (rec) return done({ status: 409, error: "internal", exists: true });
     rec = newRoomRecord(req, ctx);
-    return done({ status: 201, body: { code: req.code, ownerToken: req.ownerToken, joinCode: req.joinCode, expiresAt: rec.expiresAt } satisfies CreateRoomResult }, { version: true }, true);
+    // (ext `fast`) An offer that came with the room counts towards its bytes too.
+    if (config.maxRoomBytes > 0 && roomChars(rec) > config.maxRoomBytes) {
+      rec = null;
+      return done(roomFull());
+    }
+    // (ext) ETag: the version a host long-polls from (its offer may already be in the room).
+    return done({ status: 201, body: { code: req.code, ownerToken: req.ownerToken, joinCode: req.joinCode, expiresAt: rec.expiresAt } satisfies CreateRoomResult, etag: etagOf(rec) }, { version: true }, true);
   }
 
   if (!rec) return done(req.op === "public" || req.op === "join" ? err("not_found") : { ...err("not_found"), probe: true });
@@ -468,20 +483,11 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
       return done({ status: 204, etag: etagOf(rec) }, { version: true, host: true }, true);
     }
 
-    case "answer": {
-      const body = req.body;
-      if (body.kind !== "json" || !isPlainObject(body.value)) return done(err("bad_request"));
-      const shape = v.safeParse(SdpBody, body.value);
-      if (!shape.success) return done(err("bad_request"));
-      const why = checkSdp(shape.output.sdp, "answer", shape.output.type);
-      if (why) return done(err("bad_sdp", { message: `Invalid answer: ${why}.` }));
-      if (rec.status === "paired") return done(err("already_paired"));
-      if (!rec.offer) return done(err("no_offer"));
-      if (tooBig(rec, (shape.output.sdp as string).length - sdpChars(rec.answer), config)) return done(roomFull());
-      rec.answer = { type: "answer", sdp: shape.output.sdp as string };
-      enter(rec, "paired", now, config);
-      return done({ status: 204, etag: etagOf(rec) }, { version: true }, true);
-    }
+    case "answer":
+      return answer(rec, req.body, ctx, done);
+
+    case "watch":
+      return watch(rec, side, req.body, ctx, done, (wait) => ({ record: rec, write, reply: null, wait, changed }));
 
     case "candidate":
       return postCandidates(rec, side, req.body, ctx, done);
@@ -502,6 +508,111 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
     }
   }
 }
+
+/** The other side's candidates after `since` (a delta page), or all of them (a full page). */
+function page(theirs: SideCandidates, since: number | undefined, config: RoomConfig): CandidatePage {
+  const items = since === undefined ? theirs.items : theirs.items.filter((c) => c.seq > since);
+  return { items: items.map(publicCandidate), mode: since === undefined ? "full" : "delta", lastSeq: theirs.lastSeq, complete: has(config, "end") && theirs.complete };
+}
+
+/**
+ * Stores a side's new candidates (and its end mark), all or nothing: a list that would pass
+ * the per-side cap ("cap") or the room's bytes ("full") stores none. Else: whether anything changed.
+ */
+function storeCandidates(rec: RoomRecord, side: Side, list: Candidate[], end: boolean, config: RoomConfig): boolean | "cap" | "full" {
+  const mine = rec.candidates[side];
+  const seen = new Set(mine.items.map((c) => candidateKey(c)));
+  const fresh: Candidate[] = [];
+  for (const c of list) {
+    const k = candidateKey(c);
+    if (!seen.has(k)) {
+      seen.add(k);
+      fresh.push(c);
+    }
+  }
+  if (mine.items.length + fresh.length > LIMITS.candidatesPerSide) return "cap";
+  if (fresh.length > 0 && tooBig(rec, fresh.reduce((n, c) => n + candidateChars(c), 0), config)) return "full";
+  for (const c of fresh) mine.items.push(toStored(c, ++mine.lastSeq));
+  const endChanged = end && !mine.complete;
+  if (end) mine.complete = true;
+  return fresh.length > 0 || endChanged;
+}
+
+// (ext `fast`) The answer may carry the guest's candidates and end mark, and ask for the
+// host's candidates after a cursor in its reply.
+const AnswerExtra = v.object({
+  candidates: v.optional(v.pipe(v.array(v.unknown()), v.maxLength(LIMITS.batchItems))),
+  end: v.optional(v.literal(true)),
+  since: v.optional(v.custom<number>(isCursor)),
+});
+
+function answer(rec: RoomRecord, body: BodyInput, ctx: OpContext, done: Done): OpResult {
+  const { now, config } = ctx;
+  if (body.kind !== "json" || !isPlainObject(body.value)) return done(err("bad_request"));
+  const shape = v.safeParse(SdpBody, body.value);
+  if (!shape.success) return done(err("bad_request"));
+  let extra: v.InferOutput<typeof AnswerExtra> = {};
+  if (has(config, "fast")) {
+    const x = v.safeParse(AnswerExtra, body.value);
+    if (!x.success) return done(err("bad_request", { message: `candidates is at most ${LIMITS.batchItems} candidates, end is true, since a non-negative integer.` }));
+    extra = x.output;
+    if (extra.end && !has(config, "end")) return done(err("bad_request", { message: "End-of-candidates is not supported." }));
+  }
+  const why = checkSdp(shape.output.sdp, "answer", shape.output.type);
+  if (why) return done(err("bad_sdp", { message: `Invalid answer: ${why}.` }));
+  const bad = validateCandidateList(extra.candidates ?? []);
+  if (bad) return done(bad);
+  if (rec.status === "paired") return done(err("already_paired"));
+  if (!rec.offer) return done(err("no_offer"));
+  const sdp = shape.output.sdp as string;
+  if (tooBig(rec, sdp.length - sdpChars(rec.answer), config)) return done(roomFull());
+  // The answer and its candidates are stored together or not at all.
+  const before = rec.answer;
+  rec.answer = { type: "answer", sdp };
+  const dirty = storeCandidates(rec, "guest", (extra.candidates ?? []) as Candidate[], extra.end === true, config);
+  if (dirty === "cap" || dirty === "full") {
+    rec.answer = before;
+    return done(dirty === "cap" ? err("too_many_candidates") : roomFull());
+  }
+  enter(rec, "paired", now, config);
+  const changed = { version: true, guest: dirty };
+  if (extra.since === undefined) return done({ status: 204, etag: etagOf(rec) }, changed, true);
+  return done({ status: 200, body: { candidates: page(rec.candidates.host, extra.since, config) }, etag: etagOf(rec) }, changed, true);
+}
+
+const WatchBody = v.object({
+  version: v.optional(v.custom<number>(isCursor)),
+  for: v.optional(v.picklist(["offer", "answer"])),
+  since: v.optional(v.custom<number>(isCursor)),
+  wait: v.optional(v.custom<number>(isCursor)),
+});
+
+/**
+ * (ext `fast`) One long-poll for the room and the other side's candidates. Answers at once
+ * when there is news for any cursor given (a newer version, the awaited description, newer
+ * candidates or the end mark), else holds until there is, or until `wait` runs out.
+ */
+function watch(rec: RoomRecord, side: Side, body: BodyInput, ctx: OpContext, done: Done, hold: (wait: { on: WaitOn; ms: number }) => OpResult): OpResult {
+  const { config } = ctx;
+  if (body.kind !== "json" || !isPlainObject(body.value)) return done(err("bad_request"));
+  const parsed = v.safeParse(WatchBody, body.value);
+  if (!parsed.success) return done(err("bad_request", { message: 'version, since and wait are non-negative integers; for is "offer" or "answer".' }));
+  const w = parsed.output;
+  const other: Side = side === "host" ? "guest" : "host";
+  const candidates = w.since === undefined ? undefined : page(rec.candidates[other], w.since, config);
+  const watching = w.version !== undefined || w.for !== undefined || candidates !== undefined;
+  const news =
+    (w.version !== undefined && rec.version > w.version) ||
+    (w.for !== undefined && rec[w.for] !== null) ||
+    (candidates !== undefined && (candidates.items.length > 0 || candidates.complete));
+  const holdMs = Math.min((w.wait ?? 0) * 1000, config.longpollMaxMs);
+  if (watching && !news && holdMs > 0 && !ctx.final) {
+    return hold({ on: WATCH_ON[other], ms: holdMs });
+  }
+  return done({ status: 200, body: { room: snapshot(rec), ...(candidates && { candidates }) }, etag: etagOf(rec) });
+}
+
+const WATCH_ON = { host: ["version", "host"], guest: ["version", "guest"] } as const;
 
 function clearSide(s: SideCandidates): void {
   s.items = [];
@@ -552,7 +663,11 @@ function join(rec: RoomRecord, req: Extract<RoomRequest, { op: "join" }>, ctx: O
   rec.guestTokenHash = req.guestTokenHash;
   rec.guestUserName = guestUserName;
   enter(rec, "joined", now, config);
-  return done({ status: 200, body: { guestToken: req.guestToken, expiresAt: rec.expiresAt } satisfies JoinRoomResult, etag: etagOf(rec) }, { version: true }, true);
+  const out: JoinRoomResult & Record<string, unknown> = { guestToken: req.guestToken, expiresAt: rec.expiresAt };
+  // (ext `fast`) What the guest would read next: the room (the offer, when the host sent it)
+  // and the host's candidates so far, so a guest answers without a read first.
+  if (has(config, "fast")) Object.assign(out, { room: snapshot(rec), candidates: page(rec.candidates.host, undefined, config) });
+  return done({ status: 200, body: out, etag: etagOf(rec) }, { version: true }, true);
 }
 
 // ---- bytes per room (MAX_ROOM_BYTES) ---------------------------------------------------
@@ -600,23 +715,9 @@ function postCandidates(rec: RoomRecord, side: Side, body: BodyInput, ctx: OpCon
   list = list.map(normalizeCandidate);
   const bad = validateCandidateList(list);
   if (bad) return done(bad);
-
-  const mine = rec.candidates[side];
-  const seen = new Set(mine.items.map((c) => candidateKey(c)));
-  const fresh: Candidate[] = [];
-  for (const c of list as Candidate[]) {
-    const k = candidateKey(c);
-    if (!seen.has(k)) {
-      seen.add(k);
-      fresh.push(c);
-    }
-  }
   // All or nothing: a post that would pass the cap stores none of its candidates.
-  if (mine.items.length + fresh.length > LIMITS.candidatesPerSide) return done(err("too_many_candidates"));
-  if (config.maxRoomBytes > 0 && fresh.length > 0 && tooBig(rec, fresh.reduce((n, c) => n + candidateChars(c), 0), config)) return done(roomFull());
-  for (const c of fresh) mine.items.push(toStored(c, ++mine.lastSeq));
-  const endChanged = end && !mine.complete;
-  if (end) mine.complete = true;
-  const dirty = fresh.length > 0 || endChanged;
+  const dirty = storeCandidates(rec, side, list as Candidate[], end, config);
+  if (dirty === "cap") return done(err("too_many_candidates"));
+  if (dirty === "full") return done(roomFull());
   return done({ status: 204 }, dirty ? { [side]: true } : null, dirty);
 }

@@ -8,7 +8,10 @@
  * recovery.ts (ICE "disconnected"). This class wires them and owns the phase (through the
  * reducer in state.ts) and the session's lifecycle: open and close.
  */
-import { HEADERS, LIMITS, checkUserName, normalizeJoinCode, normalizeRoomCode, parseCreateResult, parseJoinResult, parsePublicInfo, type RoomStatus } from "../protocol/index.ts";
+import {
+  HEADERS, LIMITS, checkUserName, normalizeJoinCode, normalizeRoomCode, parseCreateResult, parseJoinResult, parsePublicInfo, parseWatchResult,
+  type CandidatePage, type RoomStatus,
+} from "../protocol/index.ts";
 import { randomFromBytes } from "./backoff.ts";
 import { roomCall, type Ctx, type Emit } from "./ctx.ts";
 import { CLIENT_DEFAULTS } from "./defaults.ts";
@@ -17,7 +20,7 @@ import {
   AlreadyPairedError, BadJoinCodeError, BadRequestError, ChannelMismatchError, ClosedError, NotFoundError, RegistryError, TransitionError,
 } from "./errors.ts";
 import { END, LocalCandidates, RemoteCandidates } from "./ice.ts";
-import { Negotiation } from "./negotiation.ts";
+import { Negotiation, checkedSdp } from "./negotiation.ts";
 import { Publisher } from "./publisher.ts";
 import { Recovery } from "./recovery.ts";
 import { RtcSession, channelSpecs } from "./rtc.ts";
@@ -30,6 +33,11 @@ import type {
 } from "./types.ts";
 
 export { CLIENT_DEFAULTS };
+
+/** A user name the server would refuse is refused here, before any request. */
+function badName(name: string, who: string): void {
+  if (checkUserName(name) !== null) throw new BadRequestError(`${who}UserName must be 1-32 characters without control characters.`);
+}
 
 // Private members are `#` fields (minifiers shorten them); `transport` and `fail` stay TS-private
 // because the unit tests reach them.
@@ -51,6 +59,10 @@ export class RegistryClient {
   #settle: { resolve: () => void; reject: (e: Error) => void } | undefined;
   readonly #rec: Recovery;
   #openedOnce = false;
+  /** (ext `fast`) The host's offer that went with its room, for its token. */
+  #sentOffer: { token: string; sdp: string } | undefined;
+  /** (ext `fast`) The room and the host's candidates the guest's join brought, for its token. */
+  #joined: { token: string; room?: RoomSnapshot; candidates?: CandidatePage } | undefined;
 
   constructor(opts: RegistryClientOptions, ev: RegistryClientEvents = {}) {
     this.#o = opts;
@@ -67,7 +79,7 @@ export class RegistryClient {
     const ctx: Ctx = {
       o: opts, timers, random, signal: this.#ctl.signal, has: (f) => t.has(f),
       get: (suffix, query, signal, ifNoneMatch) => call(suffix, query, { method: "GET", signal, ...(ifNoneMatch === undefined ? {} : { ifNoneMatch }) }),
-      post: (suffix, body) => call(suffix, "", { method: "POST", body, signal: this.#ctl.signal }),
+      post: (suffix, body, signal) => call(suffix, "", { method: "POST", body, signal: signal ?? this.#ctl.signal }),
       fail: (err, notify) => this.fail(err, notify),
       emit: ((name, ...args) => this.#emit(name, ...args)) as Emit,
       dispatch: (a) => this.#dispatch(a),
@@ -85,7 +97,15 @@ export class RegistryClient {
         this.#applyRemote(this.#remote.markReady());
       },
       publish: () => this.#pub.start(),
+      sentOffer: () => {
+        const sent = this.#sentOffer;
+        this.#sentOffer = undefined;
+        return sent && sent.token === this.#state.accessToken ? sent.sdp : undefined;
+      },
+      drain: this.#drain,
+      gathered: () => this.#pub.takeForAnswer(),
       answered: () => {
+        this.#drainAt("answered");
         this.#dispatch({ type: "answered" });
         this.#applyRemote(this.#remote.markReady());
         // The channels may have opened before the answer step finished (not after a restart:
@@ -112,11 +132,30 @@ export class RegistryClient {
 
   async createRoom(input: CreateRoomInput): Promise<CreateRoomResult> {
     this.#guard("create");
-    if (checkUserName(input.hostUserName) !== null) throw new BadRequestError("hostUserName must be 1-32 characters without control characters.");
+    badName(input.hostUserName, "host");
     this.#dispatch({ type: "create" });
+    // (ext `fast`) `prepare`: the connection and its channels are made now and the offer goes
+    // with the room (setLocalDescription waits for connect(), after the room's answer). A local
+    // failure here (e.g. an oversized offer) ends the session, as it would in connect().
+    let sdp: string | undefined;
+    if (input.prepare) {
+      try {
+        const rtc = this.#rtc ?? this.#makeRtc(input.prepare);
+        if (rtc.channels.size === 0) rtc.createChannels();
+        sdp = checkedSdp(await rtc.makeOffer(), "offer");
+      } catch (err) {
+        this.fail(err);
+        throw err;
+      }
+    }
     try {
-      const { body } = await this.transport.request({ method: "POST", path: "/rooms", route: "/rooms", body: { hostUserName: input.hostUserName }, signal: this.#ctl.signal });
+      const { body } = await this.transport.request({
+        method: "POST", path: "/rooms", route: "/rooms", signal: this.#ctl.signal, probe: true,
+        body: { hostUserName: input.hostUserName, ...(sdp === undefined ? {} : { offer: { type: "offer", sdp } }) },
+      });
       const r = parseCreateResult(body);
+      // Stored with the room only by a server with `fast` (others ignore the field).
+      if (sdp !== undefined && this.transport.has("fast")) this.#sentOffer = { token: r.ownerToken, sdp };
       this.#dispatch({ type: "created", code: r.code, token: r.ownerToken });
       return r;
     } catch (err) {
@@ -144,14 +183,16 @@ export class RegistryClient {
     // Checked locally first: a malformed code costs no request and no wrong-code strike.
     if (code === null) throw new NotFoundError("The room code is malformed.");
     if (joinCode === null) throw new BadJoinCodeError("The join code is malformed.");
-    if (checkUserName(input.guestUserName) !== null) throw new BadRequestError("guestUserName must be 1-32 characters without control characters.");
+    badName(input.guestUserName, "guest");
     this.#dispatch({ type: "join" });
     try {
       const { body } = await this.transport.request({
         method: "POST", path: `/rooms/${code}/join`, route: "/rooms/:code/join",
-        body: { joinCode, guestUserName: input.guestUserName }, signal: this.#ctl.signal,
+        body: { joinCode, guestUserName: input.guestUserName }, signal: this.#ctl.signal, probe: true,
       });
       const r = parseJoinResult(body);
+      // (ext `fast`) The offer and the host's candidates so far: connect() answers without a read.
+      if (this.transport.has("fast")) this.#joined = { token: r.guestToken, ...parseWatchResult(body) };
       this.#dispatch({ type: "joined", code, token: r.guestToken });
       return r;
     } catch (err) {
@@ -184,16 +225,19 @@ export class RegistryClient {
     return done;
   }
 
-  async #run(opts: ConnectOptions): Promise<void> {
+  /** The connection and its listeners (no channels yet); made by connect(), or earlier by createRoom({ prepare }). */
+  #makeRtc(ch: Pick<ConnectOptions, "dataChannel" | "unreliable">): RtcSession {
     const pc = this.#o.createPeerConnection(this.#o.rtcConfiguration);
     const threshold = this.#o.backpressureThreshold ?? CLIENT_DEFAULTS.backpressureThreshold;
-    const rtc = new RtcSession(pc, channelSpecs(opts.dataChannel, opts.unreliable), {
+    const rtc = new RtcSession(pc, channelSpecs(ch.dataChannel, ch.unreliable), {
       localCandidate: (c) => this.#pub.gathered(c, this.#state.phase === "open"),
       connectionState: (s) => this.#onConnectionState(s),
       gatheringState: (s) => this.#emit("onIceGatheringStateChange", s),
       channelsOpen: () => this.#onChannelsOpen(),
       channelClosed: () => this.#peerLeft("peer_closed"),
       dataChannel: (dc) => {
+        // Channels made before connect() (createRoom's prepare) are told when it starts.
+        if (!canApply(this.#state, "rtc")) return;
         this.#dispatch({ type: "rtc", rtc: { ...this.#state.rtc!, dc: rtc.channels.get("reliable"), unreliableDc: rtc.channels.get("unreliable") } });
         this.#emit("onDataChannel", dc);
       },
@@ -204,19 +248,31 @@ export class RegistryClient {
       message: (data, reliable) => this.#emit("onMessage", data, { reliable }),
       drain: () => this.#emit("onDrain"),
     }, threshold, this.#o.bufferedAmountLowThreshold ?? Math.floor(threshold / 4));
-    this.#rtc = rtc;
-    this.#dispatch({ type: "rtc", rtc: { pc, localCandidates: this.#pub.local.keys, remoteCandidates: this.#remote.keys } });
-    this.#emit("onPeerConnection", pc);
+    return (this.#rtc = rtc);
+  }
+
+  async #run(opts: ConnectOptions): Promise<void> {
+    const prepared = this.#rtc;
+    const rtc = prepared ?? this.#makeRtc(opts);
+    this.#dispatch({ type: "rtc", rtc: { pc: rtc.pc, localCandidates: this.#pub.local.keys, remoteCandidates: this.#remote.keys } });
+    this.#emit("onPeerConnection", rtc.pc);
     // Host creates its channels before the offer; negotiated channels exist on both sides up front.
-    if (opts.role === "host" || rtc.negotiated) rtc.createChannels();
+    if (prepared) for (const dc of rtc.channels.values()) rtc.announce(dc);
+    else if (opts.role === "host" || rtc.negotiated) rtc.createChannels();
     if (opts.role === "host") return this.#neg.offer(false);
+    const joined = this.#joined?.token === opts.accessToken ? this.#joined : undefined;
+    this.#joined = undefined;
+    if (joined?.candidates) this.#drain.feed(joined.candidates);
     this.#drainAt("connect");
-    await this.#neg.awaitOffer();
+    const offer = joined?.room?.offer?.sdp;
+    if (offer === undefined) return this.#neg.awaitOffer();
+    this.#snapshot = joined!.room!;
+    await this.#neg.answer(offer);
   }
 
   /** The one place the drain starts (the rule is drainDue; Drain.start runs once per generation). */
-  #drainAt(moment: "connect" | "offer" | RoomStatus): void {
-    if (drainDue(this.#state.role!, moment, this.transport.has("delta"))) this.#drain.start();
+  #drainAt(moment: "connect" | "offer" | "answered" | RoomStatus): void {
+    if (drainDue(this.#state.role!, moment, this.transport.has("delta"), this.transport.has("fast"))) this.#drain.start();
   }
 
   #applyRemote(cs: CandidateBody[]): void {

@@ -20,8 +20,8 @@ export interface Ctx {
   has(f: Feature): boolean;
   /** GET /rooms/:code{suffix}{query}. */
   get(suffix: string, query: string, signal: AbortSignal, ifNoneMatch?: string): Promise<HttpResult<unknown>>;
-  /** POST /rooms/:code{suffix} with the session's signal. */
-  post(suffix: string, body: unknown): Promise<HttpResult<unknown>>;
+  /** POST /rooms/:code{suffix} with the session's signal, or `signal` (a long-poll that may be stopped alone). */
+  post(suffix: string, body: unknown, signal?: AbortSignal): Promise<HttpResult<unknown>>;
   fail(err: unknown, notifyServer?: boolean): void;
   emit: Emit;
   dispatch(a: Action): void;

@@ -14,6 +14,8 @@ export const CLIENT_DEFAULTS = {
   maxRestarts: 3,
   /** Guest: extra wait for the host's restart offer after the disconnect grace. */
   restartWaitMs: 15_000,
+  /** (ext `fast`) The first candidates of a burst wait this long for the rest: one post, one wake. */
+  coalesceMs: 20,
   /** Guest: wait for the expected reliable channel after one under another label arrived. */
   channelWaitMs: 2000,
 } as const;

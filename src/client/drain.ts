@@ -2,8 +2,10 @@
  * Reading the other side's candidates (docs/protocol.md, Candidates): a delta long-poll from the
  * last cursor when the server has `delta`, else the full set every 1–1.5 s; it stops on its own
  * once the other side's end mark is in. Started once per ICE generation; `reset` starts the next.
+ * (ext `fast`) The reads are `/watch` long-polls, and pages that came with other answers (the join,
+ * the answer, the host's wait for the answer) are fed in, so the loop starts from their cursor.
  */
-import { parseCandidatePage, type RoomStatus } from "../protocol/index.ts";
+import { parseCandidatePage, parseWatchResult, type CandidatePage, type RoomStatus } from "../protocol/index.ts";
 import { jitter } from "./backoff.ts";
 import type { Ctx } from "./ctx.ts";
 import { CLIENT_DEFAULTS } from "./defaults.ts";
@@ -15,9 +17,11 @@ import { WAIT_SEC } from "./room-watch.ts";
 /**
  * The one rule for when a side starts reading: the guest right at connect when the server has
  * `delta` (the long-poll then waits next to the offer read), else once it applied the offer; the
- * host once a guest is in (nothing to read before).
+ * host once a guest is in (nothing to read before). (ext `fast`) Both once the answer is through:
+ * until then the reads ride on the join, the answer and the wait for the answer.
  */
-export function drainDue(role: Role, moment: "connect" | "offer" | RoomStatus, delta: boolean): boolean {
+export function drainDue(role: Role, moment: "connect" | "offer" | "answered" | RoomStatus, delta: boolean, fast: boolean): boolean {
+  if (fast) return moment === "answered";
   if (role === "host") return moment === "joined" || moment === "paired";
   return moment === "offer" || (moment === "connect" && delta);
 }
@@ -43,8 +47,24 @@ export class Drain {
     return this.#ctl !== undefined && !this.#ctl.signal.aborted;
   }
 
+  /** (ext `fast`) The cursor for a read that carries this drain along; undefined once the end mark is in. */
+  get cursor(): number | undefined {
+    return this.#endApplied ? undefined : this.#cursor;
+  }
+
+  /** A page of the other side's candidates, from this loop or from another answer that carried one. */
+  feed(page: CandidatePage): void {
+    if (page.lastSeq !== undefined) this.#cursor = page.lastSeq;
+    this.#apply(this.#remote.take(this.#remote.diff(page.items)));
+    if (page.complete && !this.#endApplied) {
+      this.#endApplied = true;
+      this.#apply(this.#remote.take([END]));
+    }
+  }
+
   start(): void {
-    if (this.#started) return;
+    // Once per generation, and not at all when the end mark already came with another answer.
+    if (this.#started || this.#endApplied) return;
     this.#started = true;
     const ctl = (this.#ctl = new AbortController());
     void this.#loop(ctl.signal).catch((err) => {
@@ -66,18 +86,16 @@ export class Drain {
   async #loop(signal: AbortSignal): Promise<void> {
     const ctx = this.#ctx;
     while (!signal.aborted) {
-      const delta = ctx.has("delta");
-      const { body } = await ctx.get("/candidates", delta ? `?since=${this.#cursor}&wait=${WAIT_SEC}` : "", signal);
-      const page = parseCandidatePage(body);
-      if (page.lastSeq !== undefined) this.#cursor = page.lastSeq;
-      this.#apply(this.#remote.take(this.#remote.diff(page.items)));
-      if (page.complete && !this.#endApplied) {
-        this.#endApplied = true;
-        this.#apply(this.#remote.take([END]));
-      }
+      const fast = ctx.has("fast");
+      const held = fast || ctx.has("delta");
+      const page = fast
+        ? parseWatchResult((await ctx.post("/watch", { since: this.#cursor, wait: WAIT_SEC }, signal)).body).candidates
+        : parseCandidatePage((await ctx.get("/candidates", held ? `?since=${this.#cursor}&wait=${WAIT_SEC}` : "", signal)).body);
+      if (page) this.feed(page);
       // Everything the other side will send is here.
       if (this.#endApplied) return this.stop();
-      if (!delta) {
+      // Polling (no long-poll, or an answer without the page we asked for): the drain interval.
+      if (!held || !page) {
         const ms = ctx.o.iceDrainIntervalMs ?? jitter(CLIENT_DEFAULTS.iceDrainMinMs, CLIENT_DEFAULTS.iceDrainMaxMs, ctx.random);
         await ctx.timers.sleep(ms, signal);
       }

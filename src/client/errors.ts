@@ -49,6 +49,7 @@ export class BadRequestError extends make("bad_request") {}
 export class BadSdpError extends make("bad_sdp") {}
 export class BadCandidateError extends make("bad_candidate") {}
 export class ForbiddenError extends make("forbidden") {}
+export class OriginNotAllowedError extends make("origin_not_allowed") {}
 export class BadJoinCodeError extends make("bad_join_code") {}
 export class NotFoundError extends make("not_found") {}
 export class MethodNotAllowedError extends make("method_not_allowed") {}
@@ -95,7 +96,7 @@ export class ChannelMismatchError extends RegistryError {
 
 /** Every server code's class (each one's static `code` says which). */
 const BY_CODE = [
-  BadRequestError, BadSdpError, BadCandidateError, ForbiddenError, BadJoinCodeError, NotFoundError, MethodNotAllowedError, NotOpenError,
+  BadRequestError, BadSdpError, BadCandidateError, ForbiddenError, OriginNotAllowedError, BadJoinCodeError, NotFoundError, MethodNotAllowedError, NotOpenError,
   AlreadyPairedError, NoOfferError, TooManyCandidatesError, TooManyRestartsError, ClosedError, BodyTooLargeError, RateLimitedError,
   InternalError, UnavailableError,
 ];

@@ -1,15 +1,18 @@
 /**
  * Offer and answer over the Registry (docs/protocol.md, Handshake and ICE restart): the host
  * offers and waits for the answer (bounded by answerTimeoutMs once a guest is in); the guest reads
- * the offer and answers; an ICE restart is a new offer the guest answers again.
+ * the offer and answers; an ICE restart is a new offer the guest answers again. (ext `fast`) The
+ * host's first offer went with the room (createRoom), the guest's answer carries its candidates and
+ * brings the host's back, and the host's wait for the answer carries the candidate drain.
  */
-import { LIMITS, checkSdp, parseSnapshot, utf8Length, type RoomSnapshot } from "../protocol/index.ts";
+import { LIMITS, checkSdp, parseSnapshot, parseWatchResult, utf8Length, type RoomSnapshot } from "../protocol/index.ts";
 import { jitter } from "./backoff.ts";
 import type { Ctx } from "./ctx.ts";
 import { CLIENT_DEFAULTS } from "./defaults.ts";
 import { AlreadyPairedError, BadSdpError, NoOfferError, SdpTooLargeError, TimeoutError } from "./errors.ts";
 import type { RtcSession } from "./rtc.ts";
-import { WAIT_SEC, watchRoom } from "./room-watch.ts";
+import { WAIT_SEC, watchRoom, type WatchOptions } from "./room-watch.ts";
+import type { CandidateBody } from "./types.ts";
 
 export interface NegotiationHooks {
   rtc(): RtcSession;
@@ -21,6 +24,12 @@ export interface NegotiationHooks {
   publish(): void;
   /** Offer/answer done: the ICE phase starts. */
   answered(): void;
+  /** (ext `fast`) The host's offer that went with the room (once). */
+  sentOffer(): string | undefined;
+  /** (ext `fast`) The candidate drain, to ride along with the room reads and the answer. */
+  drain: NonNullable<WatchOptions["drain"]>;
+  /** (ext `fast`) Our candidates gathered so far (and the end mark when gathering is over), for the answer. */
+  gathered(): { items: CandidateBody[]; end: boolean };
 }
 
 export class Negotiation {
@@ -42,15 +51,25 @@ export class Negotiation {
   async offer(restart: boolean): Promise<void> {
     const ctx = this.#ctx;
     if (restart) this.restarts++;
-    const sdp = checkedSdp(await this.#h.rtc().createOffer(restart), "offer");
-    const { headers } = await ctx.post("/offer", restart ? { type: "offer", sdp, restart: true } : { type: "offer", sdp });
+    // (ext `fast`) The first offer went with the room: only setLocalDescription is left (its
+    // candidates are gathered from now on, with the ICE servers the room's answer brought).
+    const sent = restart ? undefined : this.#h.sentOffer();
+    // A new room is version 1.
+    let version = sent === undefined ? undefined : 1;
+    if (sent) {
+      await this.#h.rtc().createOffer(false, sent);
+    } else {
+      const sdp = checkedSdp(await this.#h.rtc().createOffer(restart), "offer");
+      const { headers } = await ctx.post("/offer", restart ? { type: "offer", sdp, restart: true } : { type: "offer", sdp });
+      const etag = /^"(\d+)"$/.exec(headers.get("ETag") ?? "");
+      if (etag) version = Number(etag[1]);
+    }
     ctx.dispatch({ type: "offer_posted" });
     this.#h.publish();
     // (ext) A server that sends the room's version with the 204 (ETag) spares the first read: the
     // long-poll starts from it. A guest that joined before the offer is only seen when that first
     // hold ends, so it is no longer than the answer bound (which starts then): a guest that never
     // answers is noticed within 2 × that bound.
-    const etag = /^"(\d+)"$/.exec(headers.get("ETag") ?? "");
     const ms = ctx.o.answerTimeoutMs ?? CLIENT_DEFAULTS.answerTimeoutMs;
     const bound = Math.min(WAIT_SEC, Math.max(1, Math.ceil(ms / 1000)));
     const seen = (s: RoomSnapshot) => {
@@ -60,7 +79,11 @@ export class Negotiation {
         this.#answerTimer = ctx.timers.set(() => ctx.fail(new TimeoutError(`No answer within ${ms} ms.`), true), ms);
       }
     };
-    const answer = await watchRoom(ctx, (s) => s.answer?.sdp, seen, ctx.signal, etag ? { version: Number(etag[1]), waitSec: bound } : undefined);
+    const fast = ctx.has("fast");
+    const answer = await watchRoom(ctx, (s) => s.answer?.sdp, seen, ctx.signal, {
+      ...(version === undefined ? {} : { from: { version, waitSec: bound } }),
+      ...(fast ? { for: "answer" as const, drain: this.#h.drain } : {}),
+    });
     ctx.timers.cancel(this.#answerTimer);
     this.#answerTimer = undefined;
     await this.#h.rtc().acceptAnswer(answer);
@@ -69,7 +92,8 @@ export class Negotiation {
 
   /** Guest: wait for the offer, then answer it. */
   async awaitOffer(): Promise<void> {
-    return this.answer(await watchRoom(this.#ctx, (s) => s.offer?.sdp, this.#h.seen, this.#ctx.signal));
+    const fast = this.#ctx.has("fast") ? { for: "offer" as const, drain: this.#h.drain } : {};
+    return this.answer(await watchRoom(this.#ctx, (s) => s.offer?.sdp, this.#h.seen, this.#ctx.signal, fast));
   }
 
   /** Guest, while disconnected: the host's restart offer (a new one), until `signal` aborts. */
@@ -81,7 +105,15 @@ export class Negotiation {
   async answer(offer: string): Promise<void> {
     this.#offerSeen = offer;
     const sdp = checkedSdp(await this.#h.rtc().acceptOffer(offer), "answer");
-    const posted = this.#postAnswer(sdp);
+    // (ext `fast`) The answer carries what we gathered so far and asks for the host's candidates
+    // after our cursor: the first read of the drain rides on it.
+    // (Fields left undefined are not sent: JSON leaves them out.)
+    let extra = {};
+    if (this.#ctx.has("fast")) {
+      const { items, end } = this.#h.gathered();
+      extra = { candidates: items.length ? items : undefined, end: end || undefined, since: this.#h.drain.cursor };
+    }
+    const posted = this.#postAnswer(sdp, extra);
     // The offer is applied: read (and apply) the host's candidates, usually stored already, while
     // the answer travels, not one round trip after it.
     this.#h.offerApplied();
@@ -94,28 +126,31 @@ export class Negotiation {
   }
 
   /** 409 no_offer (the offer vanished, e.g. replaced): a few short jittered re-posts, then fail. */
-  async #postAnswer(sdp: string, attempt = 0): Promise<void> {
+  async #postAnswer(sdp: string, extra: object, attempt = 0): Promise<void> {
     const ctx = this.#ctx;
     try {
-      await ctx.post("/answer", { type: "answer", sdp });
+      const { body } = await ctx.post("/answer", { type: "answer", sdp, ...extra });
+      const page = parseWatchResult(body).candidates;
+      if (page) this.#h.drain.feed(page);
     } catch (err) {
       // Our first post may have landed and only its response got lost (then retried): the room says.
       if (err instanceof AlreadyPairedError && (await this.#ourAnswerStored(sdp))) return;
       if (!(err instanceof NoOfferError) || attempt >= CLIENT_DEFAULTS.noOfferRetries) throw err;
       ctx.dispatch({ type: "error_noted", error: err });
       await ctx.timers.sleep(jitter(250, 2000, ctx.random), ctx.signal);
-      return this.#postAnswer(sdp, attempt + 1);
+      return this.#postAnswer(sdp, extra, attempt + 1);
     }
   }
 
   async #ourAnswerStored(sdp: string): Promise<boolean> {
+    // (A rare path: one read, preflighted also on the fast path.)
     const { body } = await this.#ctx.get("", "", this.#ctx.signal);
     return parseSnapshot(body).answer?.sdp === sdp;
   }
 }
 
 /** Validates our own SDP before any request. */
-function checkedSdp(sdp: string, type: "offer" | "answer"): string {
+export function checkedSdp(sdp: string, type: "offer" | "answer"): string {
   if (utf8Length(sdp) > LIMITS.sdpBytes) throw new SdpTooLargeError(`The ${type} SDP exceeds ${LIMITS.sdpBytes} bytes.`);
   if (checkSdp(sdp, type, type) !== null) throw new BadSdpError(`The local ${type} SDP is invalid.`);
   return sdp;

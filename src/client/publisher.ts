@@ -4,8 +4,10 @@
  * next, as one batch when the server has `batch`. Nothing goes before `start()` (the offer or
  * answer is posted first).
  */
+import { LIMITS } from "../protocol/index.ts";
 import { ClosedError, ForbiddenError, NotFoundError } from "./errors.ts";
 import type { Ctx } from "./ctx.ts";
+import { CLIENT_DEFAULTS } from "./defaults.ts";
 import type { LocalCandidates } from "./ice.ts";
 import { isAbortError } from "./timers.ts";
 import type { CandidateBody } from "./types.ts";
@@ -29,6 +31,8 @@ export class Publisher {
   /** Gathering ended: the end mark is owed. */
   #ended = false;
   #busy = false;
+  /** (ext `fast`) This generation's first post already waited for its burst. */
+  #coalesced = false;
 
   constructor(ctx: Ctx, local: LocalCandidates) {
     this.#ctx = ctx;
@@ -56,17 +60,39 @@ export class Publisher {
     void this.#flush();
   }
 
+  /**
+   * (ext `fast`) What was gathered before start(), for the answer to carry (at most a batch), and
+   * the end mark when gathering is over and nothing is left: then no post is owed for them.
+   */
+  takeForAnswer(): { items: CandidateBody[]; end: boolean } {
+    const items = this.#pending.splice(0, LIMITS.batchItems);
+    const end = this.#ended && this.#pending.length === 0 && this.#ctx.has("end");
+    if (end) this.#ended = false;
+    return { items, end };
+  }
+
   /** ICE restart: the server cleared our candidates; nothing goes out until the new offer/answer. */
   reset(): void {
     this.local.reset();
     this.#ready = false;
     this.#pending = [];
     this.#ended = false;
+    this.#coalesced = false;
   }
 
   async #flush(): Promise<void> {
     const ctx = this.#ctx;
     if (!this.#ready || this.#busy || ctx.signal.aborted) return;
+    // (ext `fast`) A browser gathers its candidates a few ms apart: the first post waits for the
+    // rest of the burst, so they go as one, and wake the other side's drain once.
+    if (!this.#coalesced && this.#pending.length > 0 && ctx.has("fast")) {
+      this.#coalesced = this.#busy = true;
+      ctx.timers.set(() => {
+        this.#busy = false;
+        void this.#flush();
+      }, CLIENT_DEFAULTS.coalesceMs);
+      return;
+    }
     const batch = ctx.has("batch");
     const items = batch ? this.#pending.splice(0) : this.#pending.splice(0, 1);
     const end = endMarkGoes({ ended: this.#ended, left: this.#pending.length, items: items.length, end: ctx.has("end"), batch, delta: ctx.has("delta") });

@@ -87,6 +87,11 @@ export class RtcSession {
   /** Every channel this session expects has opened (channelsOpen was called). */
   get open(): boolean { return this.#openNotified; }
 
+  /** Tells the hooks about a channel made before they were listening (createRoom's prepare). */
+  announce(dc: RTCDataChannel): void {
+    this.#hooks.dataChannel(dc);
+  }
+
   get negotiated(): boolean { return this.#specs[0]!.init.negotiated === true; }
 
   #kindOf(label: string): "reliable" | "unreliable" | undefined {
@@ -124,10 +129,16 @@ export class RtcSession {
     this.#hooks.channelsOpen();
   }
 
-  async createOffer(iceRestart = false): Promise<string> {
-    const offer = await this.pc.createOffer(iceRestart ? { iceRestart: true } : undefined);
+  /** A new offer set as local description; or (`prepared`) the one makeOffer() made earlier. */
+  async createOffer(iceRestart = false, prepared?: string): Promise<string> {
+    const offer = prepared === undefined ? await this.pc.createOffer(iceRestart ? { iceRestart: true } : undefined) : { type: "offer" as const, sdp: prepared };
     await this.pc.setLocalDescription(offer);
     return this.pc.localDescription!.sdp;
+  }
+
+  /** (ext `fast`) An offer to send with the room, set as local description later (createOffer(false, sdp)). */
+  async makeOffer(): Promise<string> {
+    return (await this.pc.createOffer()).sdp!;
   }
 
   async acceptOffer(sdp: string): Promise<string> {

@@ -2,9 +2,10 @@
  * HTTP to the Registry through the injected fetch (docs/protocol.md, Requests and Errors):
  * JSON bodies, X-Access-Token when given, X-Registry-Version on every POST, error envelope →
  * typed error, 429 backoff honouring retryAfterSec, 5xx/network retry with backoff, and the
- * X-Registry-Features header remembered from every response.
+ * X-Registry-Features header remembered from every response. (ext `fast`) POSTs go in the simple
+ * form (text/plain, version and token in the body: no CORS preflight) when the server has `fast`.
  */
-import { HEADERS, parseFeatures, retryOf, utf8Length, type Feature } from "../protocol/index.ts";
+import { API_VERSION, BODY_FIELDS, HEADERS, SIMPLE_CONTENT_TYPE, parseFeatures, retryOf, utf8Length, type Feature } from "../protocol/index.ts";
 import { backoffDelay, rateLimitDelay, BACKOFF } from "./backoff.ts";
 import { errorFromResponse, NetworkError, RateLimitedError, RegistryError } from "./errors.ts";
 import { TimerScope, isAbortError } from "./timers.ts";
@@ -42,6 +43,12 @@ export interface RequestSpec {
   keepalive?: boolean;
   /** If-None-Match (a room long-poll's version cursor, so its URL, and cached preflight, stay the same). */
   ifNoneMatch?: string;
+  /**
+   * (ext `fast`) A client's first request (create, join): sent in the simple form while the
+   * server's features are unknown too; a server without `fast` refuses it (403, nothing done)
+   * and it goes again preflighted.
+   */
+  probe?: boolean;
 }
 
 export interface HttpResult<T> { status: number; body: T; headers: Headers }
@@ -53,21 +60,32 @@ export class Transport {
   /** TS-private, not `#`: the unit tests reach it. */
   private readonly o: TransportOptions;
   readonly #maxRetries: number;
+  /** (ext `fast`) The simple form needs the protocol's own CSRF header (none configured). */
+  readonly #simpleOk: boolean;
   constructor(o: TransportOptions) {
     this.o = o;
     this.#maxRetries = o.maxRetries ?? 4;
+    this.#simpleOk = o.csrfHeaderName === HEADERS.version && o.csrfHeaderValue === String(API_VERSION);
   }
 
   has(f: Feature): boolean { return this.features.has(f); }
 
+  /** (ext `fast`) A POST goes simple when the server has `fast`, or as a probe while nothing is known. */
+  #simple(spec: RequestSpec): boolean {
+    return spec.method === "POST" && this.#simpleOk && (this.has("fast") || (spec.probe === true && !this.featuresKnown));
+  }
+
   async request<T = unknown>(spec: RequestSpec, attempt = 0): Promise<HttpResult<T>> {
     let err: RegistryError;
+    const simple = this.#simple(spec);
     try {
-      return await this.#once<T>(spec);
+      return await this.#once<T>(spec, simple);
     } catch (e) {
       if (isAbortError(e) || !(e instanceof RegistryError)) throw e;
       err = e;
     }
+    // A server without `fast` refused the simple form before doing anything: the preflighted form.
+    if (simple && err.status === 403 && !this.has("fast")) return this.request({ ...spec, probe: false }, attempt);
     // Sent again only when transient (the protocol's table says so; a lost network reply only for
     // requests safe to repeat).
     const retryable =
@@ -83,12 +101,17 @@ export class Transport {
     return this.request<T>(spec, attempt + 1);
   }
 
-  async #once<T>(spec: RequestSpec): Promise<HttpResult<T>> {
+  async #once<T>(spec: RequestSpec, simple: boolean): Promise<HttpResult<T>> {
     const headers: Record<string, string> = {};
-    if (spec.token !== undefined) headers[HEADERS.token] = spec.token;
+    if (spec.token !== undefined && !simple) headers[HEADERS.token] = spec.token;
     if (spec.ifNoneMatch !== undefined) headers["If-None-Match"] = spec.ifNoneMatch;
     let body: string | undefined;
-    if (spec.method === "POST") {
+    if (simple) {
+      // No custom header, a CORS-safelisted type: the browser sends it without a preflight.
+      headers["Content-Type"] = SIMPLE_CONTENT_TYPE;
+      const auth = spec.token === undefined ? {} : { [BODY_FIELDS.token]: spec.token };
+      body = JSON.stringify({ [BODY_FIELDS.version]: API_VERSION, ...auth, ...(spec.body as object | undefined) });
+    } else if (spec.method === "POST") {
       headers[this.o.csrfHeaderName] = this.o.csrfHeaderValue;
       headers["Content-Type"] = "application/json";
       body = JSON.stringify(spec.body ?? {});

@@ -50,7 +50,14 @@ export interface TelemetryEvent {
 
 export type Role = "host" | "guest";
 
-export interface CreateRoomInput { hostUserName: string; }
+export interface CreateRoomInput {
+  hostUserName: string;
+  /**
+   * (ext `fast`) The channels of the connect() that follows: the connection is made now and its
+   * offer goes with the room (a round trip less). connect() then uses these channels.
+   */
+  prepare?: Pick<ConnectOptions, "dataChannel" | "unreliable">;
+}
 export interface JoinRoomInput { code: string; joinCode: string; guestUserName: string; }
 
 // The wire shapes live in src/protocol (docs/protocol.md, Endpoints).

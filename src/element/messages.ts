@@ -25,6 +25,7 @@ export const ERROR_TEXT: Record<ClientErrorCode, ErrorText> = {
   bad_sdp: T("Your browser's connection offer was refused by the Registry. Start over to try again."),
   bad_candidate: T("A network route from your browser was refused by the Registry. Start over to try again."),
   forbidden: T("The Registry refused access: this page may not be allowed to use it, or the session ended."),
+  origin_not_allowed: T("The Registry does not allow this page's origin."),
   bad_join_code: T("That join code is not right. Check it with the host and try again.", "form"),
   not_found: T("There is no room with that code. It may have expired: ask the host for a new link.", "form"),
   method_not_allowed: T("The Registry did not understand the request. Is base-url the Registry's address?"),
@@ -48,5 +49,5 @@ export const ERROR_TEXT: Record<ClientErrorCode, ErrorText> = {
 };
 
 export function describeError(code: string): ErrorText {
-  return Object.prototype.hasOwnProperty.call(ERROR_TEXT, code) ? ERROR_TEXT[code as ClientErrorCode] : ERROR_TEXT.unknown;
+  return Object.hasOwn(ERROR_TEXT, code) ? ERROR_TEXT[code as ClientErrorCode] : ERROR_TEXT.unknown;
 }

@@ -13,6 +13,8 @@ export const ERRORS = {
   bad_sdp: [400, 0, "The session description is invalid."],
   bad_candidate: [400, 0, "The ICE candidate is invalid."],
   forbidden: [403, 0, "Not allowed."],
+  /** The page's Origin is not in ALLOWED_ORIGINS (readable: the refusal carries CORS headers). */
+  origin_not_allowed: [403, 0, "This page's origin is not allowed by the Registry."],
   bad_join_code: [403, 0, "The join code is wrong."],
   not_found: [404, 0, "No such room."],
   method_not_allowed: [405, 0, "Method not allowed on this route."],

@@ -2,4 +2,5 @@ export * from "./limits.ts";
 export * from "./errors.ts";
 export * from "./codes.ts";
 export * from "./validate.ts";
+export * from "./fast.ts";
 export * from "./wire.ts";

@@ -39,7 +39,7 @@ export interface CandidatePage {
   complete: boolean;
 }
 
-const obj = (x: unknown): Record<string, unknown> => (x !== null && typeof x === "object" ? (x as Record<string, unknown>) : {});
+export const obj = (x: unknown): Record<string, unknown> => (x !== null && typeof x === "object" ? (x as Record<string, unknown>) : {});
 
 /** `template` with each field taken from `x` where it has the template value's type. */
 function shaped<T extends object>(x: unknown, template: T): T {

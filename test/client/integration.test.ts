@@ -1,7 +1,8 @@
 /**
  * Integration WITHOUT mocks: two RegistryClients in this page, real RTCPeerConnections, real
- * fetch, against the real Node Registry started by web-test-runner.config.mjs — once with every
- * feature, once with REGISTRY_FEATURES=none (MVP path).
+ * fetch, against the real Node Registry started by web-test-runner.config.mjs — with every
+ * feature (the fast path: the host's offer goes with its room), with every one but `fast` (the
+ * older extension path), and with REGISTRY_FEATURES=none (MVP path).
  */
 import { expect } from "@open-wc/testing";
 import { RegistryClient, browserDefaults, type RegistryClientEvents } from "../../src/client/index.ts";
@@ -35,7 +36,8 @@ async function sendAll(c: RegistryClient, n: number, make: (i: number) => string
   }
 }
 
-let urls: { full: string; none: string; error?: string };
+let urls: { full: string; legacy: string; none: string; error?: string };
+const MODES = { full: "all features", legacy: "all but fast", none: "REGISTRY_FEATURES=none" } as const;
 
 describe("integration: two clients, real WebRTC, real Registry", function () {
   before(async () => {
@@ -43,19 +45,19 @@ describe("integration: two clients, real WebRTC, real Registry", function () {
     if (urls.error) throw new Error(urls.error);
   });
 
-  for (const mode of ["full", "none"] as const) {
-    it(`handshake, 1000 messages each way, unreliable burst, close (${mode === "full" ? "all features" : "REGISTRY_FEATURES=none"})`, async () => {
+  for (const mode of ["full", "legacy", "none"] as const) {
+    it(`handshake, 1000 messages each way, unreliable burst, close (${MODES[mode]})`, async () => {
       const base = urls[mode];
       const host = side(base);
       const guest = side(base);
-      const room = await host.client.createRoom({ hostUserName: "Alice" });
+      const room = await host.client.createRoom({ hostUserName: "Alice", prepare: { unreliable: true } });
       const hostOpen = host.client.connect({ role: "host", code: room.code, accessToken: room.ownerToken, unreliable: true });
       const joined = await guest.client.joinRoom({ code: room.code, joinCode: room.joinCode, guestUserName: "Bob" });
       const guestOpen = guest.client.connect({ role: "guest", code: room.code, accessToken: joined.guestToken, unreliable: true });
       await Promise.all([hostOpen, guestOpen]);
       expect(host.client.getState().phase).to.equal("open");
       expect(guest.client.getState().phase).to.equal("open");
-      expect(host.client.getFeatures().length).to.equal(mode === "full" ? 5 : 0);
+      expect(host.client.getFeatures().length).to.equal({ full: 6, legacy: 5, none: 0 }[mode]);
 
       const N = 1000;
       const enc = new TextEncoder();

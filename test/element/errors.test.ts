@@ -6,6 +6,7 @@
 import { aTimeout, expect, fixture, html, waitUntil } from "@open-wc/testing";
 import type { RegistryPeer } from "../../src/element/index.ts";
 import { ERROR_TEXT, describeError } from "../../src/element/messages.ts";
+import { DEFAULT_STRINGS } from "../../src/element/strings.ts";
 import { ERROR_STATUS, type ErrorCode } from "../../src/protocol/index.ts";
 import { FAST, button, buttons, failingFetch, nextEvent, q, record, registryUrl, statusText, untilPhase } from "./helpers.ts";
 
@@ -14,6 +15,7 @@ interface PeerError {
   message: string;
   retryable: boolean;
   retryAfterSec?: number;
+  attribute?: string;
 }
 
 /** The client's own retry sleeps (5xx/network backoff, up to 4 retries) run 20× faster here. */
@@ -40,7 +42,8 @@ describe("<registry-peer> errors", () => {
     expect(describeError("something_new")).to.equal(ERROR_TEXT.unknown);
   });
 
-  for (const code of SERVER_CODES) {
+  // origin_not_allowed is the page's setup mistake: peer-error code "config" (setup.test.ts).
+  for (const code of SERVER_CODES.filter((c) => c !== "origin_not_allowed")) {
     it(`server ${ERROR_STATUS[code]} ${code}: peer-error, message and recovery in the UI; accessible`, async () => {
       // Over the client's own retry cap (~10 s), so the wait is the UI's to show.
       const retryAfterSec = code === "rate_limited" ? 30 : undefined;
@@ -211,10 +214,22 @@ describe("<registry-peer> errors", () => {
     expect(buttons(el)).to.deep.equal(["Try again", "Start over"]);
   });
 
-  it("unknown: a response that is not the Registry's → 'Something went wrong' with Try again", async () => {
+  it("a response that is not the Registry's (no error envelope) → config error naming base-url, nothing to retry", async () => {
     const el = await failingHost(failingFetch(418, null) as typeof fetch);
     button(el, "Create room").click();
     const d = await nextEvent<PeerError>(el, "peer-error");
+    await el.updateComplete;
+    expect(d.code).to.equal("config");
+    expect(d.attribute).to.equal("base-url");
+    expect(d.retryable).to.equal(false);
+    expect(statusText(el)).to.equal(DEFAULT_STRINGS.configNotRegistry);
+    expect(buttons(el)).to.deep.equal([]);
+  });
+
+  it("a server error without the envelope (5xx) stays 'Something went wrong' with Try again", async () => {
+    const el = await failingHost(failingFetch(502, null) as typeof fetch);
+    button(el, "Create room").click();
+    const d = await nextEvent<PeerError>(el, "peer-error", 15_000);
     await el.updateComplete;
     expect(d.code).to.equal("unknown");
     expect(statusText(el)).to.equal(describeError("unknown").message);

@@ -39,7 +39,7 @@ function preflight(url: string, origin: string, path = "/rooms") {
 }
 
 function expectFeatureHeaders(r: { headers: Headers }) {
-  assert.equal(r.headers.get("x-registry-features"), "longpoll, delta, batch, end, restart");
+  assert.equal(r.headers.get("x-registry-features"), "longpoll, delta, batch, end, restart, fast");
   assert.equal(r.headers.get("cache-control"), "no-store");
 }
 
@@ -74,18 +74,20 @@ test("actual responses to an allowed origin expose X-Registry-Features, Retry-Af
   assert.equal(e.headers.get("access-control-allow-origin"), "http://localhost");
 });
 
-test("default allowlist refuses look-alike and non-local origins with 403, preflights included", async () => {
+test("default allowlist refuses look-alike and non-local origins with a readable 403 origin_not_allowed", async () => {
   for (const origin of REFUSED_DEFAULT) {
+    // The preflight passes (it grants nothing) so the page can read the refusal that follows.
     const pf = await preflight(s.url, origin);
-    expectError(pf, 403, "forbidden");
-    assert.equal(pf.headers.get("access-control-allow-origin"), null, origin);
+    assert.equal(pf.status, 204, origin);
+    assert.equal(pf.headers.get("access-control-allow-origin"), origin);
     expectFeatureHeaders(pf);
     const r = await post(s.url, "/rooms", { hostUserName: "a" }, { origin });
-    expectError(r, 403, "forbidden");
-    expectError(await get(s.url, "/", { origin }), 403, "forbidden");
+    expectError(r, 403, "origin_not_allowed");
+    assert.equal(r.headers.get("access-control-allow-origin"), origin, "the refusal is readable by that page");
+    expectError(await get(s.url, "/", { origin }), 403, "origin_not_allowed");
     // Origin comes first: even an unknown route or a wrong method is 403 for it.
-    expectError(await get(s.url, "/nowhere", { origin }), 403, "forbidden");
-    expectError(await req(s.url + "/rooms", { method: "PUT", headers: { origin } }), 403, "forbidden");
+    expectError(await get(s.url, "/nowhere", { origin }), 403, "origin_not_allowed");
+    expectError(await req(s.url + "/rooms", { method: "PUT", headers: { origin } }), 403, "origin_not_allowed");
   }
 });
 
@@ -102,7 +104,7 @@ test("GET /health answers without an origin check", async () => {
     assert.deepEqual(r.body, { ok: true });
   }
   // Only GET: another method on /health is still origin-checked.
-  expectError(await req(s.url + "/health", { method: "POST", headers: { origin: "http://evil.example" } }), 403, "forbidden");
+  expectError(await req(s.url + "/health", { method: "POST", headers: { origin: "http://evil.example" } }), 403, "origin_not_allowed");
 });
 
 test("ALLOWED_ORIGINS: an exact list replaces the default", async () => {
@@ -115,8 +117,8 @@ test("ALLOWED_ORIGINS: an exact list replaces the default", async () => {
       expectStatus(await post(s2.url, "/rooms", { hostUserName: "a" }, { origin }), 201);
     }
     for (const origin of ["http://localhost", "http://localhost:5174", "https://game.example:444", "http://game.example", "https://game.example.evil", "https://sub.game.example"]) {
-      expectError(await preflight(s2.url, origin), 403, "forbidden");
-      expectError(await post(s2.url, "/rooms", { hostUserName: "a" }, { origin }), 403, "forbidden");
+      expectStatus(await preflight(s2.url, origin), 204);
+      expectError(await post(s2.url, "/rooms", { hostUserName: "a" }, { origin }), 403, "origin_not_allowed");
     }
     expectStatus(await post(s2.url, "/rooms", { hostUserName: "a" }), 201);
   } finally {
@@ -143,7 +145,7 @@ test("ALLOWED_ORIGINS=*: any origin", async () => {
 
 test("a disallowed origin cannot act on a room even with a valid token", async () => {
   const room = await createRoom(s.url);
-  expectError(await get(s.url, `/rooms/${room.code}`, { ...tok(room.ownerToken), origin: "http://evil.example" }), 403, "forbidden");
-  expectError(await post(s.url, `/rooms/${room.code}/close`, {}, { ...tok(room.ownerToken), origin: "http://evil.example" }), 403, "forbidden");
+  expectError(await get(s.url, `/rooms/${room.code}`, { ...tok(room.ownerToken), origin: "http://evil.example" }), 403, "origin_not_allowed");
+  expectError(await post(s.url, `/rooms/${room.code}/close`, {}, { ...tok(room.ownerToken), origin: "http://evil.example" }), 403, "origin_not_allowed");
   expectStatus(await get(s.url, `/rooms/${room.code}`, tok(room.ownerToken)), 200);
 });

@@ -11,7 +11,7 @@ before(async () => {
 });
 after(() => s.close());
 
-const ALL = "longpoll, delta, batch, end, restart";
+const ALL = "longpoll, delta, batch, end, restart, fast";
 
 function expectCommonHeaders(r: { headers: Headers }) {
   assert.equal(r.headers.get("x-registry-features"), ALL);
@@ -83,10 +83,13 @@ test("full handshake: join, offer, snapshot, answer, candidates, close", async (
   expectStatus(j, 200);
   assert.match(j.body.guestToken, /^[A-Za-z0-9_-]{43}$/);
   assert.equal(typeof j.body.expiresAt, "number");
-  assert.deepEqual(Object.keys(j.body).sort(), ["expiresAt", "guestToken"]);
+  // (ext fast) the join also carries the room and the host's candidates so far.
+  assert.deepEqual(Object.keys(j.body).sort(), ["candidates", "expiresAt", "guestToken", "room"]);
+  assert.deepEqual(j.body.candidates, { items: [], mode: "full", lastSeq: 0, complete: false });
   const guest = tok(j.body.guestToken);
 
   snap = await get(s.url, `/rooms/${room.code}`, guest);
+  assert.deepEqual(j.body.room, snap.body);
   assert.equal(snap.body.status, "joined");
   assert.equal(snap.body.guestUserName, "Bob");
   assert.equal(snap.body.version, 2);

@@ -1,0 +1,418 @@
+import { LitElement, nothing, type PropertyValues } from "lit";
+import { property, state } from "./internal/decorators.ts";
+import type { RegistryClient } from "../client/client.ts";
+import type { ClientPhase, ClientState, RegistryClientOptions, Role, SendPacketOptions } from "../client/types.ts";
+import { normalizeJoinCode, normalizeRoomCode } from "../protocol/index.ts";
+import type { RoomCreatedDetail } from "./events.ts";
+import { checkConfig, parseIceServers, type ConfigProblem } from "./internal/config.ts";
+import { applyBlur, applyInput, EMPTY_FORM, fillForm, validate, type FieldKey, type FormState } from "./internal/form.ts";
+import { SessionController, type Session } from "./internal/session-controller.ts";
+import { panel } from "./internal/views.ts";
+import { styles } from "./registry-peer.styles.ts";
+import { parseShare, type ShareCodes } from "./share.ts";
+import { mergeStrings, type RegistryPeerStringsInit } from "./strings.ts";
+
+/**
+ * `<registry-peer>`: two browsers on one WebRTC DataChannel through a Registry, as one element.
+ *
+ * @summary Drop-in peer: creates or joins a room, connects, and relays packets as DOM events.
+ *
+ * @attr base-url - The Registry's URL (required), e.g. `https://registry.example.com`.
+ * @attr role - `host` or `guest`. Absent: `guest` when the page's URL fragment carries a room code
+ *   and join code (a share link), else `host`.
+ * @attr code - The room code (guest: the room to join; host: set after `createRoom()`).
+ * @attr join-code - The join code (any case, `-` and spaces ignored).
+ * @attr user-name - The player's name (1–32 characters); the UI's name field starts with it.
+ * @attr auto-connect - Host: create a room and connect when attached. Guest: join and connect
+ *   once the room code and join code are known (attributes or the URL fragment).
+ * @attr unreliable - Host: also open the unreliable channel (unordered, no retransmits). A guest
+ *   always accepts the host's unreliable channel.
+ * @attr ice-servers - JSON array of RTCIceServer, e.g. `[{"urls":"stun:stun.example.com"}]`.
+ * @attr no-ui - Render nothing visible (events and methods only).
+ * @attr backpressure-threshold - Bytes buffered above which `send()` returns false (default 262144).
+ *
+ * @fires phase-change - `{ phase, previous }` whenever `phase` changes.
+ * @fires room-created - `{ code, joinCode, expiresAt, shareUrl }` after the host created a room.
+ * @fires peer-open - The DataChannel is open: `send()` works.
+ * @fires packet - `{ data, reliable }` for every packet received (`data` is a string or an ArrayBuffer).
+ * @fires drain - The send buffer fell low again after `send()` returned false.
+ * @fires peer-close - `{ reason }` once the session that was open (or opening) ended.
+ * @fires peer-error - `{ code, message, retryable, retryAfterSec }` for every error.
+ *
+ * @csspart panel - The outer container of every view.
+ * @csspart status - The status line (aria-live="polite").
+ * @csspart progress - The progress bar while waiting or connecting.
+ * @csspart form - The host's and the guest's forms.
+ * @csspart label - Every form label.
+ * @csspart input - Every text input.
+ * @csspart field-error - Inline validation messages.
+ * @csspart button - Every button (also `primary-button` / `secondary-button`).
+ * @csspart primary-button - The main action of a view.
+ * @csspart secondary-button - Copy, leave, start over.
+ * @csspart codes - The room code / join code list.
+ * @csspart room-code - The room code.
+ * @csspart join-code - The join code (XXXX-XXXX).
+ * @csspart share-link - The read-only share link field.
+ * @csspart copy-button - The copy-link button.
+ * @csspart error - The error message.
+ *
+ * @cssprop [--registry-peer-font=1rem/1.4 system-ui, sans-serif] - Font shorthand.
+ * @cssprop [--registry-peer-color=#1b1f24] - Text colour.
+ * @cssprop [--registry-peer-background=#fff] - Background.
+ * @cssprop [--registry-peer-border=1px solid #8c959f] - Outer border.
+ * @cssprop [--registry-peer-radius=8px] - Corner radius (controls use half).
+ * @cssprop [--registry-peer-padding=1rem] - Inner padding.
+ * @cssprop [--registry-peer-max-width=28rem] - Maximum width.
+ * @cssprop [--registry-peer-gap=0.75rem] - Space between rows.
+ * @cssprop [--registry-peer-accent=#0757c7] - Buttons, progress, links.
+ * @cssprop [--registry-peer-accent-text=#fff] - Text on accent buttons.
+ * @cssprop [--registry-peer-focus=#0757c7] - Focus ring.
+ * @cssprop [--registry-peer-input-background=#fff] - Input background.
+ * @cssprop [--registry-peer-input-border=#6e7781] - Input border.
+ * @cssprop [--registry-peer-error-color=#b3261e] - Error text and invalid inputs.
+ * @cssprop [--registry-peer-muted-color=#424a53] - Status line.
+ * @cssprop [--registry-peer-code-font=600 1.25rem/1.2 ui-monospace, monospace] - Room and join code font.
+ */
+export class RegistryPeer extends LitElement {
+  static override styles = styles;
+
+  /** The Registry's URL (attribute `base-url`). */
+  @property({ attribute: "base-url" }) baseUrl: string | undefined;
+  /** `"host"`, `"guest"`, or unset (decided from the URL fragment, see the `role` attribute). */
+  @property() override role!: Role | null;
+  /** The room code (attribute `code`). The host's is set by `createRoom()`. */
+  @property({ attribute: "code" }) roomCode: string | undefined;
+  /** The join code (attribute `join-code`). The host's is set by `createRoom()`. */
+  @property({ attribute: "join-code" }) joinCode: string | undefined;
+  /** The player's name (attribute `user-name`). */
+  @property({ attribute: "user-name" }) userName: string | undefined;
+  /** Create or join and connect without a click (attribute `auto-connect`). */
+  @property({ type: Boolean, attribute: "auto-connect" }) autoConnect = false;
+  /** Host: also open the unreliable channel. */
+  @property({ type: Boolean }) unreliable = false;
+  /** The raw `ice-servers` attribute (JSON); `rtcConfiguration` is what is used. */
+  @property({ attribute: "ice-servers" }) iceServers: string | undefined;
+  /** Render nothing visible (attribute `no-ui`). */
+  @property({ type: Boolean, attribute: "no-ui", reflect: true }) noUi = false;
+  /** Bytes buffered above which `send()` returns false (attribute `backpressure-threshold`). */
+  @property({ type: Number, attribute: "backpressure-threshold" }) backpressureThreshold: number | undefined;
+  /**
+   * Extra RegistryClient options merged over the browser defaults (tests, telemetry, timing
+   * policy). Applies to the next session.
+   */
+  @property({ attribute: false }) clientOptions: Partial<RegistryClientOptions> | undefined;
+  /** Log phases and Registry requests to the console (redacted: no codes, tokens, SDP or candidates). */
+  @property({ type: Boolean }) debug = false;
+  /** Replacements for any of the UI's texts (English by default); see `RegistryPeerStrings`. */
+  @property({ attribute: false }) strings: RegistryPeerStringsInit | undefined;
+
+  @state() private _form: FormState = EMPTY_FORM;
+  #rtc: RTCConfiguration | undefined;
+  /** auto-connect already started for the current inputs (new codes or a new session re-arm it). */
+  #autoStarted = false;
+  readonly #s = new SessionController(this, (s) => {
+    this.#autoStarted = false;
+    // The old room's codes are outputs of that session, not an input for the next one.
+    const r = s?.role === "host" ? s.room : undefined;
+    if (r && this.roomCode === r.code) this.roomCode = this.joinCode = undefined;
+    this._form = { ...this._form, errors: {} };
+  });
+  /** The setup mistake last reported from the attributes (see #checkConfig). */
+  #config: ConfigProblem | null = null;
+  /** Focus was inside the element before this update (see updated()). */
+  #hadFocus = false;
+
+  // ---- public properties ---------------------------------------------------------------------
+
+  /** The session's phase (the client's `ClientPhase`); read-only. */
+  get phase(): ClientPhase {
+    return this.#s.phase;
+  }
+
+  /** The client's state (`ClientState`), or an idle state before any session. */
+  get state(): ClientState {
+    const s = this.#s;
+    return s.session?.client.getState() ?? { phase: s.phase, lastTransitionAt: 0 };
+  }
+
+  /**
+   * The RTCConfiguration for the next session. Unless set explicitly it is
+   * `{ iceServers: <ice-servers attribute> }` (an empty list when absent or not a JSON array).
+   */
+  get rtcConfiguration(): RTCConfiguration {
+    // Not a JSON array: no servers (reported as a setup mistake, never echoed: it may hold credentials).
+    return this.#rtc ?? { iceServers: parseIceServers(this.iceServers) ?? [] };
+  }
+  set rtcConfiguration(v: RTCConfiguration | undefined) {
+    const old = this.#rtc;
+    this.#rtc = v ?? undefined;
+    this.requestUpdate("rtcConfiguration", old);
+  }
+
+  /** Bytes queued on the channels, 0 without a session. */
+  get bufferedAmount(): number {
+    return this.#s.session?.client.getBufferedAmount() ?? 0;
+  }
+
+  /** The current session's RegistryClient (created on first use); null without a valid setup. */
+  get client(): RegistryClient | null {
+    return this.#problem() ? null : this.#session().client;
+  }
+
+  /** The share link of the host's room, or null before `createRoom()`. */
+  get shareUrl(): string | null {
+    return this.#s.shareUrl;
+  }
+
+  // ---- public methods ------------------------------------------------------------------------
+
+  /** Host: creates a room; sets `roomCode`/`joinCode` and fires `room-created`. */
+  async createRoom(): Promise<RoomCreatedDetail> {
+    const s = this.#session(true);
+    if (s.role !== "host") throw new Error("createRoom() is for the host");
+    return this.#s.createRoom(s);
+  }
+
+  /** Guest: redeems the join code for `roomCode` (from the attributes, the form or the URL fragment). */
+  async join(): Promise<void> {
+    const s = this.#session(true);
+    if (s.role !== "guest") throw new Error("join() is for the guest");
+    const codes = this.#guestCodes();
+    if (!codes.code || !codes.joinCode) throw new Error("join() needs a valid room code and join code");
+    await this.#s.join(s, codes.code, codes.joinCode);
+  }
+
+  /**
+   * Connects: the host creates a room first if it has none, the guest joins first if it has not.
+   * Resolves when the client's connect() does (the channel is open).
+   */
+  connect(): Promise<void> {
+    // One attempt at a time: calling again while it runs (or while open) shares it.
+    const running = this.#s.running;
+    if (running) return running;
+    let s: Session;
+    try {
+      s = this.#session(true);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#s.connect(s, () => (s.role === "host" ? this.createRoom() : this.join()));
+  }
+
+  /**
+   * Sends one packet on the reliable channel, or with `{ reliable: false }` on the unreliable one.
+   * Returns false while over `backpressure-threshold` (wait for `drain`). Throws before `peer-open`.
+   */
+  send(data: string | ArrayBuffer | ArrayBufferView, opts: SendPacketOptions = {}): boolean {
+    const s = this.#s.session;
+    if (!s) throw new Error("send() before connect()");
+    return s.client.send(data, opts);
+  }
+
+  /** Ends the session (the peer gets `peer-close`). The element can start a new one afterwards. */
+  close(reason = "closed"): void {
+    this.#s.close(reason);
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------------------
+
+  #onPageHide = (): void => {
+    // Leaving the page: tell the peer now rather than letting it wait for ICE to time out.
+    if (this.#s.session) this.close("page closed");
+  };
+  #onHashChange = (): void => {
+    if (!this.#s.session?.room?.token) this.#fillForm();
+    // New codes in the URL are a new go for auto-connect.
+    if (!this.#s.op) this.#autoStarted = false;
+    this.#maybeAuto();
+  };
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    addEventListener("pagehide", this.#onPageHide);
+    addEventListener("hashchange", this.#onHashChange);
+    this.#fillForm();
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    removeEventListener("pagehide", this.#onPageHide);
+    removeEventListener("hashchange", this.#onHashChange);
+  }
+
+  protected override willUpdate(changed: PropertyValues<this>): void {
+    this.#hadFocus = !!this.shadowRoot?.activeElement;
+    if (!this.hasUpdated || ["baseUrl", "role", "iceServers", "rtcConfiguration"].some((k) => changed.has(k as keyof RegistryPeer))) {
+      this.#checkConfig();
+    }
+    const s = this.#s.session;
+    if (s && (changed.has("role") || changed.has("baseUrl")) && (s.baseUrl !== this.baseUrl || s.role !== this.#role())) {
+      this.#s.end("reconfigured");
+      this.#fillForm();
+    }
+    const f = this._form.values;
+    if (changed.has("userName") && this.userName && !f.name) this._form = { ...this._form, values: { ...f, name: this.userName } };
+    if (!this.#s.session?.room?.token && (changed.has("roomCode") || changed.has("joinCode"))) {
+      this.#fillForm();
+      // A guest given new codes may auto-connect again (the host's codes are outputs, not a trigger).
+      if (this.#role() === "guest" && !this.#s.op) this.#autoStarted = false;
+    }
+  }
+
+  protected override updated(): void {
+    // Focus follows the flow: when the focused control went away with its view (create, join,
+    // an error, leave), the new view's next control takes it, else the status line.
+    const root = this.renderRoot as ShadowRoot;
+    const active = root.activeElement;
+    if (this.#hadFocus && (!active || active.id === "status")) {
+      (root.querySelector<HTMLElement>("[data-focus]") ?? root.getElementById("status"))?.focus();
+    }
+    // After this update, not inside it: starting sets reactive state.
+    queueMicrotask(() => this.#maybeAuto());
+  }
+
+  /** The setup mistake in the attributes now, if any. */
+  #problem(): ConfigProblem | null {
+    // An explicit rtcConfiguration makes the ice-servers attribute irrelevant.
+    return checkConfig(this.baseUrl, this.role, this.#rtc ? undefined : this.iceServers);
+  }
+
+  /** A setup mistake in the attributes: reported once per change; fixed, its message goes. */
+  #checkConfig(): void {
+    const p = this.#problem();
+    if (p === this.#config) return;
+    this.#config = p;
+    if (p) this.#s.config(p);
+    else if (this.#s.err?.code === "config") this.#s.err = null;
+  }
+
+  // ---- sessions ----------------------------------------------------------------------------------
+
+  #role(): Role {
+    if (this.role === "host" || this.role === "guest") return this.role;
+    const f = parseShare(location.hash);
+    return f.code && f.joinCode ? "guest" : "host";
+  }
+
+  /** The guest's codes: attributes first, then the form, then the page's URL fragment. */
+  #guestCodes(): ShareCodes {
+    const frag = parseShare(location.hash);
+    const f = this._form.values;
+    return {
+      code: normalizeRoomCode(this.roomCode) ?? normalizeRoomCode(f.code) ?? frag.code,
+      joinCode: normalizeJoinCode(this.joinCode) ?? normalizeJoinCode(f.join) ?? frag.joinCode,
+    } as ShareCodes;
+  }
+
+  #session(fresh = false): Session {
+    const p = this.#problem();
+    if (p) throw this.#s.config(p);
+    const role = this.#role();
+    const name = (this._form.values.name || this.userName || "").trim() || (role === "host" ? "Host" : "Guest");
+    return this.#s.ensure(role, name, fresh);
+  }
+
+  #maybeAuto(): void {
+    if (!this.autoConnect || !this.isConnected || !this.baseUrl || this.#s.op || this.#autoStarted) return;
+    if (this.#s.session && this.#s.phase !== "idle") return;
+    if (this.#role() === "guest") {
+      const c = this.#guestCodes();
+      if (!c.code || !c.joinCode) return;
+    }
+    this.#autoStarted = true;
+    this.connect().catch(() => {
+      // Reported as peer-error and shown by the UI.
+    });
+  }
+
+  // ---- UI ------------------------------------------------------------------------------------------
+
+  #fillForm(): void {
+    const values = fillForm(this._form.values, this.roomCode, this.joinCode, this.userName, location.hash);
+    this._form = { ...this._form, values };
+  }
+
+  async #submit(e: Event): Promise<void> {
+    e.preventDefault();
+    if (this.#s.op) return; // a double submit: the first one is running
+    const role = this.#role();
+    const { form, bad } = validate(this._form, role === "host" ? ["name"] : ["code", "join", "name"]);
+    this._form = form;
+    if (bad) {
+      await this.updateComplete;
+      this.renderRoot.querySelector<HTMLInputElement>(`input[name=${bad}]`)?.focus();
+      return;
+    }
+    // The form's values are what the player meant: a new session with them.
+    this.#s.end("restart");
+    if (role === "guest") {
+      this.roomCode = normalizeRoomCode(form.values.code)!;
+      this.joinCode = normalizeJoinCode(form.values.join)!;
+    }
+    this.connect().catch(() => {});
+  }
+
+  #retry(): void {
+    const err = this.#s.err;
+    if (!err) return;
+    this.#s.err = null;
+    // "Try again" repeats the failed step with a fresh client; an opened session starts over.
+    if (err.op === "create" && this.#s.session) this.#s.end("restart");
+    this.connect().catch(() => {});
+  }
+
+  #restart(): void {
+    const role = this.#role();
+    this.#s.end("restart");
+    if (role === "guest") {
+      this.#fillForm();
+      // The player drives the next attempt from the form: the same (spent) codes do not auto-join again.
+      this.#autoStarted = true;
+    }
+    if (role === "host" && this.autoConnect) this.connect().catch(() => {});
+  }
+
+  async #copy(): Promise<void> {
+    const url = this.shareUrl;
+    if (!url) return;
+    try {
+      await navigator.clipboard.writeText(url);
+      this.#s.note = mergeStrings(this.strings).linkCopied;
+    } catch {
+      // No clipboard permission: select the link so Ctrl+C / long-press copies it.
+      this.renderRoot.querySelector<HTMLInputElement>("input[name=share]")?.select();
+      this.#s.note = mergeStrings(this.strings).pressToCopy;
+    }
+    this.requestUpdate();
+  }
+
+  #leave(): void {
+    this.close("left");
+  }
+
+  #onInput(e: Event): void {
+    const t = e.target as HTMLInputElement;
+    this._form = applyInput(this._form, t.name as FieldKey, t.value);
+  }
+
+  #onBlur(e: Event): void {
+    this._form = applyBlur(this._form, (e.target as HTMLInputElement).name as FieldKey);
+  }
+
+  protected override render(): unknown {
+    if (this.noUi) return nothing;
+    // Lit calls template listeners with `this` = the element, so methods go in unbound.
+    return panel(
+      { s: this.#s, role: this.#s.session?.role ?? this.#role(), form: this._form, t: mergeStrings(this.strings) },
+      {
+        retry: this.#retry,
+        restart: this.#restart,
+        leave: this.#leave,
+        copy: this.#copy,
+        input: this.#onInput,
+        blur: this.#onBlur,
+        submit: this.#submit,
+      },
+    );
+  }
+}
