@@ -5,6 +5,7 @@ import type { ClientPhase, ClientState, RegistryClientOptions, Role, SendPacketO
 import { normalizeJoinCode, normalizeRoomCode } from "../protocol/index.ts";
 import type { RoomCreatedDetail } from "./events.ts";
 import { checkConfig, parseIceServers, type ConfigProblem } from "./internal/config.ts";
+import { FocusFollower } from "./internal/focus.ts";
 import { applyBlur, applyInput, EMPTY_FORM, fillForm, validate, type FieldKey, type FormState } from "./internal/form.ts";
 import { SessionController, type Session } from "./internal/session-controller.ts";
 import { panel } from "./internal/views.ts";
@@ -30,14 +31,20 @@ import { mergeStrings, type RegistryPeerStringsInit } from "./strings.ts";
  * @attr ice-servers - JSON array of RTCIceServer, e.g. `[{"urls":"stun:stun.example.com"}]`.
  * @attr no-ui - Render nothing visible (events and methods only).
  * @attr backpressure-threshold - Bytes buffered above which `send()` returns false (default 262144).
+ * @attr debug - Log phases and Registry requests to the console (redacted: no codes, tokens, SDP,
+ *   candidates or credentials).
  *
- * @fires phase-change - `{ phase, previous }` whenever `phase` changes.
- * @fires room-created - `{ code, joinCode, expiresAt, shareUrl }` after the host created a room.
- * @fires peer-open - The DataChannel is open: `send()` works.
- * @fires packet - `{ data, reliable }` for every packet received (`data` is a string or an ArrayBuffer).
- * @fires drain - The send buffer fell low again after `send()` returned false.
- * @fires peer-close - `{ reason }` once the session that was open (or opening) ended.
- * @fires peer-error - `{ code, message, retryable, retryAfterSec }` for every error.
+ * @slot heading - Above the status line (e.g. a heading for the panel).
+ * @slot actions - Below the current view (e.g. the page's own buttons).
+ *
+ * @fires {CustomEvent<PhaseChangeDetail>} phase-change - `{ phase, previous }` whenever `phase` changes.
+ * @fires {CustomEvent<RoomCreatedDetail>} room-created - `{ code, joinCode, expiresAt, shareUrl }` after the host created a room.
+ * @fires {CustomEvent<void>} peer-open - The DataChannel is open: `send()` works.
+ * @fires {CustomEvent<PacketDetail>} packet - `{ data, reliable }` for every packet received (`data` is a string or an ArrayBuffer).
+ * @fires {CustomEvent<void>} drain - The send buffer fell low again after `send()` returned false.
+ * @fires {CustomEvent<PeerCloseDetail>} peer-close - `{ reason }` once the session that was open (or opening) ended.
+ * @fires {CustomEvent<PeerErrorDetail>} peer-error - `{ code, message, retryable, retryAfterSec, attribute }` for every
+ *   error; code `config` (with the `attribute` to fix) for a setup mistake of the page.
  *
  * @csspart panel - The outer container of every view.
  * @csspart status - The status line (aria-live="polite").
@@ -54,7 +61,10 @@ import { mergeStrings, type RegistryPeerStringsInit } from "./strings.ts";
  * @csspart join-code - The join code (XXXX-XXXX).
  * @csspart share-link - The read-only share link field.
  * @csspart copy-button - The copy-link button.
- * @csspart error - The error message.
+ * @csspart error - The status line while it shows an error (with `status`).
+ *
+ * Colours below are the light defaults; under `prefers-color-scheme: dark` the defaults are a dark
+ * set (a page's own values win in both).
  *
  * @cssprop [--registry-peer-font=1rem/1.4 system-ui, sans-serif] - Font shorthand.
  * @cssprop [--registry-peer-color=#1b1f24] - Text colour.
@@ -117,10 +127,8 @@ export class RegistryPeer extends LitElement {
     if (r && this.roomCode === r.code) this.roomCode = this.joinCode = undefined;
     this._form = { ...this._form, errors: {} };
   });
-  /** The setup mistake last reported from the attributes (see #checkConfig). */
-  #config: ConfigProblem | null = null;
-  /** Focus was inside the element before this update (see updated()). */
-  #hadFocus = false;
+  /** Moves focus along with the views (see internal/focus.ts); it registers itself. */
+  readonly #focus = new FocusFollower(this);
 
   // ---- public properties ---------------------------------------------------------------------
 
@@ -227,10 +235,16 @@ export class RegistryPeer extends LitElement {
     this.#maybeAuto();
   };
 
+  /** Setup mistakes in the attributes are reported once the page has loaded (its scripts may set them). */
+  #onLoad = (): void => this.#s.setup(this.#problem());
+
   override connectedCallback(): void {
     super.connectedCallback();
     addEventListener("pagehide", this.#onPageHide);
     addEventListener("hashchange", this.#onHashChange);
+    if (document.readyState !== "complete") addEventListener("load", this.#onLoad, { once: true });
+    // Re-attached after the page loaded (the load listener went with the removal): check now.
+    else if (this.hasUpdated) this.#onLoad();
     this.#fillForm();
   }
 
@@ -238,13 +252,12 @@ export class RegistryPeer extends LitElement {
     super.disconnectedCallback();
     removeEventListener("pagehide", this.#onPageHide);
     removeEventListener("hashchange", this.#onHashChange);
+    removeEventListener("load", this.#onLoad);
   }
 
   protected override willUpdate(changed: PropertyValues<this>): void {
-    this.#hadFocus = !!this.shadowRoot?.activeElement;
-    if (!this.hasUpdated || ["baseUrl", "role", "iceServers", "rtcConfiguration"].some((k) => changed.has(k as keyof RegistryPeer))) {
-      this.#checkConfig();
-    }
+    const setup = !this.hasUpdated || ["baseUrl", "role", "iceServers", "rtcConfiguration"].some((k) => changed.has(k as keyof RegistryPeer));
+    if (setup && document.readyState === "complete") this.#onLoad();
     const s = this.#s.session;
     if (s && (changed.has("role") || changed.has("baseUrl")) && (s.baseUrl !== this.baseUrl || s.role !== this.#role())) {
       this.#s.end("reconfigured");
@@ -260,13 +273,6 @@ export class RegistryPeer extends LitElement {
   }
 
   protected override updated(): void {
-    // Focus follows the flow: when the focused control went away with its view (create, join,
-    // an error, leave), the new view's next control takes it, else the status line.
-    const root = this.renderRoot as ShadowRoot;
-    const active = root.activeElement;
-    if (this.#hadFocus && (!active || active.id === "status")) {
-      (root.querySelector<HTMLElement>("[data-focus]") ?? root.getElementById("status"))?.focus();
-    }
     // After this update, not inside it: starting sets reactive state.
     queueMicrotask(() => this.#maybeAuto());
   }
@@ -275,15 +281,6 @@ export class RegistryPeer extends LitElement {
   #problem(): ConfigProblem | null {
     // An explicit rtcConfiguration makes the ice-servers attribute irrelevant.
     return checkConfig(this.baseUrl, this.role, this.#rtc ? undefined : this.iceServers);
-  }
-
-  /** A setup mistake in the attributes: reported once per change; fixed, its message goes. */
-  #checkConfig(): void {
-    const p = this.#problem();
-    if (p === this.#config) return;
-    this.#config = p;
-    if (p) this.#s.config(p);
-    else if (this.#s.err?.code === "config") this.#s.err = null;
   }
 
   // ---- sessions ----------------------------------------------------------------------------------
@@ -390,13 +387,11 @@ export class RegistryPeer extends LitElement {
     this.close("left");
   }
 
-  #onInput(e: Event): void {
+  /** Typing (input) or leaving (blur) a form field. */
+  #onField(e: Event): void {
     const t = e.target as HTMLInputElement;
-    this._form = applyInput(this._form, t.name as FieldKey, t.value);
-  }
-
-  #onBlur(e: Event): void {
-    this._form = applyBlur(this._form, (e.target as HTMLInputElement).name as FieldKey);
+    const key = t.name as FieldKey;
+    this._form = e.type === "input" ? applyInput(this._form, key, t.value) : applyBlur(this._form, key);
   }
 
   protected override render(): unknown {
@@ -404,15 +399,7 @@ export class RegistryPeer extends LitElement {
     // Lit calls template listeners with `this` = the element, so methods go in unbound.
     return panel(
       { s: this.#s, role: this.#s.session?.role ?? this.#role(), form: this._form, t: mergeStrings(this.strings) },
-      {
-        retry: this.#retry,
-        restart: this.#restart,
-        leave: this.#leave,
-        copy: this.#copy,
-        input: this.#onInput,
-        blur: this.#onBlur,
-        submit: this.#submit,
-      },
+      { retry: this.#retry, restart: this.#restart, leave: this.#leave, copy: this.#copy, field: this.#onField, submit: this.#submit },
     );
   }
 }

@@ -36,7 +36,7 @@ describe("<registry-peer> focus follows the flow (keyboard), accessible in every
     await sendKeys({ press: "Enter" });
     const { code, joinCode } = await created;
     const hostOpen = nextEvent(h, "peer-open", 20_000);
-    await waitUntil(() => activeLabel(h) === "Copy link", `focus on Copy link (is ${activeLabel(h)})`);
+    await waitUntil(() => activeLabel(h) === "Copy link", `focus on Copy link (is ${activeLabel(h)})`, { timeout: 10_000 });
     expectTargets(h);
     await expect(h).shadowDom.to.be.accessible();
 
@@ -47,18 +47,18 @@ describe("<registry-peer> focus follows the flow (keyboard), accessible in every
     join.focus();
     await sendKeys({ press: "Enter" });
     // While busy no control exists: focus rests on the status line, inside the element.
-    await waitUntil(() => g.phase !== "idle", "joining");
+    await waitUntil(() => g.phase !== "idle", "joining", { timeout: 10_000 });
     await g.updateComplete;
     expect(g.shadowRoot!.activeElement, "focus stays in the element").not.to.equal(null);
     await Promise.all([untilPhase(g, "open", 20_000), hostOpen]);
-    await waitUntil(() => activeLabel(g) === "Leave", `focus on Leave (is ${activeLabel(g)})`);
+    await waitUntil(() => activeLabel(g) === "Leave", `focus on Leave (is ${activeLabel(g)})`, { timeout: 10_000 });
     await expect(g).shadowDom.to.be.accessible();
     await expect(h).shadowDom.to.be.accessible();
 
     const hostClosed = nextEvent(h, "peer-close", 10_000);
     await sendKeys({ press: "Enter" });
     await untilPhase(g, "closed");
-    await waitUntil(() => activeLabel(g) === "Join another room", `focus on Join another room (is ${activeLabel(g)})`);
+    await waitUntil(() => activeLabel(g) === "Join another room", `focus on Join another room (is ${activeLabel(g)})`, { timeout: 10_000 });
     expectTargets(g);
     await expect(g).shadowDom.to.be.accessible();
     await hostClosed;
@@ -67,7 +67,7 @@ describe("<registry-peer> focus follows the flow (keyboard), accessible in every
     await expect(h).shadowDom.to.be.accessible();
     // Join another room → the form, focus on its first field.
     await sendKeys({ press: "Enter" });
-    await waitUntil(() => active(g)?.getAttribute("name") === "code", `focus on the room code (is ${activeLabel(g)})`);
+    await waitUntil(() => active(g)?.getAttribute("name") === "code", `focus on the room code (is ${activeLabel(g)})`, { timeout: 10_000 });
     await expect(g).shadowDom.to.be.accessible();
   });
 
@@ -80,7 +80,7 @@ describe("<registry-peer> focus follows the flow (keyboard), accessible in every
     await err;
     await el.updateComplete;
     const joinInput = q<HTMLInputElement>(el, "input[name=join]")!;
-    await waitUntil(() => active(el) === joinInput, `focus on the join code (is ${activeLabel(el)})`);
+    await waitUntil(() => active(el) === joinInput, `focus on the join code (is ${activeLabel(el)})`, { timeout: 10_000 });
     const message = DEFAULT_STRINGS.errors.bad_join_code;
     expect(statusText(el)).to.equal(message);
     expect(el.shadowRoot!.textContent!.split(message).length - 1, "told once").to.equal(1);
@@ -97,7 +97,7 @@ describe("<registry-peer> focus follows the flow (keyboard), accessible in every
     const err = nextEvent(el, "peer-error", 15_000);
     await sendKeys({ press: "Enter" });
     await err;
-    await waitUntil(() => activeLabel(el) === "Try again", `focus on Try again (is ${activeLabel(el)})`);
+    await waitUntil(() => activeLabel(el) === "Try again", `focus on Try again (is ${activeLabel(el)})`, { timeout: 10_000 });
     expectTargets(el);
     await expect(el).shadowDom.to.be.accessible();
   });

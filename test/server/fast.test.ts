@@ -132,8 +132,8 @@ test("fast handshake: create+offer, join→offer+candidates, answer+candidates, 
 });
 
 test("simple requests from a disallowed origin are refused 403 before any side effect", async () => {
-  expectError(await simple(s.url, "/rooms", { v: 1, hostUserName: "Eve" }, { origin: EVIL }), 403, "forbidden");
-  expectError(await simple(s.url, "/rooms", { v: 1, hostUserName: "Eve" }, { origin: "null" }), 403, "forbidden");
+  expectError(await simple(s.url, "/rooms", { v: 1, hostUserName: "Eve" }, { origin: EVIL }), 403, "origin_not_allowed");
+  expectError(await simple(s.url, "/rooms", { v: 1, hostUserName: "Eve" }, { origin: "null" }), 403, "origin_not_allowed");
   const r = await createWithOffer();
   // A forged join with the right code from another site does not take the seat…
   expectError(
@@ -144,7 +144,7 @@ test("simple requests from a disallowed origin are refused 403 before any side e
       { origin: EVIL },
     ),
     403,
-    "forbidden",
+    "origin_not_allowed",
   );
   // …and the real guest still gets in.
   const j = await fastJoin(r);
@@ -158,7 +158,7 @@ test("simple requests from a disallowed origin are refused 403 before any side e
       { origin: EVIL },
     ),
     403,
-    "forbidden",
+    "origin_not_allowed",
   );
   expectError(
     await simple(
@@ -168,12 +168,12 @@ test("simple requests from a disallowed origin are refused 403 before any side e
       { origin: EVIL },
     ),
     403,
-    "forbidden",
+    "origin_not_allowed",
   );
   expectError(
     await simple(s.url, `/rooms/${r.code}/close`, { v: 1, token: r.host }, { origin: EVIL }),
     403,
-    "forbidden",
+    "origin_not_allowed",
   );
   const snap = await get(s.url, `/rooms/${r.code}`, tok(r.host));
   assert.equal(snap.body.status, "joined");

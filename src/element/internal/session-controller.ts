@@ -79,6 +79,8 @@ export class SessionController implements ReactiveController {
   readonly #reported = new WeakSet<object>();
   /** Setup mistakes already written to the console (one line each). */
   readonly #warned = new Set<ConfigKey>();
+  /** The attributes' setup mistake last reported by setup(). */
+  #setup: ConfigProblem | null = null;
   readonly #host: SessionHost;
   /** Resets what the element kept for the session that ended (null: there was none). */
   readonly #ended: (s: Session | null) => void;
@@ -230,6 +232,14 @@ export class SessionController implements ReactiveController {
     this.#host.requestUpdate();
     emit(this.#host, "peer-error", detail);
     return Object.assign(new Error(message), { code: "config", attribute: p.attribute });
+  }
+
+  /** The attributes' setup mistake, checked when they change: reported once per change; fixed, its message goes. */
+  setup(p: ConfigProblem | null): void {
+    if (p === this.#setup) return;
+    this.#setup = p;
+    if (p) this.config(p);
+    else if (this.err?.code === "config") this.err = null;
   }
 
   /** Ends the current session (if any) and goes back to idle; stale client callbacks are ignored. */

@@ -30,8 +30,8 @@ export interface ViewActions {
   restart(): void;
   leave(): void;
   copy(): Promise<void>;
-  input(e: Event): void;
-  blur(e: Event): void;
+  /** An input or blur event of a form field. */
+  field(e: Event): void;
   submit(e: Event): Promise<void>;
 }
 
@@ -156,8 +156,8 @@ function field(m: ViewModel, a: ViewActions, key: FieldKey, label: string, hint:
       aria-invalid=${bad ? "true" : "false"}
       aria-describedby=${local ? `${key}-err` : bad ? "status" : nothing}
       ?data-focus=${focus}
-      @input=${a.input}
-      @blur=${a.blur}
+      @input=${a.field}
+      @blur=${a.field}
     />
     ${local ? html`<span part="field-error" class="field-error" id="${key}-err">${m.t[local]}</span>` : nothing}
   </label>`;
