@@ -6,68 +6,19 @@
  * replacement client after a failed step starts empty) and three facts about the session as a
  * whole (it opened, close() was called, peer-close was fired). Errors become `peer-error` once each.
  */
-import type { ReactiveController, ReactiveControllerHost } from "lit";
+import type { ReactiveController } from "lit";
 import { RegistryClient, TERMINAL } from "../../client/client.ts";
 import { browserDefaults } from "../../client/browser.ts";
 import type { ClientPhase, ClientState, ReconnectReason, RegistryClientOptions, Role } from "../../client/types.ts";
 import { emit, type PeerErrorDetail, type RoomCreatedDetail } from "../events.ts";
 import { buildShareUrl } from "../share.ts";
-import { mergeStrings, type RegistryPeerStringsInit } from "../strings.ts";
+import { mergeStrings } from "../strings.ts";
 import { configFromError, warnConfig, type ConfigKey, type ConfigProblem } from "./config.ts";
 import { Countdown } from "./countdown.ts";
 import { debugLog } from "./debug.ts";
+import type { Op, Room, Session, SessionHost, UiError } from "./session-types.ts";
 
-export type Op = "create" | "join" | "connect";
-
-/** What the controller reads from the element (its attributes and properties). */
-export interface SessionHost extends ReactiveControllerHost, EventTarget {
-  readonly isConnected: boolean;
-  baseUrl: string | undefined;
-  /** Set by createRoom() (the host's codes are outputs). */
-  roomCode: string | undefined;
-  joinCode: string | undefined;
-  unreliable: boolean;
-  debug: boolean;
-  /** The page's replacements for the UI's texts. */
-  readonly strings: RegistryPeerStringsInit | undefined;
-  backpressureThreshold: number | undefined;
-  /** Milliseconds between `stats` events (attribute `stats-interval`). */
-  statsInterval: number | undefined;
-  relayOnly: boolean;
-  connectTimeout: number | undefined;
-  clientOptions: Partial<RegistryClientOptions> | undefined;
-  readonly rtcConfiguration: RTCConfiguration;
-}
-
-/** The room a session is in: from createRoom()/join(), handed to every client of the session. */
-export interface Room {
-  code: string;
-  joinCode: string;
-  /** ownerToken or guestToken; absent until the create/join request succeeded. */
-  token?: string;
-  expiresAt?: number;
-}
-
-export interface Session {
-  client: RegistryClient;
-  readonly role: Role;
-  /** The base-url it was made for: a different one ends the session. */
-  readonly baseUrl: string;
-  readonly userName: string;
-  room?: Room;
-  /** The channels opened once: the session is over when its client ends. */
-  opened?: boolean;
-  /** close() was called: the next connect() starts a new session. */
-  ended?: boolean;
-  /** peer-close was fired (once per session). */
-  peerClosed?: boolean;
-  /** The running (or finished) connect(). */
-  connecting?: Promise<void>;
-}
-
-export interface UiError extends PeerErrorDetail {
-  op: Op;
-}
+export type { Op, Room, Session, SessionHost, UiError } from "./session-types.ts";
 
 export class SessionController implements ReactiveController {
   session: Session | null = null;
