@@ -251,9 +251,9 @@ describe("ICE restart (registry-api §8 restart)", () => {
       pc.setConnectionState(state);
       await h.timers.advance(wait);
       expect(h.closes).to.deep.equal([why]);
-      // Never open: after the grace the room stays for a "Try again" (no /close); ICE failed is
-      // connectivity's ConnectionFailedError, which tells the other player (connectivity.test.ts).
-      expect(mf.callsTo("POST /rooms/:code/close").length).to.equal(state === "failed" ? 1 : 0);
+      // Never open: the room stays for a "Try again" (no /close), after the grace and after ICE
+      // failed alike (connectivity's ConnectionFailedError; the other player's own bound says it).
+      expect(mf.callsTo("POST /rooms/:code/close").length).to.equal(0);
     }
     // recovering within the grace before open
     const mf = new MockFetch();
