@@ -19,6 +19,22 @@ function captureConsole(method: "warn" | "info") {
   return { calls, restore: () => (console[method] = orig) };
 }
 
+/** Create room on `el` ends in the refused-origin config error: event, UI text, one warning. */
+async function expectRefusedOrigin(el: RegistryPeer, warnings: string[]): Promise<void> {
+  button(el, "Create room").click();
+  const d = await nextEvent<PeerErrorDetail>(el, "peer-error");
+  await el.updateComplete;
+  expect(d).to.deep.equal({
+    code: "config",
+    message: DEFAULT_STRINGS.configOrigin,
+    retryable: false,
+    attribute: "base-url",
+  });
+  expect(statusText(el)).to.equal(DEFAULT_STRINGS.configOrigin);
+  expect(warnings.length).to.equal(1);
+  expect(warnings[0]).to.contain("ALLOWED_ORIGINS");
+}
+
 /**
  * An element with `attrs`, its peer-error events recorded from before it is attached (the
  * setup check runs on its first update).
@@ -179,18 +195,7 @@ describe("<registry-peer> setup mistakes", () => {
       const el = await fixture<RegistryPeer>(
         html`<registry-peer base-url="http://127.0.0.1:1" .role=${"host"} user-name="Alice" .clientOptions=${{ ...FAST, fetchImpl }}></registry-peer>`,
       );
-      button(el, "Create room").click();
-      const d = await nextEvent<PeerErrorDetail>(el, "peer-error");
-      await el.updateComplete;
-      expect(d).to.deep.equal({
-        code: "config",
-        message: DEFAULT_STRINGS.configOrigin,
-        retryable: false,
-        attribute: "base-url",
-      });
-      expect(statusText(el)).to.equal(DEFAULT_STRINGS.configOrigin);
-      expect(warn.calls.length).to.equal(1);
-      expect(warn.calls[0]).to.contain("ALLOWED_ORIGINS");
+      await expectRefusedOrigin(el, warn.calls);
     } finally {
       warn.restore();
     }
@@ -204,18 +209,7 @@ describe("<registry-peer> setup mistakes", () => {
       const el = await fixture<RegistryPeer>(
         html`<registry-peer base-url=${j.url} .role=${"host"} user-name="Alice" .clientOptions=${FAST}></registry-peer>`,
       );
-      button(el, "Create room").click();
-      const d = await nextEvent<PeerErrorDetail>(el, "peer-error");
-      await el.updateComplete;
-      expect(d).to.deep.equal({
-        code: "config",
-        message: DEFAULT_STRINGS.configOrigin,
-        retryable: false,
-        attribute: "base-url",
-      });
-      expect(statusText(el)).to.equal(DEFAULT_STRINGS.configOrigin);
-      expect(warn.calls.length).to.equal(1);
-      expect(warn.calls[0]).to.contain("ALLOWED_ORIGINS");
+      await expectRefusedOrigin(el, warn.calls);
     } finally {
       warn.restore();
     }
