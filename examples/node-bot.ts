@@ -11,7 +11,7 @@
  */
 import { RTCPeerConnection } from "node-datachannel/polyfill";
 import { RegistryClient, formatJoinCode, normalizeJoinCode, normalizeRoomCode } from "../src/client/index.ts";
-import { nodeDefaults, type PeerConnectionClass } from "../src/client/node.ts";
+import { nodeDefaults, patchWeriftReassembly, type PeerConnectionClass } from "../src/client/node.ts";
 
 export interface EchoBotOptions {
   /** The Registry, e.g. "https://registry.example.com". */
@@ -46,6 +46,8 @@ export function parseShareLink(link: string): { code: string; joinCode: string }
 }
 
 export async function startEchoBot(o: EchoBotOptions): Promise<EchoBot> {
+  // werift's reassembly fix (README, Bots): a no-op for any other implementation.
+  if (o.PeerConnection) patchWeriftReassembly(o.PeerConnection);
   // Echoes that send() refused (backpressure) wait here, in order, until onDrain.
   const backlog: [string | ArrayBuffer, boolean][] = [];
   const flush = () => {

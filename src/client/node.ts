@@ -40,3 +40,5 @@ export function nodeDefaults(
     rtcConfiguration,
   };
 }
+
+export { patchWeriftReassembly } from "./werift-fix.ts";
