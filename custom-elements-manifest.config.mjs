@@ -26,7 +26,14 @@ export default {
       packageLinkPhase({ customElementsManifest }) {
         for (const mod of customElementsManifest.modules ?? []) {
           for (const d of mod.declarations ?? []) {
-            d.members = d.members?.filter((m) => !m.privacy && !/^[#_]/.test(m.name) && !HIDDEN.has(m.name));
+            // Lit's `static properties` marks its entries `public` (a `private` field still wins):
+            // public is the default, so the mark goes.
+            d.members = d.members?.filter(
+              (m) => (!m.privacy || m.privacy === "public") && !/^[#_]/.test(m.name) && !HIDDEN.has(m.name),
+            );
+            for (const m of d.members ?? []) delete m.privacy;
+            // Internal reactive state (`_form: { state: true }`) is no attribute.
+            d.attributes = d.attributes?.filter((a) => !/^[#_]/.test(a.fieldName ?? a.name));
             // Events come from the @fires tags only (with their detail types).
             d.events = d.events?.filter((e) => e.type?.text);
           }

@@ -1,8 +1,9 @@
 /**
  * Collapses the indentation inside Lit `html` and `css` tagged templates: each run of whitespace
  * that contains a line break becomes one space, or nothing next to a tag (no template of the
- * element uses <pre> or `white-space: pre`), and CSS loses the spaces it does not need. Used by
- * the drop-in build (vite.config.ts) and on the npm build's dist/lib/element (npm run build).
+ * element uses <pre> or `white-space: pre`), and CSS loses its comments and the spaces it does
+ * not need. Used by the drop-in build (vite.config.ts) and on the npm build's dist/lib/element
+ * (npm run build).
  * Found with the TypeScript parser, so strings, comments and `${…}` expressions are never touched.
  *
  *   node scripts/minify-templates.mjs DIR   rewrites every .js file under DIR in place
@@ -38,10 +39,12 @@ export function minifyTemplates(code, fileName = "x.ts") {
     // A line break next to a tag is whitespace between elements (no box in the element's block,
     // flex and grid layouts): dropped. Elsewhere it becomes one space.
     let text = code.slice(s, e).replace(/(>?)\s*\n\s*(<?)/g, (_, a, b) => (a || b ? a + b : " "));
-    // CSS: no space is needed around braces, semicolons and commas, nor after a property's colon;
-    // nor a rule's last semicolon, nor the zero before a decimal point.
+    // CSS: comments go (no css`` of the element has "/*" inside a string); no space is needed
+    // around braces, semicolons and commas, nor after a property's colon; nor a rule's last
+    // semicolon, nor the zero before a decimal point.
     if (isCss) {
       text = text
+        .replace(/\/\*[\s\S]*?\*\//g, "")
         .replace(/\s*([{};,!])\s*/g, "$1")
         .replace(/([\w-]):\s+/g, "$1:")
         .replace(/;}/g, "}")

@@ -1,5 +1,4 @@
-import { LitElement, nothing, type PropertyValues } from "lit";
-import { property, state } from "./internal/decorators.ts";
+import { LitElement, nothing, type PropertyDeclarations, type PropertyValues } from "lit";
 import type { RegistryClient } from "../client/client.ts";
 import type {
   ClientPhase,
@@ -112,43 +111,67 @@ import { mergeStrings, type RegistryPeerStringsInit } from "./strings.ts";
 export class RegistryPeer extends LitElement {
   static override styles = styles;
 
+  /**
+   * Lit's property table. A table rather than decorators: the decorator helper and one call per
+   * property cost the drop-in more than the table (bench 5a).
+   */
+  static override properties: PropertyDeclarations = {
+    baseUrl: { attribute: "base-url" },
+    role: {},
+    roomCode: { attribute: "code" },
+    joinCode: { attribute: "join-code" },
+    userName: { attribute: "user-name" },
+    autoConnect: { type: Boolean, attribute: "auto-connect" },
+    unreliable: { type: Boolean },
+    iceServers: { attribute: "ice-servers" },
+    relayOnly: { type: Boolean, attribute: "relay-only" },
+    connectTimeout: { type: Number, attribute: "connect-timeout" },
+    noUi: { type: Boolean, attribute: "no-ui", reflect: true },
+    backpressureThreshold: { type: Number, attribute: "backpressure-threshold" },
+    statsInterval: { type: Number, attribute: "stats-interval" },
+    clientOptions: { attribute: false },
+    debug: { type: Boolean },
+    strings: { attribute: false },
+    _form: { state: true },
+  };
+
   /** The Registry's URL (attribute `base-url`). */
-  @property({ attribute: "base-url" }) baseUrl: string | undefined;
+  baseUrl: string | undefined;
   /** `"host"`, `"guest"`, or unset (decided from the URL fragment, see the `role` attribute). */
-  @property() override role!: Role | null;
+  override role!: Role | null;
   /** The room code (attribute `code`). The host's is set by `createRoom()`. */
-  @property({ attribute: "code" }) roomCode: string | undefined;
+  roomCode: string | undefined;
   /** The join code (attribute `join-code`). The host's is set by `createRoom()`. */
-  @property({ attribute: "join-code" }) joinCode: string | undefined;
+  joinCode: string | undefined;
   /** The player's name (attribute `user-name`). */
-  @property({ attribute: "user-name" }) userName: string | undefined;
+  userName: string | undefined;
   /** Create or join and connect without a click (attribute `auto-connect`). */
-  @property({ type: Boolean, attribute: "auto-connect" }) autoConnect = false;
+  autoConnect = false;
   /** Host: also open the unreliable channel. */
-  @property({ type: Boolean }) unreliable = false;
+  unreliable = false;
   /** The raw `ice-servers` attribute (JSON); `rtcConfiguration` is what is used. */
-  @property({ attribute: "ice-servers" }) iceServers: string | undefined;
+  iceServers: string | undefined;
   /** Relay-only (attribute `relay-only`): `iceTransportPolicy: "relay"` for the next session. */
-  @property({ type: Boolean, attribute: "relay-only" }) relayOnly = false;
+  relayOnly = false;
   /** Attribute `connect-timeout` (ms) for the next session; unset: the client's 10000. */
-  @property({ type: Number, attribute: "connect-timeout" }) connectTimeout: number | undefined;
+  connectTimeout: number | undefined;
   /** Render nothing visible (attribute `no-ui`). */
-  @property({ type: Boolean, attribute: "no-ui", reflect: true }) noUi = false;
+  noUi = false;
   /** Bytes buffered above which `send()` returns false (attribute `backpressure-threshold`). */
-  @property({ type: Number, attribute: "backpressure-threshold" }) backpressureThreshold: number | undefined;
+  backpressureThreshold: number | undefined;
   /** Milliseconds between `stats` events (attribute `stats-interval`); 0 = none. Applies to the next session. */
-  @property({ type: Number, attribute: "stats-interval" }) statsInterval: number | undefined;
+  statsInterval: number | undefined;
   /**
    * Extra RegistryClient options merged over the browser defaults (tests, telemetry, timing
    * policy). Applies to the next session.
    */
-  @property({ attribute: false }) clientOptions: Partial<RegistryClientOptions> | undefined;
+  clientOptions: Partial<RegistryClientOptions> | undefined;
   /** Log phases and Registry requests to the console (redacted: no codes, tokens, SDP or candidates). */
-  @property({ type: Boolean }) debug = false;
+  debug = false;
   /** Replacements for any of the UI's texts (English by default); see `RegistryPeerStrings`. */
-  @property({ attribute: false }) strings: RegistryPeerStringsInit | undefined;
+  strings: RegistryPeerStringsInit | undefined;
 
-  @state() private _form: FormState = EMPTY_FORM;
+  private _form: FormState = EMPTY_FORM;
   #rtc: RTCConfiguration | undefined;
   /** auto-connect already started for the current inputs (new codes or a new session re-arm it). */
   #autoStarted = false;

@@ -60,7 +60,8 @@ export interface RegistryPeerStrings {
   startOver: string;
   /** The message for each error code (also `peer-error`'s `message`). */
   errors: Record<ClientErrorCode, string>;
-  // Setup mistakes (code "config"): the page's author reads these.
+  // Setup mistakes (code "config"): the page's author reads these, in the UI and (in English) in
+  // the console; each names the attribute and the fix.
   configNoBaseUrl: string;
   configBadBaseUrl: string;
   configNotRegistry: string;
@@ -122,12 +123,15 @@ export const DEFAULT_STRINGS: RegistryPeerStrings = {
     ClientErrorCode,
     string
   >,
-  configNoBaseUrl: "This page has not set the Registry's address (the base-url attribute).",
-  configBadBaseUrl: "The Registry's address (base-url) must be a full URL starting with https:// or http://.",
-  configNotRegistry: "The address in base-url did not answer like a Registry. Check base-url.",
-  configOrigin: "The Registry does not allow this page's origin. Add it to the Registry's ALLOWED_ORIGINS.",
-  configRole: 'The role attribute must be "host" or "guest" (or absent).',
-  configIceServers: "The ice-servers attribute is not a JSON array of ICE servers.",
+  configNoBaseUrl:
+    'The attribute base-url is missing: set it to the Registry\'s URL, e.g. base-url="https://registry.example.com".',
+  configBadBaseUrl:
+    "The attribute base-url is not a full http(s) URL: write the scheme too, e.g. https://registry.example.com.",
+  configNotRegistry:
+    "The address in base-url does not point to a Registry (it did not answer like one): check its host, port and path.",
+  configOrigin: "The Registry does not allow this page's origin: add it to the Registry's ALLOWED_ORIGINS.",
+  configRole: 'The attribute role must be "host" or "guest", or absent (then the URL fragment decides).',
+  configIceServers: 'The attribute ice-servers is not a JSON array, e.g. [{"urls":"stun:stun.example.com"}].',
 };
 
 /** `init` merged over the defaults (errors by code). */

@@ -1,10 +1,10 @@
 /**
  * Setup mistakes a page author can make, found before any request (pure), and the ones only the
- * Registry's answer reveals. Each names the attribute and the fix; the element reports it once
- * as `peer-error` code "config", one console.warn, and the same in its UI. Never echoes a value
- * (ice-servers may carry TURN credentials).
+ * Registry's answer reveals. Each names the attribute and the fix in one text (the strings'
+ * `config*`): the element reports it once as `peer-error` code "config", the same text in its UI
+ * and in one console.warn. Never echoes a value (ice-servers may carry TURN credentials).
  */
-import type { RegistryPeerStrings } from "../strings.ts";
+import { DEFAULT_STRINGS } from "../strings.ts";
 
 export type ConfigKey =
   | "configNoBaseUrl"
@@ -18,43 +18,17 @@ export interface ConfigProblem {
   key: ConfigKey;
   /** The attribute to fix. */
   attribute: "base-url" | "role" | "ice-servers";
-  /** For the console: what is wrong and how to fix it (English, for the page's developer). */
-  fix: string;
 }
 
-const P = (key: ConfigKey, attribute: ConfigProblem["attribute"], fix: string): ConfigProblem => ({
-  key,
-  attribute,
-  fix,
-});
+const P = (key: ConfigKey, attribute: ConfigProblem["attribute"]): ConfigProblem => ({ key, attribute });
 
 export const CONFIG: Record<ConfigKey, ConfigProblem> = {
-  configNoBaseUrl: P(
-    "configNoBaseUrl",
-    "base-url",
-    'base-url is missing: set it to the Registry\'s URL, e.g. <registry-peer base-url="https://registry.example.com">.',
-  ),
-  configBadBaseUrl: P(
-    "configBadBaseUrl",
-    "base-url",
-    "base-url is not a full http(s) URL: write the scheme too, e.g. https://registry.example.com.",
-  ),
-  configNotRegistry: P(
-    "configNotRegistry",
-    "base-url",
-    "base-url answered without the Registry's error envelope: it does not point to a Registry (check the host, port and path).",
-  ),
-  configOrigin: P(
-    "configOrigin",
-    "base-url",
-    "the Registry refused this page's origin: add the origin to the Registry's ALLOWED_ORIGINS.",
-  ),
-  configRole: P("configRole", "role", 'role must be "host" or "guest"; remove it to decide from the URL fragment.'),
-  configIceServers: P(
-    "configIceServers",
-    "ice-servers",
-    'ice-servers is not a JSON array, e.g. [{"urls":"stun:stun.example.com"}].',
-  ),
+  configNoBaseUrl: P("configNoBaseUrl", "base-url"),
+  configBadBaseUrl: P("configBadBaseUrl", "base-url"),
+  configNotRegistry: P("configNotRegistry", "base-url"),
+  configOrigin: P("configOrigin", "base-url"),
+  configRole: P("configRole", "role"),
+  configIceServers: P("configIceServers", "ice-servers"),
 };
 
 /** The ICE servers of the `ice-servers` attribute, or null when it is not a JSON array. */
@@ -92,10 +66,7 @@ export function configFromError(e: { code?: unknown; status?: unknown }): Config
   return null;
 }
 
-/** The UI's (and peer-error's) message for a problem. */
-export const configMessage = (p: ConfigProblem, strings: RegistryPeerStrings): string => strings[p.key];
-
-/** The one console line for a problem (the page's developer reads it). */
+/** The one console line for a problem (the page's developer reads it: English, whatever the UI's strings). */
 export function warnConfig(p: ConfigProblem): void {
-  console.warn(`<registry-peer>: ${p.fix}`);
+  console.warn(`<registry-peer>: ${DEFAULT_STRINGS[p.key]}`);
 }

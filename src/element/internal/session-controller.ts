@@ -81,11 +81,11 @@ export class SessionController implements ReactiveController {
 
   /**
    * The current session, or a new one for `role`. `fresh` replaces a session whose client has
-   * ended (closed or failed) with a new client, keeping the room (codes, token).
+   * ended (closed or failed) with a new client, keeping the room (codes, token). Only called once
+   * the element found no setup mistake, so base-url is set (a missing one is `configNoBaseUrl`).
    */
   ensure(role: Role, userName: string, fresh = false): Session {
-    const baseUrl = this.#host.baseUrl;
-    if (!baseUrl) throw new Error("<registry-peer> needs a base-url");
+    const baseUrl = this.#host.baseUrl!;
     let s = this.session;
     if (s && fresh) {
       const { phase } = s.client.getState();
