@@ -46,6 +46,7 @@ export const styles = css`
     }
   }
   :host([no-ui]),
+  :host([hidden]),
   [hidden] {
     display: none !important;
   }

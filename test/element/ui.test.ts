@@ -335,6 +335,13 @@ describe("<registry-peer> UI: the role attribute and axe", () => {
 });
 
 describe("<registry-peer> UI: no-ui and theming", () => {
+  it("the hidden attribute hides it, as on any element (:host's display must not win)", async () => {
+    const el = await fixture<RegistryPeer>(html`<registry-peer base-url="http://127.0.0.1:1" hidden></registry-peer>`);
+    expect(getComputedStyle(el).display).to.equal("none");
+    el.hidden = false;
+    expect(getComputedStyle(el).display).to.equal("block");
+  });
+
   it("no-ui renders nothing visible but still works", async () => {
     const el = await fixture<RegistryPeer>(
       html`<registry-peer base-url=${await registryUrl()} role="host" no-ui .clientOptions=${FAST}></registry-peer>`,
