@@ -8,25 +8,20 @@ import { transform } from "esbuild";
 import { minify } from "terser";
 import { defineConfig, type Plugin } from "vite";
 import { mangleNames } from "./scripts/mangle-names.mjs";
+import { terserOptions } from "./scripts/terser-options.mjs";
 import { minifyTemplates } from "./scripts/minify-templates.mjs";
 
 /**
- * A second minifier pass with Terser over each finished chunk: ~1.5 % fewer gzip bytes than the
- * built-in minifier alone (bench 5a/5b), with no change to what the code does.
+ * A second minifier pass with Terser over each finished chunk (scripts/terser-options.mjs, the
+ * same pass bench/size.ts gives the client core): ~1.5 % fewer gzip bytes than the built-in
+ * minifier alone (bench 5a/5b), with no change to what the code does.
  */
 function terserPass(): Plugin {
   return {
     name: "terser-pass",
     async renderChunk(code, _chunk, options) {
       code = await mangleProps(code);
-      const out = await minify(code, {
-        module: options.format === "es",
-        ecma: 2022,
-        // unsafe_arrows: `function` expressions that use no `this`/`arguments` become arrows
-        // (none of them is called with `new`); ~30 B gzip.
-        compress: { passes: 3, unsafe_arrows: true },
-        format: { comments: false },
-      });
+      const out = await minify(code, terserOptions(options.format === "es"));
       return out.code ?? null;
     },
   };

@@ -103,9 +103,8 @@ export class RegistryClient {
       random,
       signal: this.#ctl.signal,
       has: (f) => t.has(f),
-      get: (suffix, query, signal, ifNoneMatch) =>
-        call(suffix, query, { method: "GET", signal, ...(ifNoneMatch === undefined ? {} : { ifNoneMatch }) }),
-      post: (suffix, body, signal) => call(suffix, "", { method: "POST", body, signal: signal ?? this.#ctl.signal }),
+      get: (suffix, signal) => call(suffix, { method: "GET", signal }),
+      post: (suffix, body, signal) => call(suffix, { method: "POST", body, signal: signal ?? this.#ctl.signal }),
       fail: (err, notify) => this.fail(err, notify),
       emit: this.#emit,
       dispatch: (a) => this.#dispatch(a),
@@ -250,7 +249,6 @@ export class RegistryClient {
     if (opts.role === "host") return this.#neg.offer(false);
     const joined = this.#admin.takeJoined(opts.accessToken);
     if (joined?.candidates) this.#drain.feed(joined.candidates);
-    this.#drainAt("connect");
     const offer = joined?.room?.offer?.sdp;
     if (offer === undefined) return this.#neg.awaitOffer();
     this.#snapshot = joined!.room!;
@@ -258,9 +256,8 @@ export class RegistryClient {
   }
 
   /** The one place the drain starts (the rule is drainDue; Drain.start runs once per generation). */
-  #drainAt(moment: "connect" | "offer" | "answered" | RoomStatus): void {
-    if (drainDue(this.#state.role!, moment, this.transport.has("delta"), this.transport.has("fast")))
-      this.#drain.start();
+  #drainAt(moment: "offer" | "answered" | RoomStatus): void {
+    if (drainDue(this.#state.role!, moment, this.transport.has("fast"))) this.#drain.start();
   }
 
   /**

@@ -21,8 +21,8 @@ export interface Ctx {
   /** Aborted when the session ends. */
   readonly signal: AbortSignal;
   has(f: Feature): boolean;
-  /** GET /rooms/:code{suffix}{query}. */
-  get(suffix: string, query: string, signal: AbortSignal, ifNoneMatch?: string): Promise<HttpResult<unknown>>;
+  /** GET /rooms/:code{suffix}. */
+  get(suffix: string, signal: AbortSignal): Promise<HttpResult<unknown>>;
   /** POST /rooms/:code{suffix} with the session's signal, or `signal` (a long-poll that may be stopped alone). */
   post(suffix: string, body: unknown, signal?: AbortSignal): Promise<HttpResult<unknown>>;
   fail(err: unknown, notifyServer?: boolean): void;
@@ -31,19 +31,18 @@ export interface Ctx {
 }
 
 /**
- * Requests on the session's room, `/rooms/:code{suffix}{query}` with its token; all safe to
+ * Requests on the session's room, `/rooms/:code{suffix}` with its token; all safe to
  * repeat, and retried through an outage until `until()` (unless the spec caps its retries).
  */
 export function roomCall(t: Transport, state: () => ClientState, until: () => number) {
   return (
     suffix: string,
-    query: string,
     spec: Pick<RequestSpec, "method" | "signal"> & Partial<RequestSpec>,
   ): Promise<HttpResult<unknown>> => {
     const { code, accessToken } = state();
     const retry = spec.maxRetries === undefined ? { until } : {};
     return t.request({
-      path: `/rooms/${code}${suffix}${query}`,
+      path: `/rooms/${code}${suffix}`,
       route: `/rooms/:code${suffix}`,
       token: accessToken,
       idempotent: true,

@@ -1,9 +1,9 @@
 /**
- * Reading the other side's candidates (docs/protocol.md, Candidates): a delta long-poll from the
- * last cursor when the server has `delta`, else the full set every 1–1.5 s; it stops on its own
- * once the other side's end mark is in. Started once per ICE generation; `reset` starts the next.
- * (ext `fast`) The reads are `/watch` long-polls, and pages that came with other answers (the join,
- * the answer, the host's wait for the answer) are fed in, so the loop starts from their cursor.
+ * Reading the other side's candidates (docs/protocol.md, Candidates): the full set every 1–1.5 s
+ * (the MVP); it stops on its own once the other side's end mark is in. Started once per ICE
+ * generation; `reset` starts the next. (ext `fast`) The reads are `/watch` long-polls from the last
+ * cursor, and pages that came with other answers (the join, the answer, the host's wait for the
+ * answer) are fed in, so the loop starts from their cursor. (The older `delta` GETs are not used.)
  */
 import { parseCandidatePage, parseWatchResult, type CandidatePage, type RoomStatus } from "../protocol/index.ts";
 import { jitter } from "./backoff.ts";
@@ -15,20 +15,13 @@ import type { CandidateBody, Role } from "./types.ts";
 import { WAIT_SEC } from "./room-watch.ts";
 
 /**
- * The one rule for when a side starts reading: the guest right at connect when the server has
- * `delta` (the long-poll then waits next to the offer read), else once it applied the offer; the
- * host once a guest is in (nothing to read before). (ext `fast`) Both once the answer is through:
- * until then the reads ride on the join, the answer and the wait for the answer.
+ * The one rule for when a side starts reading: the guest once it applied the offer; the host once
+ * a guest is in (nothing to read before). (ext `fast`) Both once the answer is through: until then
+ * the reads ride on the join, the answer and the wait for the answer.
  */
-export function drainDue(
-  role: Role,
-  moment: "connect" | "offer" | "answered" | RoomStatus,
-  delta: boolean,
-  fast: boolean,
-): boolean {
+export function drainDue(role: Role, moment: "offer" | "answered" | RoomStatus, fast: boolean): boolean {
   if (fast) return moment === "answered";
-  if (role === "host") return moment === "joined" || moment === "paired";
-  return moment === "offer" || (moment === "connect" && delta);
+  return role === "host" ? moment === "joined" || moment === "paired" : moment === "offer";
 }
 
 export class Drain {
@@ -91,13 +84,10 @@ export class Drain {
   async #loop(signal: AbortSignal): Promise<void> {
     const ctx = this.#ctx;
     while (!signal.aborted) {
-      const fast = ctx.has("fast");
-      const held = fast || ctx.has("delta");
-      const page = fast
+      const held = ctx.has("fast");
+      const page = held
         ? parseWatchResult((await ctx.post("/watch", { since: this.#cursor, wait: WAIT_SEC }, signal)).body).candidates
-        : parseCandidatePage(
-            (await ctx.get("/candidates", held ? `?since=${this.#cursor}&wait=${WAIT_SEC}` : "", signal)).body,
-          );
+        : parseCandidatePage((await ctx.get("/candidates", signal)).body);
       if (page) this.feed(page);
       // Everything the other side will send is here.
       if (this.#endApplied) return this.stop();

@@ -70,7 +70,5 @@ export function postClose(call: ReturnType<typeof roomCall>, state: ClientState,
   // Own controller: the session's is aborted right after. No retries, so no timer outlives
   // close(); keepalive lets it outlive the page (pagehide).
   const signal = new AbortController().signal;
-  call("/close", "", { method: "POST", body: closeBody(reason), signal, maxRetries: 0, keepalive: true }).catch(
-    () => {},
-  );
+  call("/close", { method: "POST", body: closeBody(reason), signal, maxRetries: 0, keepalive: true }).catch(() => {});
 }

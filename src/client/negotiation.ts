@@ -71,10 +71,10 @@ export class Negotiation {
     }
     ctx.dispatch({ type: "offer_posted" });
     this.#h.publish();
-    // (ext) A server that sends the room's version with the 204 (ETag) spares the first read: the
-    // long-poll starts from it. A guest that joined before the offer is only seen when that first
-    // hold ends, so it is no longer than the answer bound (which starts then): a guest that never
-    // answers is noticed within 2 × that bound.
+    // (ext) With the room's version known (the 204's ETag, or version 1 for an offer sent with
+    // the room) the first `/watch` holds at once. A guest that joined before the offer is only
+    // seen when that first hold ends, so it is no longer than the answer bound (which starts
+    // then): a guest that never answers is noticed within 2 × that bound.
     const ms = ctx.o.answerTimeoutMs ?? CLIENT_DEFAULTS.answerTimeoutMs;
     const bound = Math.min(WAIT_SEC, Math.max(1, Math.ceil(ms / 1000)));
     const seen = (s: RoomSnapshot) => {
@@ -187,7 +187,7 @@ export class Negotiation {
 
   async #ourAnswerStored(sdp: string): Promise<boolean> {
     // (A rare path: one read, preflighted also on the fast path.)
-    const { body } = await this.#ctx.get("", "", this.#ctx.signal);
+    const { body } = await this.#ctx.get("", this.#ctx.signal);
     return parseSnapshot(body).answer?.sdp === sdp;
   }
 }

@@ -14,9 +14,10 @@ import type { CandidateBody } from "./types.ts";
 
 /**
  * Whether the end-of-candidates mark goes in this post (needs `end`, and nothing left behind).
- * Without batch a candidate goes first and the end mark alone after it. With batch and delta the
- * mark only rides along with candidates: the other side's drain is a held long-poll either way
- * (stopped ~2 cycles after open), so a post of the mark alone would cost a request and save none.
+ * Without batch a candidate goes first and the end mark alone after it. With batch and held reads
+ * (`fast`) the mark only rides along with candidates: the other side's drain is a held long-poll
+ * either way (stopped ~2 cycles after open), so a post of the mark alone would cost a request and
+ * save none.
  */
 export function endMarkGoes(p: {
   ended: boolean;
@@ -24,10 +25,10 @@ export function endMarkGoes(p: {
   items: number;
   end: boolean;
   batch: boolean;
-  delta: boolean;
+  held: boolean;
 }): boolean {
   if (!p.ended || p.left > 0 || !p.end) return false;
-  return p.batch ? p.items > 0 || !p.delta : p.items === 0;
+  return p.batch ? p.items > 0 || !p.held : p.items === 0;
 }
 
 export class Publisher {
@@ -108,7 +109,7 @@ export class Publisher {
       items: items.length,
       end: ctx.has("end"),
       batch,
-      delta: ctx.has("delta"),
+      held: ctx.has("fast"),
     });
     if (items.length === 0 && !end) return;
     if (end) this.#ended = false;

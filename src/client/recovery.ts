@@ -115,7 +115,7 @@ export class Recovery {
     this.#since = undefined;
     this.#tries = 0;
     this.#waitingOnline = false;
-    if (!this.#ctx.has("longpoll")) this.#watch?.abort();
+    if (!this.#ctx.has("fast")) this.#watch?.abort();
     this.#h.reconnected(after);
     // Requests stuck on a connection that died during the trouble go again now.
     this.#h.kick();
@@ -157,12 +157,12 @@ export class Recovery {
 
   /**
    * Guest: answer every newer offer the host posts (an ICE restart, or the host's "Try again"),
-   * from the first answer until the session ends. Without long-poll (a read per second) only
-   * while recovering (`recovering`).
+   * from the first answer until the session ends. Without `fast` (no long-poll: a read per
+   * second) only while recovering (`recovering`).
    */
   watchOffers(recovering = false): void {
     if (this.#watch && !this.#watch.signal.aborted) return;
-    if (!recovering && !this.#ctx.has("longpoll")) return;
+    if (!recovering && !this.#ctx.has("fast")) return;
     const watch = (this.#watch = new AbortController());
     void this.#answerOffers(watch.signal).catch((err) => {
       if (isAbortError(err)) return;

@@ -1,9 +1,10 @@
 /**
- * Reading the room until something appears (docs/protocol.md, Room snapshot and Long-poll): the
- * first read at once; then a long-poll on the room's version when the server has `longpoll`, else
- * a read every roomPollIntervalMs. A closed room ends the wait with ClosedError. (ext `fast`) The
- * reads are `/watch` long-polls: they may wait for a description (a join does not wake the host
- * waiting for the answer) and carry the candidate drain along (its cursor out, a page back).
+ * Reading the room until something appears (docs/protocol.md, Room snapshot): the first read at
+ * once, then a read every roomPollIntervalMs (the MVP). A closed room ends the wait with
+ * ClosedError. (ext `fast`) The reads are `/watch` long-polls on the room's version: they may wait
+ * for a description (a join does not wake the host waiting for the answer) and carry the candidate
+ * drain along (its cursor out, a page back). The older `longpoll` GETs are not used: a server
+ * without `fast` is read as the MVP.
  */
 import {
   LONGPOLL_MAX_SEC,
@@ -41,10 +42,8 @@ export async function watchRoom(
 ): Promise<string> {
   let version = o.from?.version;
   let wait = o.from?.waitSec ?? WAIT_SEC;
-  let unchanged = false;
   for (;;) {
     const fast = ctx.has("fast");
-    const longpoll = ctx.has("longpoll");
     let snap: RoomSnapshot | undefined;
     if (fast) {
       // (ext `fast`) The description awaited, else the version once known (no cursor: at once).
@@ -60,25 +59,7 @@ export async function watchRoom(
       );
       if (r.candidates) o.drain?.feed(r.candidates);
       snap = r.room;
-    } else {
-      // Long-poll: one URL for every read, the version cursor in If-None-Match, so the CORS
-      // preflight of the first read is cached for all later ones. After a read that came back
-      // unchanged (the hold ran out, or a response some cache should never have kept) the next
-      // one carries the cursor in the URL: a replayed response can never loop.
-      const cursor = longpoll && version !== undefined;
-      const inUrl = cursor && unchanged;
-      snap = parseSnapshot(
-        (
-          await ctx.get(
-            "",
-            longpoll ? `?${inUrl ? `since=${version}&` : ""}wait=${wait}` : "",
-            signal,
-            cursor && !inUrl ? `"${version}"` : undefined,
-          )
-        ).body,
-      );
-      unchanged = cursor && (snap.version ?? 0) <= version!;
-    }
+    } else snap = parseSnapshot((await ctx.get("", signal)).body);
     wait = o.hold?.() ?? WAIT_SEC;
     // (A watch answer without the room is not what a server with `fast` sends: poll, never spin.)
     if (snap) {
@@ -86,9 +67,9 @@ export async function watchRoom(
       if (snap.status === "closed") throw new ClosedError();
       const found = pick(snap);
       if (found !== undefined) return found;
-      version = snap.version ?? (fast ? version : 0);
+      version = snap.version ?? version;
     }
-    if (!snap || !(ctx.has("fast") || ctx.has("longpoll")))
+    if (!snap || !ctx.has("fast"))
       await ctx.timers.sleep(ctx.o.roomPollIntervalMs ?? CLIENT_DEFAULTS.roomPollIntervalMs, signal);
   }
 }

@@ -170,7 +170,7 @@ export class Session {
     });
     // Late candidates may still help for a short grace, then no more requests.
     if (h.drain.active) {
-      const cycle = this.#ctx.has("delta")
+      const cycle = this.#ctx.has("fast")
         ? CLIENT_DEFAULTS.iceDrainMaxMs
         : (this.#ctx.o.iceDrainIntervalMs ?? CLIENT_DEFAULTS.iceDrainMaxMs);
       this.#ctx.timers.set(() => h.drain.stop(), cycle * CLIENT_DEFAULTS.drainGraceCycles);

@@ -59,8 +59,6 @@ export interface RequestSpec {
   maxRetries?: number;
   /** fetch keepalive: the browser sends it even while the page unloads (the best-effort /close). */
   keepalive?: boolean;
-  /** If-None-Match (a room long-poll's version cursor, so its URL, and cached preflight, stay the same). */
-  ifNoneMatch?: string;
   /**
    * (session requests) Retry transient failures for as long as `nowMs() < until()`, whatever the
    * number of tries: a Registry outage shorter than the room's lifetime is ridden out.
@@ -181,7 +179,6 @@ export class Transport {
   async #once<T>(spec: RequestSpec, simple: boolean): Promise<HttpResult<T>> {
     const headers: Record<string, string> = {};
     if (spec.token !== undefined && !simple) headers[HEADERS.token] = spec.token;
-    if (spec.ifNoneMatch !== undefined) headers["If-None-Match"] = spec.ifNoneMatch;
     let body: string | undefined;
     if (simple) {
       // No custom header, a CORS-safelisted type: the browser sends it without a preflight.
@@ -204,13 +201,11 @@ export class Transport {
       ctl.abort();
     };
     spec.signal.addEventListener("abort", abort, { once: true });
-    // A long-poll's hold is in its URL (`?wait=N`) or, on the fast path, in its body (`wait`).
-    const inUrl = /[?&]wait=(\d+)/.exec(spec.path);
-    const inBody = (spec.body as { wait?: unknown } | undefined)?.wait;
-    const hold = inUrl ? Number(inUrl[1]) : typeof inBody === "number" ? inBody : undefined;
+    // A long-poll's hold is in its body (`wait`, ext `fast`).
+    const hold = (spec.body as { wait?: unknown } | undefined)?.wait;
     const timer = this.o.timers.set(
       abort,
-      hold === undefined ? REQUEST_BOUNDS.timeoutMs : hold * 1000 + REQUEST_BOUNDS.longpollGraceMs,
+      typeof hold === "number" ? hold * 1000 + REQUEST_BOUNDS.longpollGraceMs : REQUEST_BOUNDS.timeoutMs,
     );
     this.#kickable.add(kick);
     this.o.telemetry({
@@ -224,16 +219,13 @@ export class Transport {
     try {
       // No `cache: "no-store"`: Chromium then skips its CORS preflight cache, so every request
       // paid a preflight. Every Registry response is `Cache-Control: no-store` (docs/protocol.md),
-      // so the HTTP cache keeps nothing either way. A request with If-None-Match and the default
-      // mode is treated as no-store (fetch spec), hence "force-cache" there: nothing stored to use.
-      const cache: RequestCache = spec.ifNoneMatch === undefined ? "default" : "force-cache";
+      // so the HTTP cache keeps nothing either way.
       res = await this.o.fetchImpl(this.o.baseUrl + spec.path, {
         method: spec.method,
         headers,
         body,
         signal: ctl.signal,
         credentials: "omit",
-        cache,
         ...(spec.keepalive ? { keepalive: true } : {}),
       });
       // Inside the try: a connection lost while the body streams is a network failure too.

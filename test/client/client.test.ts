@@ -17,7 +17,10 @@ const C = (n: number) => `candidate:${n} 1 udp 2122260223 192.168.1.${n % 250} $
 const swallow = (p: Promise<unknown>) => p.catch((e: unknown) => e);
 
 /** A host connected to a FakeRegistry, offer posted, waiting for the answer. */
-async function hostWaiting(features: "all" | "none" | string = "all", opts: Parameters<typeof harness>[0] = {}) {
+async function hostWaiting(
+  features: "legacy" | "fast" | "none" | string = "legacy",
+  opts: Parameters<typeof harness>[0] = {},
+) {
   const mf = new MockFetch();
   const reg = new FakeRegistry(mf, features);
   const h = harness({ mf, ...opts });
@@ -27,7 +30,10 @@ async function hostWaiting(features: "all" | "none" | string = "all", opts: Para
 }
 
 /** A guest on a room that has an offer, answer posted, draining. */
-async function guestDraining(features: "all" | "none" | string = "all", opts: Parameters<typeof harness>[0] = {}) {
+async function guestDraining(
+  features: "legacy" | "fast" | "none" | string = "legacy",
+  opts: Parameters<typeof harness>[0] = {},
+) {
   const mf = new MockFetch();
   const reg = new FakeRegistry(mf, features);
   reg.status = "joined";
@@ -63,7 +69,7 @@ function expectReleased(h: Harness, pc?: MockPeerConnection) {
 describe("RegistryClient: room admin", () => {
   it("createRoom: POST /rooms with the CSRF header; phase waiting_guest; illegal second call throws TransitionError", async () => {
     const mf = new MockFetch();
-    new FakeRegistry(mf);
+    new FakeRegistry(mf, "legacy");
     const h = harness({ mf });
     const r = await h.client.createRoom({ hostUserName: "Alice" });
     expect(r).to.deep.equal({
@@ -89,7 +95,7 @@ describe("RegistryClient: room admin", () => {
 
   it("createRoom: a bad name is refused locally; a server error returns to idle with lastError", async () => {
     const mf = new MockFetch();
-    new FakeRegistry(mf);
+    new FakeRegistry(mf, "legacy");
     const h = harness({ mf });
     expect(await swallow(h.client.createRoom({ hostUserName: "" }))).to.be.instanceOf(E.BadRequestError);
     expect(await swallow(h.client.createRoom({ hostUserName: "a\u202Eb" }))).to.be.instanceOf(E.BadRequestError);
@@ -104,7 +110,7 @@ describe("RegistryClient: room admin", () => {
 
   it("createRoom: 429 with a short retryAfterSec is retried and surfaced in lastError meanwhile", async () => {
     const mf = new MockFetch();
-    new FakeRegistry(mf);
+    new FakeRegistry(mf, "legacy");
     const h = harness({ mf });
     mf.script("POST /rooms", err("rate_limited", 429, { retryAfterSec: 1 }));
     const p = h.client.createRoom({ hostUserName: "Alice" });
@@ -117,7 +123,7 @@ describe("RegistryClient: room admin", () => {
 
   it("joinRoom: normalises codes, refuses malformed ones locally, maps bad_join_code", async () => {
     const mf = new MockFetch();
-    const reg = new FakeRegistry(mf);
+    const reg = new FakeRegistry(mf, "legacy");
     const h = harness({ mf });
     expect(
       await swallow(h.client.joinRoom({ code: "ABC", joinCode: "JQ2M7K4P", guestUserName: "Bob" })),
@@ -150,7 +156,7 @@ describe("RegistryClient: room admin", () => {
       ["closed", "closed"],
     ] as const) {
       const mf = new MockFetch();
-      const reg = new FakeRegistry(mf);
+      const reg = new FakeRegistry(mf, "legacy");
       reg.status = status;
       const h = harness({ mf });
       const e = await swallow(h.client.joinRoom({ code: "ABC123", joinCode: "JQ2M7K4P", guestUserName: "Bob" }));
@@ -166,7 +172,7 @@ describe("RegistryClient: room admin", () => {
 
   it("fetchPublic: info, null for 404, null without a request for a malformed code, throws other errors", async () => {
     const mf = new MockFetch();
-    const reg = new FakeRegistry(mf);
+    const reg = new FakeRegistry(mf, "legacy");
     const h = harness({ mf });
     expect(await h.client.fetchPublic("abc123")).to.deep.equal({
       status: "open",
@@ -187,7 +193,7 @@ describe("RegistryClient: room admin", () => {
 
   it("close() during createRoom rejects it with TransitionError and leaves nothing behind", async () => {
     const mf = new MockFetch();
-    new FakeRegistry(mf);
+    new FakeRegistry(mf, "legacy");
     mf.on("POST /rooms", () => new Promise(() => {}));
     const h = harness({ mf });
     const p = swallow(h.client.createRoom({ hostUserName: "Alice" }));
@@ -200,14 +206,15 @@ describe("RegistryClient: room admin", () => {
 });
 
 describe("RegistryClient: host session", () => {
-  it("creates channels before the offer, posts the offer at once, first poll immediately", async () => {
-    const { mf, h, pc } = await hostWaiting("all");
+  it("creates channels before the offer, posts the offer at once, reads the room at once", async () => {
+    const { mf, h, pc } = await hostWaiting("legacy");
     expect(pc.channels.map((d) => d.label)).to.deep.equal(["data"]);
     expect(pc.channels[0]!.ordered).to.equal(true);
     const routes = mf.calls.map((c) => `${c.method} ${c.route}`);
-    expect(routes).to.deep.equal(["POST /rooms/:code/offer", "GET /rooms/:code", "GET /rooms/:code"]); // read, then long-poll
+    // A server without `fast` is read as the MVP: at once, then every roomPollIntervalMs.
+    expect(routes).to.deep.equal(["POST /rooms/:code/offer", "GET /rooms/:code"]);
     expect(mf.callsTo("GET /rooms/:code/candidates").length).to.equal(0); // no drain before a guest is in
-    expect(sleeps(h.timers.delays)).to.deep.equal([]); // no sleep on the critical path
+    expect(sleeps(h.timers.pendingDelays())).to.deep.equal([1000]);
     expect(h.client.getState().phase).to.equal("polling_room");
     expect(h.named("onPeerConnection")[0]![0]).to.equal(pc);
     expect(h.client.getState().rtc!.dc).to.equal(pc.channels[0]);
@@ -217,35 +224,6 @@ describe("RegistryClient: host session", () => {
       answer: null,
       version: 2,
     });
-    h.client.close();
-  });
-
-  it("long-poll: a read that comes back unchanged (hold ran out) puts the next cursor in the URL, then If-None-Match again", async () => {
-    const { mf, reg, h, pc } = await hostWaiting("all");
-    await h.timers.advance(0);
-    expect(reg.held).to.equal(1);
-    reg.version++;
-    const snap = reg.snapshot();
-    // the next reads answer unchanged (as at the end of the server's hold), then without a version
-    mf.script("GET /rooms/:code", { status: 200, body: snap }, { status: 200, body: { ...snap, version: undefined } });
-    reg.wake();
-    await h.timers.advance(0);
-    const polls = mf.callsTo("GET /rooms/:code").map((c) => [c.query.toString(), c.headers["if-none-match"], c.cache]);
-    expect(polls).to.deep.equal([
-      ["wait=25", undefined, "default"],
-      ["wait=25", '"2"', "force-cache"],
-      ["wait=25", '"3"', "force-cache"],
-      ["since=3&wait=25", undefined, "default"],
-      ["since=0&wait=25", undefined, "default"],
-      ["wait=25", '"3"', "force-cache"],
-    ]);
-    expect(reg.held).to.equal(1);
-    reg.answer = { type: "answer", sdp: "v=0\r\nanswer" };
-    reg.status = "paired";
-    reg.version++;
-    reg.wake();
-    await h.timers.advance(0);
-    expect(pc.remoteDescription?.type).to.equal("answer");
     h.client.close();
   });
 
@@ -267,33 +245,28 @@ describe("RegistryClient: host session", () => {
     h.client.close();
   });
 
-  it("long-poll: waits on the version, no timers", async () => {
-    const { mf, reg, h, pc } = await hostWaiting("all");
-    await h.timers.advance(0);
-    const polls = mf.callsTo("GET /rooms/:code");
-    expect(polls.length).to.equal(2);
-    // one URL for every read (the offer's response told the features); the cursor in If-None-Match
-    expect(polls.map((c) => [c.query.toString(), c.headers["if-none-match"]])).to.deep.equal([
-      ["wait=25", undefined],
-      ["wait=25", '"2"'],
+  it("(ext fast) the wait for the answer is one held /watch: no timers, no GET", async () => {
+    const { mf, reg, h, pc } = await hostWaiting("fast");
+    expect(mf.calls.map((c) => `${c.method} ${c.route}`)).to.deep.equal([
+      "POST /rooms/:code/offer",
+      "POST /rooms/:code/watch",
     ]);
-    // never "no-store" (Chromium would skip its preflight cache); If-None-Match needs "force-cache" for that
-    expect(polls.map((c) => c.cache)).to.deep.equal(["default", "force-cache"]);
-    expect(mf.calls.filter((c) => c.cache !== "default").length).to.equal(1);
-    expect(reg.held).to.be.greaterThan(0);
+    expect(mf.callsTo("POST /rooms/:code/watch")[0]!.body).to.include({ for: "answer", wait: 25 });
+    expect(reg.held).to.equal(1);
+    expect(sleeps(h.timers.pendingDelays())).to.deep.equal([]); // only the request's own time bound
     reg.answer = { type: "answer", sdp: "v=0\r\nanswer" };
     reg.status = "paired";
-    reg.wake();
     reg.version++;
     reg.wake();
     await h.timers.advance(0);
     expect(pc.remoteDescription?.type).to.equal("answer");
+    expect(mf.callsTo("GET /rooms/:code").length).to.equal(0);
     h.client.close();
   });
 
-  it("(ext) an offer answered with ETag: the host long-polls from that version at once, no read first; a join wakes it", async () => {
+  it("(ext) an offer answered with ETag: the host's first /watch holds no longer than the answer bound", async () => {
     const mf = new MockFetch();
-    const reg = new FakeRegistry(mf, "all");
+    const reg = new FakeRegistry(mf, "fast");
     reg.writeEtags = true;
     const h = harness({ mf, options: { answerTimeoutMs: 5000 } });
     const done = swallow(h.client.connect({ role: "host", code: reg.code, accessToken: reg.ownerToken }));
@@ -301,28 +274,13 @@ describe("RegistryClient: host session", () => {
     const pc = h.rtc.pcs[0]!;
     expect(mf.calls.map((c) => `${c.method} ${c.route}`)).to.deep.equal([
       "POST /rooms/:code/offer",
-      "GET /rooms/:code",
+      "POST /rooms/:code/watch",
     ]);
-    const first = mf.callsTo("GET /rooms/:code")[0]!;
-    // the first hold is no longer than the answer bound (5 s): a guest that joined before the offer is seen by then
-    expect([first.query.toString(), first.headers["if-none-match"], first.cache]).to.deep.equal([
-      "wait=5",
-      '"2"',
-      "force-cache",
-    ]);
+    // The first hold is no longer than the answer bound (5 s): a guest that joined before the
+    // offer is seen by then (a join does not wake a wait for the answer), and the bound starts.
+    expect(mf.callsTo("POST /rooms/:code/watch")[0]!.body).to.include({ for: "answer", wait: 5 });
     expect(reg.held).to.equal(1);
     expect(sleeps(h.timers.pendingDelays())).to.deep.equal([]); // only the request's own time bound
-    // A guest joins: the long-poll wakes; the drain and the answer bound start, the long-poll goes on.
-    reg.status = "joined";
-    reg.version++;
-    reg.wake();
-    await h.timers.advance(0);
-    expect(mf.callsTo("GET /rooms/:code/candidates").length).to.equal(1);
-    expect(mf.callsTo("GET /rooms/:code").map((c) => [c.query.toString(), c.headers["if-none-match"]])).to.deep.equal([
-      ["wait=5", '"2"'],
-      ["wait=25", '"3"'],
-    ]);
-    expect(sleeps(h.timers.delays)).to.deep.equal([5000]);
     reg.answer = { type: "answer", sdp: "v=0\r\nanswer" };
     reg.status = "paired";
     reg.version++;
@@ -331,18 +289,18 @@ describe("RegistryClient: host session", () => {
     expect(pc.remoteDescription?.type).to.equal("answer");
     openHost(pc);
     expect(await done).to.equal(undefined);
-    expect(mf.callsTo("GET /rooms/:code").length).to.equal(2);
     h.client.close();
   });
 
-  it("an ETag on the offer: not used without longpoll (MVP polls as before) or when not a plain version; first hold ≤ the answer bound", async () => {
+  it("an ETag on the offer: not used by the MVP reads or when not a plain version; first hold ≤ the answer bound", async () => {
     const cases = [
-      ["none", undefined, undefined, "", undefined],
-      ["all", 'W/"2"', undefined, "wait=25", undefined],
-      ["all", undefined, undefined, "wait=25", '"2"'],
-      ["all", undefined, 300, "wait=1", '"2"'],
+      ["none", undefined, undefined, undefined],
+      ["legacy", undefined, undefined, undefined],
+      ["fast", 'W/"2"', undefined, 25],
+      ["fast", undefined, undefined, 25],
+      ["fast", undefined, 300, 1],
     ] as const;
-    for (const [features, etag, answerTimeoutMs, query, inm] of cases) {
+    for (const [features, etag, answerTimeoutMs, wait] of cases) {
       const mf = new MockFetch();
       const reg = new FakeRegistry(mf, features);
       reg.writeEtags = true;
@@ -350,8 +308,9 @@ describe("RegistryClient: host session", () => {
       const h = harness({ mf, options: answerTimeoutMs === undefined ? {} : { answerTimeoutMs } });
       void swallow(h.client.connect({ role: "host", code: reg.code, accessToken: reg.ownerToken }));
       await h.timers.advance(0);
-      const read = mf.callsTo("GET /rooms/:code")[0]!;
-      expect([read.query.toString(), read.headers["if-none-match"]]).to.deep.equal([query, inm]);
+      const read = mf.calls[1]!;
+      if (wait === undefined) expect([read.route, read.query.toString()]).to.deep.equal(["/rooms/:code", ""]);
+      else expect([read.route, read.body.wait]).to.deep.equal(["/rooms/:code/watch", wait]);
       h.client.close();
     }
   });
@@ -373,7 +332,7 @@ describe("RegistryClient: host session", () => {
       [err("closed", 410), "closed", "closed"],
     ] as const) {
       const mf = new MockFetch();
-      new FakeRegistry(mf);
+      new FakeRegistry(mf, "legacy");
       mf.script("POST /rooms/:code/offer", reply);
       const h = harness({ mf });
       const e = await swallow(h.client.connect({ role: "host", code: "ABC123", accessToken: "tok" }));
@@ -400,7 +359,7 @@ describe("RegistryClient: host session", () => {
 
   it("oversize local SDP is rejected before any request", async () => {
     const mf = new MockFetch();
-    new FakeRegistry(mf);
+    new FakeRegistry(mf, "legacy");
     const h = harness({ mf, rtc: { sdpSize: 21 * 1024 } });
     const e = await swallow(h.client.connect({ role: "host", code: "ABC123", accessToken: "tok" }));
     expect(e).to.be.instanceOf(E.SdpTooLargeError);
@@ -410,7 +369,7 @@ describe("RegistryClient: host session", () => {
 
   it("an invalid (non v=0) local SDP is refused locally too", async () => {
     const mf = new MockFetch();
-    new FakeRegistry(mf);
+    new FakeRegistry(mf, "legacy");
     const h = harness({ mf, rtc: { sdp: "bogus" } });
     const p = swallow(h.client.connect({ role: "host", code: "ABC123", accessToken: "tok" }));
     expect(await p).to.be.instanceOf(E.BadSdpError);
@@ -461,7 +420,7 @@ describe("RegistryClient: host session", () => {
   });
 
   it("batch + end: candidates arriving during an in-flight post go out as one batch with the end mark", async () => {
-    const { mf, h, pc, reg } = await hostWaiting("all");
+    const { mf, h, pc, reg } = await hostWaiting("legacy");
     let release!: () => void;
     mf.on(
       "POST /rooms/:code/candidate",
@@ -496,19 +455,20 @@ describe("RegistryClient: host session", () => {
     h.client.close();
   });
 
-  it("batch + delta: the end mark is never posted alone (the other side's drain is held either way), it rides with candidates; without delta it goes alone", async () => {
+  it("batch + fast: the end mark is never posted alone (the other side's drain is held either way), it rides with candidates; without fast it goes alone", async () => {
     const item = (n: number) => ({ candidate: C(n), sdpMid: "0", sdpMLineIndex: 0 });
-    const a = await hostWaiting("all");
+    const a = await hostWaiting("fast");
     a.pc.emitCandidate(C(1));
-    await a.h.timers.advance(0);
+    await a.h.timers.advance(20); // (fast) the first post waits 20 ms for the rest of the burst
     a.pc.emitCandidate(null);
     await a.h.timers.advance(0);
-    expect(a.mf.callsTo("POST /rooms/:code/candidate").map((c) => c.body)).to.deep.equal([{ items: [item(1)] }]);
+    expect(a.mf.callsTo("POST /rooms/:code/candidate").map((c) => c.body.items)).to.deep.equal([[item(1)]]);
+    expect(a.mf.callsTo("POST /rooms/:code/candidate")[0]!.body.end).to.equal(undefined);
     a.pc.emitCandidate(C(2));
     await a.h.timers.advance(0);
-    expect(a.mf.callsTo("POST /rooms/:code/candidate").map((c) => c.body)).to.deep.equal([
-      { items: [item(1)] },
-      { items: [item(2)], end: true },
+    expect(a.mf.callsTo("POST /rooms/:code/candidate").map((c) => [c.body.items, c.body.end ?? false])).to.deep.equal([
+      [[item(1)], false],
+      [[item(2)], true],
     ]);
     a.h.client.close();
     // Full-set polling: the end mark lets the other side stop polling, so it goes alone.
@@ -622,24 +582,27 @@ describe("RegistryClient: guest session", () => {
     h.client.close();
   });
 
-  it("delta long-poll: cursor from lastSeq, complete → end-of-candidates applied once, drain stops", async () => {
+  it("(ext fast) the drain: cursor from lastSeq, complete → end-of-candidates applied once, drain stops", async () => {
     // A connect bound longer than the 10 s looked at (that bound has its own tests).
-    const { mf, reg, h, pc } = await guestDraining("all", { options: { connectTimeoutMs: 60_000 } });
+    const { mf, reg, h, pc } = await guestDraining("fast", { options: { connectTimeoutMs: 60_000 } });
+    const drains = () => mf.callsTo("POST /rooms/:code/watch").filter((c) => c.body.since !== undefined);
+    const before = drains().length;
+    expect(before).to.be.greaterThan(0);
     reg.addCandidate("host", C(1));
     await h.timers.advance(0);
     reg.addCandidate("host", C(2));
     await h.timers.advance(0);
     reg.markEnd("host");
     await h.timers.advance(0);
-    const drains = mf.callsTo("GET /rooms/:code/candidates");
-    expect(drains.map((c) => c.query.get("since"))).to.deep.equal(["0", "1", "2"].slice(0, drains.length));
+    expect(drains().map((c) => c.body.since)).to.deep.equal([0, 1, 2].slice(-drains().length));
     expect(pc.added).to.deep.equal([
       { candidate: C(1), sdpMid: "0", sdpMLineIndex: 0 },
       { candidate: C(2), sdpMid: "0", sdpMLineIndex: 0 },
       undefined,
     ]);
+    const n = drains().length;
     await h.timers.advance(10_000);
-    expect(mf.callsTo("GET /rooms/:code/candidates").length).to.equal(drains.length);
+    expect(drains().length).to.equal(n);
     // The connect bound is armed (60 s; its half, 30 s, cannot be told from a 25 s hold's own bound here).
     expect(h.timers.delays).to.include(60_000);
     expect(sleeps(h.timers.delays).filter((d) => d !== 60_000)).to.deep.equal([]);
@@ -694,7 +657,7 @@ describe("RegistryClient: guest session", () => {
 
   it("reads the host's candidates while its answer is in flight, applies them once it landed; posts its own after it", async () => {
     const mf = new MockFetch();
-    const reg = new FakeRegistry(mf, "all");
+    const reg = new FakeRegistry(mf, "legacy");
     reg.status = "joined";
     reg.offer = { type: "offer", sdp: "v=0\r\noffer" };
     reg.addCandidate("host", C(1));
@@ -726,28 +689,7 @@ describe("RegistryClient: guest session", () => {
     h.client.close();
   });
 
-  it("delta known at connect: the drain long-polls from the start; candidates before the offer wait for it (not on MVP)", async () => {
-    const mf = new MockFetch();
-    const reg = new FakeRegistry(mf, "all");
-    const h = harness({ mf });
-    const j = await h.client.joinRoom({ code: reg.code, joinCode: reg.joinCode, guestUserName: "Bob" });
-    void swallow(h.client.connect({ role: "guest", code: reg.code, accessToken: j.guestToken }));
-    await h.timers.advance(0);
-    expect(mf.callsTo("GET /rooms/:code/candidates").map((c) => c.query.toString())).to.deep.equal(["since=0&wait=25"]);
-    expect(reg.held).to.equal(2); // room and drain
-    const pc = h.rtc.pcs[0]!;
-    reg.addCandidate("host", C(1));
-    await h.timers.advance(0);
-    expect(pc.added).to.deep.equal([]); // no remote description yet
-    reg.offer = { type: "offer", sdp: "v=0\r\noffer" };
-    reg.version++;
-    reg.markEnd("host");
-    await h.timers.advance(0);
-    expect(pc.remoteDescription?.sdp).to.equal("v=0\r\noffer");
-    expect(pc.added.map((c) => c?.candidate)).to.deep.equal([C(1), undefined]);
-    expect(mf.callsTo("GET /rooms/:code/candidates").length).to.equal(2);
-    h.client.close();
-
+  it("MVP: no drain before the offer; the room is read every 1000 ms", async () => {
     const mf2 = new MockFetch();
     const reg2 = new FakeRegistry(mf2, "none");
     const h2 = harness({ mf: mf2 });
@@ -759,19 +701,20 @@ describe("RegistryClient: guest session", () => {
     h2.client.close();
   });
 
-  it("waits for the offer (long-poll when advertised), then answers", async () => {
+  it("waits for the offer (a held /watch once `fast` is known), then answers", async () => {
     const mf = new MockFetch();
-    const reg = new FakeRegistry(mf, "all");
+    const reg = new FakeRegistry(mf, "fast");
     reg.status = "joined";
     const h = harness({ mf });
     void swallow(h.client.connect({ role: "guest", code: "ABC123", accessToken: reg.guestToken }));
     await h.timers.advance(0);
     expect(h.client.getState().phase).to.equal("posting_answer");
-    // features unknown before the first response: a plain first read, then the long-poll URL
-    expect(mf.callsTo("GET /rooms/:code").map((c) => [c.query.toString(), c.headers["if-none-match"]])).to.deep.equal([
-      ["", undefined],
-      ["wait=25", '"1"'],
+    // features unknown before the first response (no join): a plain first read, then the version watch
+    expect(mf.callsTo("GET /rooms/:code").map((c) => c.query.toString())).to.deep.equal([""]);
+    expect(mf.callsTo("POST /rooms/:code/watch").map((c) => c.body)).to.deep.equal([
+      { v: 1, token: reg.guestToken, version: 1, wait: 25 },
     ]);
+    expect(reg.held).to.equal(1);
     reg.offer = { type: "offer", sdp: "v=0\r\nlate offer" };
     reg.version++;
     reg.wake();
@@ -882,7 +825,7 @@ describe("RegistryClient: guest session", () => {
 
   it("the room closing while waiting for the offer ends the session", async () => {
     const mf = new MockFetch();
-    const reg = new FakeRegistry(mf, "all");
+    const reg = new FakeRegistry(mf, "fast");
     reg.status = "joined";
     const h = harness({ mf });
     const done = swallow(h.client.connect({ role: "guest", code: "ABC123", accessToken: reg.guestToken }));
@@ -916,7 +859,7 @@ describe("RegistryClient: guest session", () => {
 });
 
 describe("RegistryClient: open session", () => {
-  async function opened(features: "all" | "none" = "none", options = {}) {
+  async function opened(features: "legacy" | "fast" | "none" = "none", options = {}) {
     const g = await guestDraining(features, { options, connect: { unreliable: true } } as never);
     const dc = g.pc.announceChannel("data");
     const u = g.pc.announceChannel("unreliable");
@@ -961,7 +904,7 @@ describe("RegistryClient: open session", () => {
   });
 
   it("end of gathering after open posts no end mark; a late candidate is still posted", async () => {
-    const { h, mf, pc } = await opened("all");
+    const { h, mf, pc } = await opened("legacy");
     pc.emitCandidate(null);
     await h.timers.advance(0);
     expect(mf.callsTo("POST /rooms/:code/candidate").length).to.equal(0);
@@ -1029,19 +972,25 @@ describe("RegistryClient: open session", () => {
     h.client.close();
   });
 
-  it("drain stops after open with a custom interval, and with delta long-poll (held request aborted)", async () => {
+  it("drain stops after open with a custom interval, and with the fast path (held /watch aborted)", async () => {
     const a = await opened("none", { iceDrainIntervalMs: 200 });
     await a.h.timers.advance(400);
     const n = a.mf.callsTo("GET /rooms/:code/candidates").length;
     await a.h.timers.advance(5000);
     expect(a.mf.callsTo("GET /rooms/:code/candidates").length).to.equal(n);
     a.h.client.close();
-    const b = await opened("all");
+    const b = await opened("fast");
     await b.h.timers.advance(3000);
-    // The drain's held read is aborted; what stays is the guest's offer watch (one held room read).
-    expect(b.mf.calls.filter((c) => c.aborted).map((c) => c.route)).to.deep.equal(["/rooms/:code/candidates"]);
+    // The drain's held /watch is aborted; what stays is the guest's offer watch (one held /watch).
+    const aborted = b.mf.calls.filter((c) => c.aborted);
+    expect(aborted.map((c) => [c.route, c.body.since !== undefined])).to.deep.equal([["/rooms/:code/watch", true]]);
     expect(b.mf.pendingCount).to.equal(1);
-    expect(b.mf.calls.filter((c) => !c.aborted).at(-1)!.route).to.equal("/rooms/:code");
+    const last = b.mf.calls.filter((c) => !c.aborted).at(-1)!;
+    expect([last.route, last.body.since, typeof last.body.version]).to.deep.equal([
+      "/rooms/:code/watch",
+      undefined,
+      "number",
+    ]);
     b.h.client.close();
   });
 
@@ -1098,7 +1047,7 @@ describe("RegistryClient: open session", () => {
   });
 
   it("close(): posts /close once, best effort; idempotent; never throws, even if fetch throws", async () => {
-    const { mf, h, pc } = await opened("all");
+    const { mf, h, pc } = await opened("legacy");
     h.client.close("x".repeat(500));
     h.client.close();
     await h.timers.advance(0);
@@ -1113,7 +1062,7 @@ describe("RegistryClient: open session", () => {
     expect(() => h.client.send("x")).to.throw(E.TransitionError);
 
     const mf2 = new MockFetch();
-    const reg2 = new FakeRegistry(mf2);
+    const reg2 = new FakeRegistry(mf2, "legacy");
     const h2 = harness({ mf: mf2 });
     await h2.client.createRoom({ hostUserName: "A" });
     mf2.fetchImpl = () => {
@@ -1136,7 +1085,7 @@ describe("RegistryClient: open session", () => {
 
   it("app callbacks that throw go to onError; a throwing onError is dropped", async () => {
     const mf = new MockFetch();
-    new FakeRegistry(mf);
+    new FakeRegistry(mf, "legacy");
     const errors: unknown[] = [];
     const { RegistryClient } = await import("../../src/client/client.ts");
     const t = new MockTimers();
@@ -1216,7 +1165,7 @@ describe("RegistryClient: open session", () => {
     for (const k of Object.keys(orig) as (keyof typeof orig)[]) console[k] = (...a: unknown[]) => spied.push(a);
     try {
       const mf = new MockFetch();
-      const reg = new FakeRegistry(mf, "all");
+      const reg = new FakeRegistry(mf, "fast");
       const timers = new MockTimers();
       const host = harness({ mf, timers });
       const guest = harness({ mf, timers });
@@ -1231,7 +1180,7 @@ describe("RegistryClient: open session", () => {
       linkPeers(host.rtc.pcs[0]!, guest.rtc.pcs[0]!);
       await hd;
       await gd;
-      mf.script("GET /rooms/:code", err("internal", 500));
+      mf.script("POST /rooms/:code/watch", err("internal", 500));
       host.client.send("hi");
       host.client.close();
       await timers.advance(1000);
@@ -1295,7 +1244,7 @@ describe("RegistryClient: open session", () => {
 
   it("a room code that cannot be normalised is used as given (the server answers 404)", async () => {
     const mf = new MockFetch();
-    new FakeRegistry(mf);
+    new FakeRegistry(mf, "legacy");
     const h = harness({ mf });
     const e = await swallow(h.client.connect({ role: "host", code: "no-such!", accessToken: "t" }));
     expect(e).to.be.instanceOf(E.NotFoundError);

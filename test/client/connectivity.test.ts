@@ -111,7 +111,7 @@ describe("connectivity: which ICE servers", () => {
     const a = await hostAnswered({ page: { iceServers: [], bundlePolicy: "max-bundle" } });
     expect(a.pc.config).to.deep.equal({ iceServers: [], bundlePolicy: "max-bundle" });
     a.h.client.close();
-    const b = await hostAnswered({ features: "longpoll, delta, batch, end, restart" });
+    const b = await hostAnswered({ features: "batch, end, restart, fast" });
     expect(b.pc.config).to.deep.equal({});
     b.h.client.close();
   });
@@ -194,7 +194,7 @@ describe("connectivity: the connect bound", () => {
   });
 
   it("without the restart feature: no restart, connection_failed at the bound", async () => {
-    const { mf, h } = await hostAnswered({ features: "longpoll, delta, batch, end, ice" });
+    const { mf, h } = await hostAnswered({ features: "batch, end, ice, fast" });
     await h.timers.advance(T);
     expect(mf.callsTo("POST /rooms/:code/offer").length).to.equal(1);
     expectOneConnectionFailed(h, CONNECT_FAILURE_MESSAGES.relay_failed);
@@ -229,7 +229,7 @@ describe("connectivity: the connect bound", () => {
   it("a 200 snapshot that says closed (our server sends 410 instead; handled all the same) ends the wait as closed", async () => {
     const { mf, reg, h } = setup();
     await h.client.createRoom({ hostUserName: "A" });
-    mf.script("GET /rooms/:code", { status: 200, body: { ...reg.snapshot(), status: "closed" } });
+    mf.script("POST /rooms/:code/watch", { status: 200, body: { room: { ...reg.snapshot(), status: "closed" } } });
     const p = swallow(h.client.connect({ role: "host", code: reg.code, accessToken: reg.ownerToken }));
     await h.timers.advance(0);
     expect(await p).to.be.instanceOf(ClosedError);
@@ -288,7 +288,7 @@ describe("connectivity: fresh credentials before an ICE restart", () => {
     const fresh = calls.lastIndexOf("POST /rooms/:code/ice-servers");
     expect(fresh).to.be.greaterThan(-1);
     expect(fresh).to.be.lessThan(calls.lastIndexOf("POST /rooms/:code/offer"));
-    expect(mf.callsTo("POST /rooms/:code/ice-servers")[0]!.headers["x-access-token"]).to.equal(reg.ownerToken);
+    expect(mf.callsTo("POST /rooms/:code/ice-servers")[0]!.body.token).to.equal(reg.ownerToken);
     expect(pc.configs).to.deep.equal([{ iceServers: [STUN, TURN2] }]);
     h.client.close();
   });
@@ -315,7 +315,7 @@ describe("connectivity: fresh credentials before an ICE restart", () => {
       { grant: grant([STUN, TURN], 3_600_000) },
       { grant: grant([STUN, TURN], null) },
       { grant: grant([STUN, TURN], 1000), page: { iceServers: [TURN] } },
-      { grant: grant([STUN, TURN], 1000), features: "longpoll, delta, batch, end, restart" },
+      { grant: grant([STUN, TURN], 1000), features: "batch, end, restart, fast" },
     ]) {
       const { mf, h } = await restartAfter(s);
       expect(mf.callsTo("POST /rooms/:code/ice-servers").length).to.equal(0);

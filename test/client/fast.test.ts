@@ -332,7 +332,7 @@ describe("fast path (ext fast)", () => {
 
   it("a server without `fast`: the first request falls back to the preflighted form once; the rest never tries", async () => {
     const mf = new MockFetch();
-    const reg = new FakeRegistry(mf, "all");
+    const reg = new FakeRegistry(mf, "legacy");
     const timers = new MockTimers();
     const h = harness({ mf, timers });
     await h.client.createRoom({ hostUserName: "Alice", prepare: {} });

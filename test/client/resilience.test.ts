@@ -146,12 +146,16 @@ describe("control channel (heartbeat)", () => {
 describe("the guest's offer watch while open", () => {
   it("the room closed by the other side is a close, not an error; another failure ends the session", async () => {
     const a = await openGuest();
+    await a.h.timers.advance(5000); // the drain has stopped: the offer watch is the one read held
+    expect(a.mf.pendingCount).to.equal(1);
     a.reg.close();
     await a.h.timers.advance(0);
     expect(a.h.closes).to.deep.equal(["closed"]);
     expect(a.h.errors).to.deep.equal([]);
     const b = await openGuest();
-    b.mf.script("GET /rooms/:code", err("forbidden", 403));
+    await b.h.timers.advance(5000);
+    expect(b.mf.pendingCount).to.equal(1);
+    b.mf.script("POST /rooms/:code/watch", err("forbidden", 403));
     (b.h.client as unknown as { transport: { kick(): void } }).transport.kick(); // the held read goes again, refused
     await b.h.timers.advance(0);
     expect(b.h.closes).to.deep.equal(["forbidden"]);
@@ -338,21 +342,12 @@ describe("Registry outages", () => {
     expect(await late).to.be.instanceOf(E.NetworkError);
   });
 
-  it("every request has a time bound: 15 s, a long-poll its hold + 5 s; then it is a network failure", async () => {
+  it("every request has a time bound: 15 s, a long-poll (/watch) its hold + 5 s; then it is a network failure", async () => {
     const { mf, timers, t } = transport({ t: 0 });
     mf.on("GET /rooms/:code", () => new Promise(() => {}));
     const ctl = new AbortController();
     const plain = swallow(
       t.request({ method: "GET", path: "/rooms/ABC123", route: "/rooms/:code", signal: ctl.signal, maxRetries: 0 }),
-    );
-    const held = swallow(
-      t.request({
-        method: "GET",
-        path: "/rooms/ABC123?wait=3",
-        route: "/rooms/:code",
-        signal: ctl.signal,
-        maxRetries: 0,
-      }),
     );
     mf.on("POST /rooms/:code/watch", () => new Promise(() => {}));
     // (ext fast) the hold in the body of a /watch
@@ -370,9 +365,9 @@ describe("Registry outages", () => {
     expect(mf.callsTo("POST /rooms/:code/watch")[0]!.aborted).to.equal(false);
     await timers.advance(1);
     expect(await watched).to.be.instanceOf(E.NetworkError);
-    await timers.advance(1000);
-    expect(await held).to.be.instanceOf(E.NetworkError);
-    await timers.advance(REQUEST_BOUNDS.timeoutMs - 8000);
+    await timers.advance(REQUEST_BOUNDS.timeoutMs - 7001);
+    expect(mf.callsTo("GET /rooms/:code")[0]!.aborted).to.equal(false);
+    await timers.advance(1);
     expect(await plain).to.be.instanceOf(E.NetworkError);
     expect(mf.calls.every((c) => c.aborted)).to.equal(true);
   });
@@ -439,6 +434,7 @@ describe("Registry outages", () => {
     reg.offer = { type: "offer", sdp: "v=0\r\noffer1" };
     const h = harness({ mf });
     // The snapshot says the room lives 10 s in its state.
+    // (The first read: no request told the features yet, so a plain one.)
     mf.script("GET /rooms/:code", {
       status: 200,
       body: { status: "joined", offer: reg.offer, answer: null, updatedAt: 1000, expiresAt: 11_000, version: 1 },
@@ -507,7 +503,7 @@ describe('"Try again" on a room whose first connect failed', () => {
 
   it("a server without restarts keeps already_paired for the host", async () => {
     const mf = new MockFetch();
-    const reg = new FakeRegistry(mf, "longpoll, delta, batch, end");
+    const reg = new FakeRegistry(mf, "batch, end, fast");
     reg.status = "paired";
     reg.offer = { type: "offer", sdp: "v=0\r\nold" };
     reg.answer = { type: "answer", sdp: "v=0\r\nold" };
@@ -518,7 +514,7 @@ describe('"Try again" on a room whose first connect failed', () => {
     expect(CLIENT_DEFAULTS.reconnectWindowMs).to.equal(45_000);
   });
 
-  it("(ext) with ETags, the guest's offer watch long-polls from its answer's version (no read first)", async () => {
+  it("(ext) with ETags, the guest's offer watch long-polls from its answer's version (no read between)", async () => {
     const mf = new MockFetch();
     const reg = new FakeRegistry(mf, "all");
     reg.writeEtags = true;
@@ -527,9 +523,11 @@ describe('"Try again" on a room whose first connect failed', () => {
     const h = harness({ mf });
     void swallow(h.client.connect({ role: "guest", code: reg.code, accessToken: reg.guestToken }));
     await h.timers.advance(0);
-    const reads = mf.callsTo("GET /rooms/:code");
-    expect(reads.length).to.equal(2); // the offer read, then the watch held from the answer's version
-    expect(reads[1]!.headers["if-none-match"]).to.equal(`"${reg.version}"`);
+    // The offer read (a plain read: no request told the features yet), then the offer watch held
+    // from the answer's version (the drain's /watch calls carry no version).
+    expect(mf.callsTo("GET /rooms/:code").length).to.equal(1);
+    const held = mf.callsTo("POST /rooms/:code/watch").filter((c) => c.body.version !== undefined);
+    expect(held.map((c) => c.body.version)).to.deep.equal([reg.version]);
     h.client.close();
   });
 });
