@@ -110,6 +110,8 @@ export function advanceTime(
   if (rec.status !== "closed" && now >= rec.expiresAt) {
     const expiredAt = rec.expiresAt;
     rec.status = "closed";
+    // The players are told why (their 410 carries it): "nobody joined in time", not just "closed".
+    rec.closeReason ??= "expired";
     dropPayload(rec);
     rec.expiresAt = expiredAt + config.ttlClosedMs;
     bump(rec, expiredAt);

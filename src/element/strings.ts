@@ -50,6 +50,9 @@ export interface RegistryPeerStrings {
   peerLeft: string;
   peerGone: string;
   connectionLost: string;
+  /** The Registry closed the room when its time ran out (closeReason "expired"): host, guest. */
+  roomExpired: string;
+  roomExpiredGuest: string;
   newRoom: string;
   joinAnother: string;
   // Errors
@@ -113,6 +116,8 @@ export const DEFAULT_STRINGS: RegistryPeerStrings = {
   peerLeft: "The other player left.",
   peerGone: "The other player stopped responding: their page closed or lost its network.",
   connectionLost: "The connection was lost: this device could not reach the other player or the Registry.",
+  roomExpired: "The room expired: nobody joined in time. Make a new room to play.",
+  roomExpiredGuest: "The room expired before you two were connected. Ask the host for a new link.",
   newRoom: "New room",
   joinAnother: "Join another room",
   tryAgain: "Try again",

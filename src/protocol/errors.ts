@@ -50,10 +50,12 @@ export function retryOf(code: string, status: number): Retry {
 }
 
 /**
- * Close reasons the Registry keeps and tells the other player (on its `410 closed`): a fixed
+ * Close reasons the Registry keeps and tells the room's players (on its `410 closed`): a fixed
  * list, so nothing a client typed is ever stored. Any other `reason` on /close is dropped.
+ * `connection_failed`: a player said so on /close (nothing could connect). `expired`: the
+ * Registry closed the room because its state's TTL ran out (e.g. nobody joined in time).
  */
-export const CLOSE_REASONS = ["connection_failed"] as const;
+export const CLOSE_REASONS = ["connection_failed", "expired"] as const;
 export type CloseReason = (typeof CLOSE_REASONS)[number];
 
 export function isCloseReason(x: unknown): x is CloseReason {

@@ -107,6 +107,39 @@ describe("<registry-peer> errors", () => {
     });
   }
 
+  it("a room the Registry let expire says so: nobody joined (host), ask for a new link (guest)", async () => {
+    // The room is made for real; then it expires while the host waits (every later request: 410).
+    let created = false;
+    const expiring = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+      if (!created) {
+        created = true;
+        return fetch(input, init);
+      }
+      return failingFetch(410, "closed", { closeReason: "expired" })(input, init);
+    };
+    const host = await fixture<RegistryPeer>(
+      html`<registry-peer base-url=${await registryUrl()} .role=${"host"} user-name="Alice" .clientOptions=${{ ...FAST, fetchImpl: expiring }}></registry-peer>`,
+    );
+    button(host, "Create room").click();
+    const hostErr = await nextEvent<PeerError>(host, "peer-error");
+    await host.updateComplete;
+    expect(hostErr.code).to.equal("closed");
+    expect(hostErr.message).to.equal(DEFAULT_STRINGS.roomExpired);
+    expect(statusText(host)).to.equal(DEFAULT_STRINGS.roomExpired);
+    expect(buttons(host)).to.deep.equal(["Start over"]);
+
+    const guest = await fixture<RegistryPeer>(
+      html`<registry-peer base-url="http://127.0.0.1:1" .role=${"guest"} code="K7M2QX" join-code="ABCD-1234" user-name="Bob" .clientOptions=${{ fetchImpl: failingFetch(410, "closed", { closeReason: "expired" }) }}></registry-peer>`,
+    );
+    button(guest, "Join room").click();
+    const guestErr = await nextEvent<PeerError>(guest, "peer-error");
+    expect(guestErr.message).to.equal(DEFAULT_STRINGS.roomExpiredGuest);
+    // A plain 410 (the other player closed the room) keeps the plain text.
+    const plain = await failingHost(failingFetch(410, "closed"));
+    button(plain, "Create room").click();
+    expect((await nextEvent<PeerError>(plain, "peer-error")).message).to.equal(ERROR_TEXT.closed.message);
+  });
+
   it("no bubbling `error` event: failures are peer-error only", async () => {
     const el = await failingHost(failingFetch(500, "internal"));
     const errors: Event[] = [];

@@ -20,9 +20,18 @@ import {
 // "never within this test".
 const LONG = "30";
 
-async function expectTombstone(url: string, code: string, tokens: Array<Record<string, string>>, joinCode: string) {
+/** `closeReason`: what the players' 410 says (undefined: nothing, as after a plain /close). */
+async function expectTombstone(
+  url: string,
+  code: string,
+  tokens: Array<Record<string, string>>,
+  joinCode: string,
+  closeReason: "expired" | undefined,
+) {
   for (const t of tokens) {
-    expectError(await get(url, `/rooms/${code}`, t), 410, "closed");
+    const r = await get(url, `/rooms/${code}`, t);
+    expectError(r, 410, "closed");
+    assert.equal(r.body.error.closeReason, closeReason, "the players are told why the room closed");
     expectError(await get(url, `/rooms/${code}/candidates`, t), 410, "closed");
     expectError(await post(url, `/rooms/${code}/candidate`, cand(1), t), 410, "closed");
     expectStatus(await post(url, `/rooms/${code}/close`, {}, t), 204);
@@ -53,7 +62,7 @@ test("open room: expires after TTL_OPEN_SEC, tombstone 410 for TTL_CLOSED_SEC, t
     assert.ok(Math.abs(room.expiresAt - (t0 + 600)) < 400, `expiresAt ${room.expiresAt - t0} ms after creation`);
     expectStatus(await get(s.url, `/rooms/${room.code}/public`), 200);
     await sleep(room.expiresAt - Date.now() + 150);
-    await expectTombstone(s.url, room.code, [tok(room.ownerToken)], room.joinCode);
+    await expectTombstone(s.url, room.code, [tok(room.ownerToken)], room.joinCode, "expired");
     await sleep(room.expiresAt + 1200 - Date.now() + 150);
     await expectGone(s.url, room.code, [tok(room.ownerToken)], room.joinCode);
   } finally {
@@ -78,7 +87,7 @@ test("joined room: TTL_JOINED_SEC from the join", async () => {
     assert.equal(snap.body.expiresAt, j.body.expiresAt);
     assert.ok(j.body.expiresAt < room.expiresAt, "the joined TTL replaces the open one");
     await sleep(j.body.expiresAt - Date.now() + 150);
-    await expectTombstone(s.url, room.code, [host, guest], room.joinCode);
+    await expectTombstone(s.url, room.code, [host, guest], room.joinCode, "expired");
     expectError(await post(s.url, `/rooms/${room.code}/offer`, { type: "offer", sdp: SDP_OFFER }, host), 410, "closed");
     await sleep(j.body.expiresAt + 1200 - Date.now() + 150);
     await expectGone(s.url, room.code, [host, guest], room.joinCode);
@@ -104,7 +113,7 @@ test("paired room: TTL_PAIRED_SEC from the answer", async () => {
     assert.equal(snap.body.status, "paired");
     assert.ok(snap.body.expiresAt - Date.now() <= 600);
     await sleep(snap.body.expiresAt - Date.now() + 150);
-    await expectTombstone(s.url, room.code, [host, guest], room.joinCode);
+    await expectTombstone(s.url, room.code, [host, guest], room.joinCode, "expired");
     expectError(
       await post(s.url, `/rooms/${room.code}/answer`, { type: "answer", sdp: SDP_ANSWER }, guest),
       410,
@@ -125,7 +134,7 @@ test("closed room: tombstone for TTL_CLOSED_SEC after close, then 404", async ()
     const guest = tok(await joinRoom(s.url, room));
     const closedAt = Date.now();
     expectStatus(await post(s.url, `/rooms/${room.code}/close`, {}, guest), 204);
-    await expectTombstone(s.url, room.code, [host, guest], room.joinCode);
+    await expectTombstone(s.url, room.code, [host, guest], room.joinCode, undefined);
     await sleep(closedAt + 1200 - Date.now() + 200);
     await expectGone(s.url, room.code, [host, guest], room.joinCode);
   } finally {

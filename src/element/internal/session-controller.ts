@@ -261,18 +261,24 @@ export class SessionController implements ReactiveController {
       retryable?: unknown;
       retryAfterSec?: unknown;
       status?: unknown;
+      closeReason?: unknown;
     };
     const problem = configFromError(err);
     if (problem) return this.config(problem, op);
     const code = typeof err.code === "string" ? err.code : "unknown";
-    const texts: Record<string, string> = mergeStrings(this.#host.strings).errors;
+    const strings = mergeStrings(this.#host.strings);
+    const texts: Record<string, string> = strings.errors;
     // connection_failed's own message says why (no relay configured / the relay failed), in plain
     // words and without secrets (src/client/ice-config.ts), unless the page replaced that text.
     const own =
       code === "connection_failed" && typeof err.message === "string" && !this.#host.strings?.errors?.connection_failed;
     const detail: PeerErrorDetail = {
       code,
-      message: own ? (err.message as string) : (texts[code] ?? texts.unknown!),
+      message: own
+        ? (err.message as string)
+        : code === "closed" && err.closeReason === "expired"
+          ? strings[s.role === "host" ? "roomExpired" : "roomExpiredGuest"]
+          : (texts[code] ?? texts.unknown!),
       retryable: err.retryable === true,
     };
     if (typeof err.retryAfterSec === "number") detail.retryAfterSec = err.retryAfterSec;
