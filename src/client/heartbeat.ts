@@ -5,6 +5,7 @@
  * (renderer crash, lid closed, link cut), long before ICE or SCTP give up. It is relied on only
  * once the other side has sent one: a peer without it (another client) is never taken for gone.
  */
+import { CONTROL_BYE, encodeBeat, parseControl } from "../protocol/control.ts";
 import { lossOf } from "./stats.ts";
 import type { TimerScope } from "./timers.ts";
 
@@ -29,24 +30,6 @@ export interface HeartbeatHooks {
   unreliableReceived(): number;
   /** Messages we sent on the unreliable channel. */
   unreliableSent(): number;
-}
-
-/** What one heartbeat carries: a sequence number and our unreliable receive count. */
-interface Beat {
-  hb: number;
-  u: number;
-}
-
-export function parseControl(data: unknown): Beat | "bye" | null {
-  if (typeof data !== "string" || data.length > 200) return null;
-  try {
-    const m = JSON.parse(data) as Record<string, unknown>;
-    if (m && m.bye === 1) return "bye";
-    if (m && typeof m.hb === "number" && typeof m.u === "number") return { hb: m.hb, u: m.u };
-  } catch {
-    // Not ours: ignored.
-  }
-  return null;
 }
 
 export class Heartbeat {
@@ -100,7 +83,7 @@ export class Heartbeat {
   }
 
   #beatMessage(): string {
-    return JSON.stringify({ hb: ++this.#seq, u: this.#h.unreliableReceived() } satisfies Beat);
+    return encodeBeat(++this.#seq, this.#h.unreliableReceived());
   }
 
   #send(msg: string): void {
@@ -131,7 +114,7 @@ export class Heartbeat {
 
   /** Tells the peer we are closing (best effort), then stops. */
   bye(): void {
-    this.#send(JSON.stringify({ bye: 1 }));
+    this.#send(CONTROL_BYE);
     this.stop();
   }
 

@@ -5,3 +5,4 @@ export * from "./validate.ts";
 export * from "./ice.ts";
 export * from "./fast.ts";
 export * from "./wire.ts";
+export * from "./control.ts";

@@ -6,7 +6,8 @@
 import { expect } from "@open-wc/testing";
 import { CLIENT_DEFAULTS } from "../../src/client/client.ts";
 import * as E from "../../src/client/errors.ts";
-import { HEARTBEAT, Heartbeat, parseControl } from "../../src/client/heartbeat.ts";
+import { HEARTBEAT, Heartbeat } from "../../src/client/heartbeat.ts";
+import { parseControl } from "../../src/protocol/control.ts";
 import {
   JITTER0,
   QUALITY,

@@ -115,6 +115,14 @@ async function exchange(page: Page, bot: EchoBot, got: { data: string; reliable:
     (await packets(page, "u:")).every((p) => !p.reliable),
     "echoes came back unreliable",
   );
+  // Each side understood the other's heartbeats (the drop-in is property-mangled, the bot is
+  // not): the unreliable loss figure comes from them.
+  const lossKnown = async () =>
+    (await bot.client.getStats())?.unreliableLoss != null &&
+    (await page.evaluate(async () => (await document.querySelector("registry-peer")!.getStats())?.unreliableLoss)) !=
+      null;
+  for (let i = 0; i < 30 && !(await lossKnown()); i++) await new Promise((r) => setTimeout(r, 200));
+  assert.ok(await lossKnown(), "both sides read each other's heartbeats");
 }
 
 describe("Node peer ↔ <registry-peer> in Chromium", () => {
