@@ -116,12 +116,16 @@ async function exchange(page: Page, bot: EchoBot, got: { data: string; reliable:
     "echoes came back unreliable",
   );
   // Each side understood the other's heartbeats (the drop-in is property-mangled, the bot is
-  // not): the unreliable loss figure comes from them.
+  // not): the unreliable loss figure comes from them, once a side has sent 20 unreliable packets
+  // and heard a beat after that. The page keeps some unreliable traffic going (the bot echoes it).
   const lossKnown = async () =>
     (await bot.client.getStats())?.unreliableLoss != null &&
     (await page.evaluate(async () => (await document.querySelector("registry-peer")!.getStats())?.unreliableLoss)) !=
       null;
-  for (let i = 0; i < 30 && !(await lossKnown()); i++) await new Promise((r) => setTimeout(r, 200));
+  for (let i = 0; i < 30 && !(await lossKnown()); i++) {
+    await sendMany(page, 10, "w:", false);
+    await new Promise((r) => setTimeout(r, 300));
+  }
   assert.ok(await lossKnown(), "both sides read each other's heartbeats");
 }
 
