@@ -483,4 +483,26 @@ describe("fast path (ext fast)", () => {
     n.client.close();
     await timers.advance(0);
   });
+  it("guest: the join leaves before the connection is made; a connection the browser refuses ends the session", async () => {
+    const mf = new MockFetch();
+    const reg = new FakeRegistry(mf, "fast");
+    let callsAtCreate = -1;
+    const refused = new Error("refused");
+    const h = harness({
+      mf,
+      options: {
+        createPeerConnection: () => {
+          callsAtCreate = mf.calls.length;
+          throw refused;
+        },
+      },
+    });
+    const got = await swallow(
+      h.client.joinRoom({ code: reg.code, joinCode: reg.joinCode, guestUserName: "Bob", prepare: {} }),
+    );
+    expect(callsAtCreate, "the join was already sent").to.equal(1);
+    expect(got).to.equal(refused);
+    expect(h.client.getState().phase).to.equal("error");
+    expect(h.closes.length).to.equal(1);
+  });
 });
