@@ -78,8 +78,8 @@ describe("fast path (ext fast)", () => {
     // The host waits for the answer (not for any change), the drain riding along.
     expect(said(watches(mf)[0]!)).to.deep.equal({ for: "answer", since: 0, wait: 25 });
     hpc.emitCandidate(C(1));
-    // The first post waits for the rest of the burst (20 ms), later ones go as they come.
-    await timers.advance(19);
+    // The first post waits for the rest of the burst (coalesceMs), later ones go as they come.
+    await timers.advance(CLIENT_DEFAULTS.coalesceMs - 1);
     expect(reg.cands.host).to.deep.equal([]);
     await timers.advance(1);
     expect(reg.cands.host.map((s) => s.c.candidate)).to.deep.equal([C(1)]);
