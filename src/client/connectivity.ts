@@ -135,7 +135,8 @@ export class Connectivity {
   readRoute(done: (route: IceRoute | null) => void): void {
     const pc = this.#h.pc()!;
     // Named by the ICE transport (Chromium, Safari): at once, no getStats() round before onOpen.
-    const now = routeFromPair(pc.sctp?.transport.iceTransport.getSelectedCandidatePair?.() ?? null);
+    // (Every link may be missing in other browsers.)
+    const now = routeFromPair(pc.sctp?.transport?.iceTransport?.getSelectedCandidatePair?.() ?? null);
     if (now || typeof pc.getStats !== "function") {
       if (now) this.route = now;
       done(now);

@@ -409,13 +409,14 @@ describe("connectivity: the route", () => {
     expect(a.h.client.getRoute()).to.deep.equal(route);
     expect(statsCalls).to.equal(0);
     a.h.client.close();
-    // No pair yet, a pair of an unknown kind, no such method: getStats says.
+    // No pair yet, a pair of an unknown kind, no such method or transport: getStats says.
     const relayed = { localType: "relay", remoteType: "relay", protocol: "udp", relayed: true };
     for (const pair of [
       { get: () => null },
       { get: () => ({ local: cand("mystery"), remote: cand("host") }) },
       { get: () => ({ local: cand("host"), remote: cand("mystery") }) },
       "no-method" as const,
+      "no-ice-transport" as const,
     ]) {
       const b = await hostAnswered({ rtc: { stats: counted, pair } });
       openAll(b.pc);
@@ -423,7 +424,7 @@ describe("connectivity: the route", () => {
       expect(b.h.named("onOpen")).to.deep.equal([[{ route: relayed }]]);
       b.h.client.close();
     }
-    expect(statsCalls).to.equal(4);
+    expect(statsCalls).to.equal(5);
     // Named by the transport, and no getStats at all.
     const c = await hostAnswered({ rtc: { pair: { get: () => ({ local: cand("relay"), remote: cand("srflx") }) } } });
     openAll(c.pc);
