@@ -17,7 +17,7 @@ import {
   sessionConfig,
 } from "./ice-config.ts";
 import { ConnectionFailedError } from "./errors.ts";
-import { type IceRoute, routeFromStats } from "./route.ts";
+import { type IceRoute, routeFromPair, routeFromStats } from "./route.ts";
 
 export interface ConnectivityHooks {
   /** The session's connection, once made. */
@@ -128,13 +128,18 @@ export class Connectivity {
   }
 
   /**
-   * The route the open connection took (getStats), within routeWaitMs; null when the browser
-   * does not say in time. `done` gets it at once when the browser has no getStats.
+   * The route the open connection took (the ICE transport's selected pair, else getStats within
+   * routeWaitMs); null when the browser does not say in time. `done` gets it at once when the
+   * transport names it or the browser has no getStats.
    */
   readRoute(done: (route: IceRoute | null) => void): void {
     const pc = this.#h.pc()!;
-    if (typeof pc.getStats !== "function") {
-      done(null);
+    // Named by the ICE transport (Chromium, Safari): at once, no getStats() round before onOpen.
+    // (Every link may be missing in other browsers.)
+    const now = routeFromPair(pc.sctp?.transport?.iceTransport?.getSelectedCandidatePair?.() ?? null);
+    if (now || typeof pc.getStats !== "function") {
+      if (now) this.route = now;
+      done(now);
       return;
     }
     let settled = false;

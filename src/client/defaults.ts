@@ -26,8 +26,12 @@ export const CLIENT_DEFAULTS = {
   connectTimeoutMs: 10_000,
   /** Longest wait for getStats() to name the route before onOpen goes out without it. */
   routeWaitMs: 500,
-  /** (ext `fast`) The first candidates of a burst wait this long for the rest: one post, one wake. */
-  coalesceMs: 20,
+  /**
+   * (ext `fast`) The first candidates of a burst wait this long for the rest: one post, one wake.
+   * Chromium's host candidates come ~0.5-2 ms apart; a longer window delays the host's candidates
+   * past the guest's answer on a nearby Registry (then the guest waits one more drain read).
+   */
+  coalesceMs: 5,
   /** Guest: wait for the expected reliable channel after one under another label arrived. */
   channelWaitMs: 2000,
 } as const;

@@ -148,17 +148,26 @@ export class RoomAdmin {
     if (joinCode === null) throw new BadJoinCodeError("The join code is malformed.");
     badName(input.guestUserName, "guest");
     h.dispatch({ type: "join" });
-    // (ext `fast`) The connection is made while the join travels, not after it.
-    if (input.prepare) h.prepare(input.prepare, false);
+    const joining = h.transport.request({
+      method: "POST",
+      path: `/rooms/${code}/join`,
+      route: "/rooms/:code/join",
+      body: { joinCode, guestUserName: input.guestUserName },
+      signal: h.signal,
+      probe: true,
+    });
+    // (ext `fast`) The connection is made while the join travels: after its fetch started
+    // (making it takes the main thread several ms), before its answer. A connection the browser
+    // refuses ends the session, as in connect() (the join is abandoned).
     try {
-      const { body } = await h.transport.request({
-        method: "POST",
-        path: `/rooms/${code}/join`,
-        route: "/rooms/:code/join",
-        body: { joinCode, guestUserName: input.guestUserName },
-        signal: h.signal,
-        probe: true,
-      });
+      if (input.prepare) h.prepare(input.prepare, false);
+    } catch (err) {
+      void joining.catch(() => {});
+      h.fail(err);
+      throw err;
+    }
+    try {
+      const { body } = await joining;
       const r = parseJoinResult(body);
       h.conn.noteGrant(body);
       // (ext `fast`) The offer and the host's candidates so far: connect() answers without a read.

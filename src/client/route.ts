@@ -1,6 +1,7 @@
 /**
- * The route a connection took (issue #10): the selected ICE candidate pair, read from
- * `RTCPeerConnection.getStats()`. Pure: takes the stats report, returns plain data.
+ * The route a connection took (issue #10): the selected ICE candidate pair, read from the ICE
+ * transport where the browser names it, else from `RTCPeerConnection.getStats()`. Pure: takes the
+ * pair or the stats report, returns plain data.
  */
 
 /** host: same network; srflx / prflx: through a NAT (STUN); relay: through a TURN server. */
@@ -40,15 +41,24 @@ export function routeFromStats(report: { forEach(cb: (s: Stat) => void): void })
       all.find((s) => isPair(s) && s.nominated === true && s.state === "succeeded"));
   if (!pair) return null;
   const local = byId.get(pair.localCandidateId);
-  const remote = byId.get(pair.remoteCandidateId);
-  const localType = local?.candidateType;
-  const remoteType = remote?.candidateType;
+  return routeOf(local?.candidateType, byId.get(pair.remoteCandidateId)?.candidateType, local?.protocol);
+}
+
+/**
+ * The same from the ICE transport's selected pair, which the browser names at once (Chromium,
+ * Safari: `pc.sctp.transport.iceTransport.getSelectedCandidatePair()`), with no getStats() wait.
+ */
+export function routeFromPair(pair: RTCIceCandidatePair | null): IceRoute | null {
+  return pair && routeOf(pair.local.type, pair.remote.type, pair.local.protocol);
+}
+
+function routeOf(localType: unknown, remoteType: unknown, protocol: unknown): IceRoute | null {
   if (typeof localType !== "string" || !TYPES.includes(localType)) return null;
   if (typeof remoteType !== "string" || !TYPES.includes(remoteType)) return null;
   return {
     localType: localType as CandidateType,
     remoteType: remoteType as CandidateType,
-    protocol: typeof local?.protocol === "string" ? local.protocol : "udp",
+    protocol: typeof protocol === "string" ? protocol : "udp",
     relayed: localType === "relay" || remoteType === "relay",
   };
 }

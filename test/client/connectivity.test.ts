@@ -393,6 +393,50 @@ describe("connectivity: the route", () => {
     c.h.client.close();
   });
 
+  it("the pair the ICE transport names goes out with onOpen at once (no getStats); else getStats", async () => {
+    const cand = (type: string, protocol?: string) => ({ type, protocol });
+    let statsCalls = 0;
+    const counted = async () => {
+      statsCalls++;
+      return stats("relay", "relay");
+    };
+    const a = await hostAnswered({
+      rtc: { stats: counted, pair: { get: () => ({ local: cand("host", "tcp"), remote: cand("prflx") }) } },
+    });
+    openAll(a.pc);
+    const route = { localType: "host", remoteType: "prflx", protocol: "tcp", relayed: false };
+    expect(a.h.named("onOpen"), "no wait").to.deep.equal([[{ route }]]);
+    expect(a.h.client.getRoute()).to.deep.equal(route);
+    expect(statsCalls).to.equal(0);
+    a.h.client.close();
+    // No pair yet, a pair of an unknown kind, no such method or transport: getStats says.
+    const relayed = { localType: "relay", remoteType: "relay", protocol: "udp", relayed: true };
+    for (const pair of [
+      { get: () => null },
+      { get: () => ({ local: cand("mystery"), remote: cand("host") }) },
+      { get: () => ({ local: cand("host"), remote: cand("mystery") }) },
+      "no-method" as const,
+      "no-ice-transport" as const,
+    ]) {
+      const b = await hostAnswered({ rtc: { stats: counted, pair } });
+      openAll(b.pc);
+      await b.h.timers.advance(0);
+      expect(b.h.named("onOpen")).to.deep.equal([[{ route: relayed }]]);
+      b.h.client.close();
+    }
+    expect(statsCalls).to.equal(5);
+    // Named by the transport, and no getStats at all.
+    const c = await hostAnswered({ rtc: { pair: { get: () => ({ local: cand("relay"), remote: cand("srflx") }) } } });
+    openAll(c.pc);
+    expect(c.h.client.getRoute()).to.deep.equal({
+      localType: "relay",
+      remoteType: "srflx",
+      protocol: "udp",
+      relayed: true,
+    });
+    c.h.client.close();
+  });
+
   it("closed while the route is read: no onOpen, nothing left behind", async () => {
     let resolve!: (m: Map<string, Record<string, unknown>>) => void;
     const { h, pc } = await hostAnswered({ rtc: { stats: () => new Promise((r) => (resolve = r)) } });

@@ -78,8 +78,8 @@ describe("fast path (ext fast)", () => {
     // The host waits for the answer (not for any change), the drain riding along.
     expect(said(watches(mf)[0]!)).to.deep.equal({ for: "answer", since: 0, wait: 25 });
     hpc.emitCandidate(C(1));
-    // The first post waits for the rest of the burst (20 ms), later ones go as they come.
-    await timers.advance(19);
+    // The first post waits for the rest of the burst (coalesceMs), later ones go as they come.
+    await timers.advance(CLIENT_DEFAULTS.coalesceMs - 1);
     expect(reg.cands.host).to.deep.equal([]);
     await timers.advance(1);
     expect(reg.cands.host.map((s) => s.c.candidate)).to.deep.equal([C(1)]);
@@ -482,5 +482,27 @@ describe("fast path (ext fast)", () => {
     expect(n.rtc.pcs[0]!.channels.map((d) => [d.label, d.negotiated])).to.deep.equal([["data", true]]);
     n.client.close();
     await timers.advance(0);
+  });
+  it("guest: the join leaves before the connection is made; a connection the browser refuses ends the session", async () => {
+    const mf = new MockFetch();
+    const reg = new FakeRegistry(mf, "fast");
+    let callsAtCreate = -1;
+    const refused = new Error("refused");
+    const h = harness({
+      mf,
+      options: {
+        createPeerConnection: () => {
+          callsAtCreate = mf.calls.length;
+          throw refused;
+        },
+      },
+    });
+    const got = await swallow(
+      h.client.joinRoom({ code: reg.code, joinCode: reg.joinCode, guestUserName: "Bob", prepare: {} }),
+    );
+    expect(callsAtCreate, "the join was already sent").to.equal(1);
+    expect(got).to.equal(refused);
+    expect(h.client.getState().phase).to.equal("error");
+    expect(h.closes.length).to.equal(1);
   });
 });

@@ -299,8 +299,12 @@ describe("<registry-peer> methods and events", () => {
     el.setAttribute("auto-connect", "");
     el.clientOptions = FAST;
     const created = nextEvent(el, "room-created");
+    // It starts ahead of the first render (which then overlaps the offer and the create request).
+    let renderedAtStart: boolean | undefined;
+    el.addEventListener("phase-change", () => (renderedAtStart ??= el.hasUpdated), { once: true });
     wrap.append(el);
     await created;
+    expect(renderedAtStart, "the create started before the first render").to.equal(false);
     await untilPhase(el, "polling_room");
     el.close();
   });
