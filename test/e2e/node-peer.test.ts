@@ -26,6 +26,30 @@ const N = 1000;
  * nothing else.
  */
 const LIBDATACHANNEL_DTLS_RACE = "DTLS alert: unknown CA";
+
+/**
+ * werift 0.24.4's SCTP receiver sometimes acknowledges reliable chunks from Chromium and never
+ * delivers them (seen after heavy retransmission in a 1,000-packet burst, about 1 run in 8 to
+ * 14 here, with or without patchWeriftReassembly; traces: a message's first fragment gone from
+ * reassembly while its TSN is acknowledged). Documented in the README. Thrown only when the
+ * browser counted every packet as sent, werift's SCTP has nothing outstanding (every TSN it was
+ * sent is acknowledged, no gaps) and yet the bot got fewer: the test then retries with a new
+ * room, loudly, twice at most; any other shortfall fails.
+ */
+class WeriftLostAckedData extends Error {}
+/** werift's connections, to read their SCTP state when a burst falls short. */
+const weriftPcs: object[] = [];
+class WeriftSeen extends (WeriftPc as unknown as new (cfg: never) => object) {
+  constructor(cfg: never) {
+    super(cfg);
+    weriftPcs.push(this);
+  }
+}
+function weriftNothingOutstanding(): boolean {
+  const pc = weriftPcs.at(-1) as { sctpTransport?: { sctp?: { sackMisOrdered?: Set<number> } } } | undefined;
+  const sctp = pc?.sctpTransport?.sctp;
+  return sctp?.sackMisOrdered instanceof Set && sctp.sackMisOrdered.size === 0;
+}
 /** libdatachannel's warnings and errors of the current handshake, shown when it fails. */
 const ndcLog: string[] = [];
 let env: Env;
@@ -73,14 +97,26 @@ async function bothOpen(page: Page, bot: EchoBot): Promise<void> {
 }
 
 /** Page → bot → page: N reliable in order both ways, then unreliable ones marked unreliable. */
-async function exchange(page: Page, bot: EchoBot, got: { data: string; reliable: boolean }[]): Promise<void> {
+async function exchange(
+  stack: string,
+  page: Page,
+  bot: EchoBot,
+  got: { data: string; reliable: boolean }[],
+): Promise<void> {
   const expected = Array.from({ length: N }, (_, i) => `r:${i}`);
   await sendMany(page, N, "r:", true);
-  // werift's SCTP is slow: 1,000 echoes take 4–13 s here (node-datachannel's ~0.5 s); room for load.
+  // werift's SCTP is slow: 1,000 echoes take 2–13 s here (node-datachannel's ~0.5 s); room for load.
   await waitForPackets(page, "r:", N, 60_000).catch(async (e: Error) => {
     const echoed = (await packets(page, "r:").catch(() => [])).length;
     const reached = got.filter((p) => p.data.startsWith("r:")).length;
-    throw new Error(`${e.message}\n  the bot received ${reached} of ${N}; the page got ${echoed} echoes back`);
+    const sent = await page.evaluate(
+      async () => (await document.querySelector("registry-peer")!.getStats())?.reliable?.messagesSent ?? null,
+    );
+    const why = `${e.message}\n  the bot received ${reached} of ${N}; the page got ${echoed} echoes back; the browser sent ${sent}`;
+    if (stack === "werift" && sent === N && reached < N && weriftNothingOutstanding()) {
+      throw new WeriftLostAckedData(`${why}; werift acknowledged everything it was sent`);
+    }
+    throw new Error(why);
   });
   assert.deepEqual(
     got.filter((p) => p.data.startsWith("r:")).map((p) => p.data),
@@ -150,8 +186,21 @@ describe("Node peer ↔ <registry-peer> in Chromium", () => {
 
   const stacks: [string, PeerConnectionClass][] = [
     ["node-datachannel", NodeDataChannelPc],
-    ["werift", WeriftPc],
+    ["werift", WeriftSeen],
   ];
+  /** Runs `run` again (new room, new page) only after werift lost acknowledged data; twice at most. */
+  async function retryingWeriftLoss(stack: string, run: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await run();
+      } catch (e) {
+        if (!(e instanceof WeriftLostAckedData) || attempt >= 3) throw e;
+        console.warn(
+          `\n*** ${stack}, attempt ${attempt}: werift acknowledged reliable data and never delivered it (see README): retrying with a new room ***\n  ${e.message.replaceAll("\n", "\n  ")}\n`,
+        );
+      }
+    }
+  }
   for (const [stack, PeerConnection] of stacks) {
     /** The bot hosts, the page opens its share link, both open (retries only for the race above). */
     async function botHostsPageJoins(
@@ -182,60 +231,64 @@ describe("Node peer ↔ <registry-peer> in Chromium", () => {
       }
     }
 
-    it(`${stack} bot hosts; the element joins through the bot's share link`, { timeout: 120_000 }, async () => {
-      const { bot, page, rec } = await botHostsPageJoins();
-      try {
-        assert.equal(await page.evaluate(() => document.querySelector("registry-peer")!.state.role), "guest");
-        await exchange(page, bot, rec.got);
+    it(`${stack} bot hosts; the element joins through the bot's share link`, { timeout: 240_000 }, () =>
+      retryingWeriftLoss(stack, async () => {
+        const { bot, page, rec } = await botHostsPageJoins();
+        try {
+          assert.equal(await page.evaluate(() => document.querySelector("registry-peer")!.state.role), "guest");
+          await exchange(stack, page, bot, rec.got);
 
-        // The page leaves: the bot is told (its session ends with one close).
-        await page.evaluate(() => document.querySelector("registry-peer")!.close("bye"));
-        await within(bot.closed, 10_000, "bot told of the page leaving");
-        assert.equal(bot.client.getState().phase, "closed");
-        assert.deepEqual(
-          (await events(page, "peer-error")).map((e) => e.detail),
-          [],
-          "page peer-error",
-        );
-      } finally {
-        bot.client.close();
-      }
-    });
+          // The page leaves: the bot is told (its session ends with one close).
+          await page.evaluate(() => document.querySelector("registry-peer")!.close("bye"));
+          await within(bot.closed, 10_000, "bot told of the page leaving");
+          assert.equal(bot.client.getState().phase, "closed");
+          assert.deepEqual(
+            (await events(page, "peer-error")).map((e) => e.detail),
+            [],
+            "page peer-error",
+          );
+        } finally {
+          bot.client.close();
+        }
+      }),
+    );
 
-    it(`the element hosts; a ${stack} bot joins through the page's share link`, { timeout: 120_000 }, async () => {
-      ndcLog.length = 0;
-      const page = await player(env, `page-host/${stack}-guest`);
-      await page.goto(`${env.web.url}/demo/plain.html`);
-      const { shareUrl } = (await waitForEvent(page, "room-created", 15_000)).detail as { shareUrl: string };
-      const rec = recorder();
-      const bot = await startEchoBot({
-        baseUrl: env.registry.url,
-        link: shareUrl,
-        role: "guest",
-        PeerConnection,
-        onPacket: rec.onPacket,
-      });
-      try {
-        await bothOpen(page, bot);
-        await exchange(page, bot, rec.got);
+    it(`the element hosts; a ${stack} bot joins through the page's share link`, { timeout: 240_000 }, () =>
+      retryingWeriftLoss(stack, async () => {
+        ndcLog.length = 0;
+        const page = await player(env, `page-host/${stack}-guest`);
+        await page.goto(`${env.web.url}/demo/plain.html`);
+        const { shareUrl } = (await waitForEvent(page, "room-created", 15_000)).detail as { shareUrl: string };
+        const rec = recorder();
+        const bot = await startEchoBot({
+          baseUrl: env.registry.url,
+          link: shareUrl,
+          role: "guest",
+          PeerConnection,
+          onPacket: rec.onPacket,
+        });
+        try {
+          await bothOpen(page, bot);
+          await exchange(stack, page, bot, rec.got);
 
-        // The bot leaves: the page is told. node-datachannel ends the DataChannel on the wire
-        // (measured ~20 ms), so the page's bound for a closing peer holds (2 s, as between
-        // browsers). werift's close() ends DTLS before SCTP: nothing reaches the page, which
-        // learns it from the Registry or ICE (measured ~11 s), within the bound for a vanished
-        // peer (25 s, as for a crashed tab).
-        const t0 = Date.now();
-        bot.client.close("bot done");
-        await waitForEvent(page, "peer-close", stack === "werift" ? 25_000 : 2000, t0 - 5);
-        assert.equal(await bot.closed, "bot done");
-        assert.deepEqual(
-          (await events(page, "peer-error")).map((e) => e.detail),
-          [],
-          "page peer-error",
-        );
-      } finally {
-        bot.client.close();
-      }
-    });
+          // The bot leaves: the page is told. node-datachannel ends the DataChannel on the wire
+          // (measured ~20 ms), so the page's bound for a closing peer holds (2 s, as between
+          // browsers). werift's close() ends DTLS before SCTP: nothing reaches the page, which
+          // learns it from the Registry or ICE (measured ~11 s), within the bound for a vanished
+          // peer (25 s, as for a crashed tab).
+          const t0 = Date.now();
+          bot.client.close("bot done");
+          await waitForEvent(page, "peer-close", stack === "werift" ? 25_000 : 2000, t0 - 5);
+          assert.equal(await bot.closed, "bot done");
+          assert.deepEqual(
+            (await events(page, "peer-error")).map((e) => e.detail),
+            [],
+            "page peer-error",
+          );
+        } finally {
+          bot.client.close();
+        }
+      }),
+    );
   }
 });
