@@ -119,9 +119,7 @@ describe("werift reassembly fix", () => {
       ),
       ["a", "b", "c"],
     );
-    class NotWerift {
-      constructor(_cfg: unknown) {}
-    }
+    class NotWerift {}
     assert.equal(patchWeriftReassembly(NotWerift), false);
   });
 });
