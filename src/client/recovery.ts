@@ -157,7 +157,7 @@ export class Recovery {
 
   /**
    * Guest: answer every newer offer the host posts (an ICE restart, or the host's "Try again"),
-   * from the first answer until the session ends. Without `fast` (no long-poll: a read per
+   * from open (or the connect bound's restart, or trouble) until the session ends. Without `fast` (no long-poll: a read per
    * second) only while recovering (`recovering`).
    */
   watchOffers(recovering = false): void {
@@ -165,7 +165,8 @@ export class Recovery {
     if (!recovering && !this.#ctx.has("fast")) return;
     const watch = (this.#watch = new AbortController());
     void this.#answerOffers(watch.signal).catch((err) => {
-      if (isAbortError(err)) return;
+      // Stopped meanwhile (the session ended, e.g. the peer's "bye" beat the room's 410): done.
+      if (isAbortError(err) || watch.signal.aborted) return;
       // The other side closed the room (its /close can beat its "bye"): a close, not an error.
       if (err instanceof ClosedError) return this.#h.peerLeft("closed");
       this.#ctx.fail(err);
