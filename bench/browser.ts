@@ -1,6 +1,7 @@
 /**
  * Figures 1–4: two Chromium browser contexts (host and guest), each a page with the drop-in
- * <registry-peer> and bench/pages/harness.js, against local Node Registries on loopback:
+ * <registry-peer> and bench/pages/harness.js, against local Node Registries on loopback (each in
+ * a process of its own, bench/lib/counting-child.ts):
  * one with every extension (fast path), one with REGISTRY_FEATURES=none (MVP polling path).
  * The floor and the raw channel are bare RTCPeerConnections between the same two contexts,
  * with this process relaying SDP and candidates directly (Playwright bindings).
@@ -9,7 +10,7 @@
  * and the ratio or difference is taken per run before the median.
  */
 import { chromium, type Browser, type Page } from "playwright-core";
-import { CountingRegistry } from "./lib/counting-registry.ts";
+import { SpawnedRegistry } from "./lib/counting-registry.ts";
 import { startBenchStatic } from "./lib/static.ts";
 import { median, percentile, round, roundSummary, summarize, type Figure } from "./lib/stats.ts";
 
@@ -44,8 +45,9 @@ function call<T>(page: Page, fn: string, ...args: unknown[]): Promise<T> {
 
 export async function browserFigures(o: BrowserOptions): Promise<{ figures: Figure[]; info: BrowserInfo }> {
   const { ensureChromium, CHROMIUM_ARGS } = (await import("../scripts/chromium.mjs" as string)) as ChromiumModule;
-  const fast = await CountingRegistry.start({});
-  const mvp = await CountingRegistry.start({ REGISTRY_FEATURES: "none" });
+  // Each Registry in a process of its own, as a real one is on another machine.
+  const fast = await SpawnedRegistry.spawn(o.root, {});
+  const mvp = await SpawnedRegistry.spawn(o.root, { REGISTRY_FEATURES: "none" });
   const web = await startBenchStatic(o.root);
   let browser: Browser | undefined;
   try {
@@ -94,7 +96,7 @@ export async function browserFigures(o: BrowserOptions): Promise<{ figures: Figu
       return Math.max(a.open, b.open) - Math.min(a.start, b.start);
     };
     /** Room created (host) and joined (guest) first; timed from both connect() calls to both peer-open. */
-    const elementOnce = async (reg: CountingRegistry, limitMs: number) => {
+    const elementOnce = async (reg: SpawnedRegistry, limitMs: number) => {
       await reg.settle();
       const created = Date.now();
       const { code, joinCode } = await call<{ code: string; joinCode: string }>(host, "elSetup", {
@@ -113,7 +115,7 @@ export async function browserFigures(o: BrowserOptions): Promise<{ figures: Figu
         );
       return { ms: open - Math.min(a.start, b.start), requests: reg.countStarted(created, open) };
     };
-    const teardown = async (reg?: CountingRegistry) => {
+    const teardown = async (reg?: SpawnedRegistry) => {
       await Promise.all([
         call(host, "elTeardown"),
         call(guest, "elTeardown"),

@@ -7,16 +7,15 @@
  * as a player's first visit), each a page with the drop-in `<registry-peer unreliable
  * auto-connect>`. The host's element is attached; the moment it reports `room-created` its
  * codes go to the guest's page, whose element is attached with them. Timed from attaching the
- * host's element to the later `peer-open`. The Registry (Node, every extension) sits behind a
- * TCP delay proxy (bench/lib/delay-proxy.ts) adding 0 or 100 ms of RTT to every exchange; the
+ * host's element to the later `peer-open`. The Registry (Node, every extension; in a process of
+ * its own, as a real one is on another machine) sits behind a TCP delay proxy (bench/lib/delay-proxy.ts) adding 0 or 100 ms of RTT to every exchange; the
  * peer-to-peer path stays on loopback. Floor: two bare RTCPeerConnections with the same two
  * channels in two fresh contexts, this process relaying SDP and candidates. Per run the three
  * are measured back to back, order rotated; requests are counted from the Registry's own log
  * (preflights included), as figure 2.
  */
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { CountingRegistry } from "./lib/counting-registry.ts";
-import { startDelayProxy, type DelayProxy } from "./lib/delay-proxy.ts";
+import { SpawnedRegistry } from "./lib/counting-registry.ts";
 import { startBenchStatic, type BenchStatic } from "./lib/static.ts";
 import { median, roundSummary, summarize, type Figure } from "./lib/stats.ts";
 
@@ -73,12 +72,10 @@ async function players(
 
 export async function roundtripFigures(o: RoundtripOptions): Promise<{ figures: Figure[] }> {
   const { ensureChromium, CHROMIUM_ARGS } = (await import("../scripts/chromium.mjs" as string)) as ChromiumModule;
-  const reg = await CountingRegistry.start({});
-  const target = { host: "127.0.0.1", port: reg.reg.port };
-  const proxies: Record<"near" | "far", DelayProxy> = {
-    near: await startDelayProxy(target, 0),
-    far: await startDelayProxy(target, FAR_RTT_MS),
-  };
+  // The Registry and its delay proxies in a process of their own, as a real Registry is on
+  // another machine (bench/lib/counting-child.ts).
+  const reg = await SpawnedRegistry.spawn(o.root, {}, [0, FAR_RTT_MS]);
+  const proxies = { near: { url: reg.proxies[0]! }, far: { url: reg.proxies[1]! } };
   const web = await startBenchStatic(o.root);
   let browser: Browser | undefined;
   try {
@@ -86,7 +83,7 @@ export async function roundtripFigures(o: RoundtripOptions): Promise<{ figures: 
     const b = browser;
 
     /** One player pair through the drop-in, via `proxy`; bounded by `limitMs`. */
-    const elementOnce = async (proxy: DelayProxy, limitMs: number): Promise<{ ms: number; requests: Counted }> => {
+    const elementOnce = async (proxy: { url: string }, limitMs: number): Promise<{ ms: number; requests: Counted }> => {
       await reg.settle();
       let gotCodes!: (c: { code: string; joinCode: string }) => void;
       const codes = new Promise<{ code: string; joinCode: string }>((r) => (gotCodes = r));
@@ -263,8 +260,6 @@ export async function roundtripFigures(o: RoundtripOptions): Promise<{ figures: 
   } finally {
     await browser?.close().catch(() => {});
     await web.close();
-    await proxies.near.close();
-    await proxies.far.close();
     await reg.reg.close();
   }
 }

@@ -1,10 +1,12 @@
 /**
- * A Node Registry on loopback that keeps its own request log (the `log` callback), so the
- * browser figures count every request a handshake cost as the server saw it, preflights
- * included. Rate limits are off (bench/lib/limits.ts).
+ * A Node Registry on loopback, in a child process of its own (bench/lib/counting-child.ts: a
+ * real Registry runs on another machine, not in the harness's event loop), with delay proxies
+ * in front and its request log sent back line by line, so the browser figures count every
+ * request a handshake cost as the server saw it, preflights included. Rate limits are off
+ * (bench/lib/limits.ts).
  */
-import { startRegistry, type RunningRegistry } from "../../server/node/registry.ts";
-import { NO_LIMITS } from "./limits.ts";
+import { spawn } from "node:child_process";
+import { join } from "node:path";
 
 /** One request as the server logged it: start = completion time − latency (epoch ms). */
 export interface Logged {
@@ -13,24 +15,10 @@ export interface Logged {
   route: string;
 }
 
-export class CountingRegistry {
+/** The requests a Registry logged, as the server saw them. */
+export class RequestLog {
   readonly lines: Logged[] = [];
   lastAt = 0;
-  constructor(readonly reg: RunningRegistry) {}
-  static async start(env: Record<string, string>): Promise<CountingRegistry> {
-    let self: CountingRegistry | undefined;
-    const pending: string[] = [];
-    const reg = await startRegistry({
-      port: 0,
-      host: "127.0.0.1",
-      // No public STUN servers: the benchmark browsers never send traffic off this machine.
-      env: { ...NO_LIMITS, STUN_URLS: "", ...env },
-      log: (line) => (self ? self.add(line) : pending.push(line)),
-    });
-    self = new CountingRegistry(reg);
-    for (const l of pending) self.add(l);
-    return self;
-  }
   add(line: string): void {
     const j = JSON.parse(line) as { t: string; ms: number; route: string; method: string };
     const end = Date.parse(j.t);
@@ -55,3 +43,52 @@ export class CountingRegistry {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A Registry in a child process of its own, with its request log and delay proxies. */
+export class SpawnedRegistry extends RequestLog {
+  constructor(
+    readonly reg: { url: string; port: number; close(): Promise<void> },
+    /** One delay proxy URL per requested RTT, in order. */
+    readonly proxies: string[],
+  ) {
+    super();
+  }
+  /** A Registry in a child process (bench/lib/counting-child.ts), with a delay proxy per RTT in `rtts`. */
+  static async spawn(root: string, env: Record<string, string>, rtts: number[] = []): Promise<SpawnedRegistry> {
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", join(root, "bench/lib/counting-child.ts"), JSON.stringify({ env, rtts })],
+      { cwd: root, stdio: ["ignore", "inherit", "inherit", "ipc"] },
+    );
+    const pending: string[] = [];
+    let self: SpawnedRegistry | undefined;
+    child.on("message", (m: { log?: string }) => {
+      if (typeof m?.log === "string") self ? self.add(m.log) : pending.push(m.log);
+    });
+    const ready = await new Promise<{ port: number; proxies: string[] }>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error("registry child did not start in 30 s")), 30_000);
+      child.on("message", (m: { ready?: { port: number; proxies: string[] } }) => {
+        if (!m?.ready) return;
+        clearTimeout(t);
+        resolve(m.ready);
+      });
+      child.once("exit", (c) => {
+        clearTimeout(t);
+        reject(new Error(`registry child exited with ${c}`));
+      });
+    });
+    const close = () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+        child.once("exit", () => {
+          clearTimeout(t);
+          resolve();
+        });
+        child.send({ cmd: "stop" });
+      });
+    self = new SpawnedRegistry({ url: `http://127.0.0.1:${ready.port}`, port: ready.port, close }, ready.proxies);
+    for (const l of pending) self.add(l);
+    return self;
+  }
+}
