@@ -42,6 +42,7 @@ import {
   FEATURES,
   type ErrorCode,
 } from "../../src/protocol/index.ts";
+import { batchedLines } from "./log-lines.ts";
 
 export interface StartOptions {
   port?: number;
@@ -167,6 +168,10 @@ export async function startRegistry(opts: StartOptions = {}): Promise<RunningReg
       : clientAddress(peer, c.req.header("x-forwarded-for"), config.trustedProxies);
   };
 
+  // The default log: batched per event-loop turn, written out at close and at exit.
+  const sink = opts.log ? undefined : batchedLines((chunk) => process.stdout.write(chunk));
+  const flushAtExit = () => sink?.flush();
+  if (sink) process.once("exit", flushAtExit);
   const app = createApp({
     config,
     rooms,
@@ -175,7 +180,7 @@ export async function startRegistry(opts: StartOptions = {}): Promise<RunningReg
     holdGate: (_c, key) => holdGate(holds, key),
     sha256: sha256HexSync,
     randomBytes: pooledRandomBytes,
-    log: opts.log ?? ((line) => console.log(line)),
+    log: opts.log ?? sink!.log,
   });
   const headersTimeout = Math.min(config.headersTimeoutMs, config.requestTimeoutMs);
   const server = createAdaptorServer({
@@ -291,6 +296,8 @@ export async function startRegistry(opts: StartOptions = {}): Promise<RunningReg
         await stopped;
         clearInterval(idle);
         clearTimeout(force);
+        sink?.flush();
+        process.removeListener("exit", flushAtExit);
       })();
       return closing;
     },
