@@ -108,6 +108,22 @@ test("no browser file in the package carries server code; the server files do", 
   }
 });
 
+test("the committed custom-elements.json is the one the build generates", () => {
+  // The build (`npm run analyze`) rewrites it; a difference from git's copy is an element change
+  // whose manifest was not committed (tools and the shipped package would describe the old API).
+  const inGit = spawnSync("git", ["rev-parse", "--is-inside-work-tree"], { cwd: ROOT, encoding: "utf8" });
+  if (inGit.status !== 0 || inGit.stdout.trim() !== "true") return;
+  const diff = spawnSync("git", ["diff", "--stat", "--exit-code", "--", "custom-elements.json"], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
+  assert.equal(
+    diff.status,
+    0,
+    `custom-elements.json differs from git's copy; commit the regenerated file:\n${diff.stdout}`,
+  );
+});
+
 test("every file that registers the element is listed in sideEffects, and the list has nothing else", () => {
   const registering = [...packed].filter(
     (p) => p.endsWith(".js") && readFileSync(join(installed, p), "utf8").includes("customElements.define"),
