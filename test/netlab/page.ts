@@ -320,7 +320,12 @@ export function pageFetch(
   );
 }
 
-/** Candidate pairs of the page's newest connection that ICE checked successfully (types, protocol). */
+/**
+ * Candidate pairs of the page's newest connection that ICE checked successfully (types,
+ * protocol): state "succeeded", or a check answered at least once. libwebrtc reports a pair
+ * "in-progress" again while each later check on it (keepalive, consent) is in flight, so on a
+ * relayed pair, whose checks take longer, "succeeded" alone may list none at that moment.
+ */
 export function succeededPairs(page: Page): Promise<{ local: string; remote: string; protocol: string }[]> {
   return page.evaluate(async () => {
     const pcs = (window as unknown as { rp: { pcs: RTCPeerConnection[] } }).rp.pcs;
@@ -329,7 +334,7 @@ export function succeededPairs(page: Page): Promise<{ local: string; remote: str
     const st = await pc.getStats();
     const out: { local: string; remote: string; protocol: string }[] = [];
     st.forEach((p: RTCIceCandidatePairStats) => {
-      if (p.type !== "candidate-pair" || p.state !== "succeeded") return;
+      if (p.type !== "candidate-pair" || (p.state !== "succeeded" && !((p.responsesReceived ?? 0) > 0))) return;
       const l = st.get(p.localCandidateId) as { candidateType: string; protocol: string } | undefined;
       const r = st.get(p.remoteCandidateId) as { candidateType: string } | undefined;
       if (l && r) out.push({ local: l.candidateType, remote: r.candidateType, protocol: l.protocol });
