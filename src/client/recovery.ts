@@ -157,7 +157,7 @@ export class Recovery {
 
   /**
    * Guest: answer every newer offer the host posts (an ICE restart, or the host's "Try again"),
-   * from open (or the connect bound's restart, or trouble) until the session ends. Without `fast` (no long-poll: a read per
+   * from the first answer until the session ends. Without `fast` (no long-poll: a read per
    * second) only while recovering (`recovering`).
    */
   watchOffers(recovering = false): void {
