@@ -60,7 +60,14 @@ type Role = "host" | "guest";
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
     const t = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+    signal.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
   });
 const key = (c: Candidate) => JSON.stringify([c.candidate, c.sdpMid ?? "", c.sdpMLineIndex ?? -1]);
 
@@ -83,6 +90,8 @@ export class DocPeer {
   private pc: RTCPeerConnection | undefined;
   private dc: RTCDataChannel | undefined;
   private readonly stop = new AbortController();
+  /** Aborts the reads in flight once open: "Stop reading once it is open" (A minimal third-party peer). */
+  private readonly reads = new AbortController();
   private closing = false;
   private isOpen = false;
   private resolvePeerClosed!: (why: string) => void;
@@ -119,7 +128,7 @@ export class DocPeer {
   private async call<T>(
     method: "GET" | "POST",
     path: string,
-    opts: { body?: object; simple?: boolean; token?: boolean; query?: string } = {},
+    opts: { body?: object; simple?: boolean; token?: boolean; query?: string; read?: boolean } = {},
   ): Promise<{ status: number; json: T; etag: string | null }> {
     const headers: Record<string, string> = {};
     let body: string | undefined;
@@ -136,7 +145,9 @@ export class DocPeer {
     }
     if (opts.token && !opts.simple) headers["X-Access-Token"] = this.token;
     // Every wait is bounded: a long-poll holds at most 25 s (Limits), so 35 s is a dead server.
-    const signal = AbortSignal.any([this.stop.signal, AbortSignal.timeout(35_000)]);
+    const signals = [this.stop.signal, AbortSignal.timeout(35_000)];
+    if (opts.read) signals.push(this.reads.signal);
+    const signal = AbortSignal.any(signals);
     const res = await fetch(`${this.opts.baseUrl}${path}${opts.query ?? ""}`, { method, headers, body, signal });
     this.features = (res.headers.get("X-Registry-Features") ?? "")
       .split(",")
@@ -178,6 +189,12 @@ export class DocPeer {
     return this.call<T>("POST", `/rooms/${this.code}${path}`, { body, simple: this.fast, token: true });
   }
 
+  /** A read (`/watch`, `GET`): given up once open. */
+  private read<T>(method: "GET" | "POST", path: string, body?: object) {
+    const simple = method === "POST" && this.fast;
+    return this.call<T>(method, `/rooms/${this.code}${path}`, { body, simple, token: true, read: true });
+  }
+
   // ---- WebRTC (docs/protocol.md, DataChannels) ----
 
   private newPc(): RTCPeerConnection {
@@ -212,6 +229,7 @@ export class DocPeer {
     dc.addEventListener("close", () => this.ended("datachannel_close"));
     const open = () => {
       this.isOpen = true;
+      this.reads.abort();
       this.resolveOpened();
     };
     if (dc.readyState === "open") open();
@@ -263,14 +281,23 @@ export class DocPeer {
   private async flushRemote(): Promise<void> {
     if (!this.remoteSet || !this.pc) return;
     for (const c of this.queued.splice(0)) {
-      await this.pc.addIceCandidate({ candidate: c.candidate, sdpMid: c.sdpMid ?? null, sdpMLineIndex: c.sdpMLineIndex ?? null });
+      await this.pc.addIceCandidate({
+        candidate: c.candidate,
+        sdpMid: c.sdpMid ?? null,
+        sdpMLineIndex: c.sdpMLineIndex ?? null,
+      });
     }
     // `complete: true` means addIceCandidate() with no argument (DataChannels, Order of writes).
     if (this.remoteComplete) await this.pc.addIceCandidate();
   }
 
   private async setRemote(d: Description): Promise<void> {
-    await this.pc!.setRemoteDescription(d);
+    const pc = this.pc!;
+    await pc.setRemoteDescription(d).catch((e: Error) => {
+      const lines = d.sdp.split("\r\n").filter((l) => l.startsWith("a=candidate") || l.startsWith("a=end-of"));
+      const states = `${pc.signalingState}/${pc.iceGatheringState}/${pc.iceConnectionState}/${pc.connectionState}`;
+      throw new Error(`setRemoteDescription(${d.type}): ${e.message} (${lines.length} candidate lines; ${states})`);
+    });
     this.remoteSet = true;
     await this.flushRemote();
   }
@@ -325,16 +352,21 @@ export class DocPeer {
       t = setTimeout(() => reject(new Error(`doc-peer: not open within ${ms} ms`)), ms);
     });
     const run = this.role === "host" ? this.runHost() : this.runGuest();
-    run.catch((e: Error) => {
-      if (this.closing) return;
-      this.errors.push(e.message);
-      this.rejectOpened(e);
-    });
+    this.guard(run);
     try {
       await Promise.race([this.opened, bound]);
     } finally {
       clearTimeout(t);
     }
+  }
+
+  /** A loop's failure: recorded and ends connect(), unless it is our own stop (close, open). */
+  private guard(p: Promise<void>): void {
+    p.catch((e: Error) => {
+      if (this.closing || (this.isOpen && e.name === "AbortError")) return;
+      this.errors.push(e.message);
+      this.rejectOpened(e);
+    });
   }
 
   private async runHost(): Promise<void> {
@@ -343,7 +375,7 @@ export class DocPeer {
       let since = 0;
       while (!this.isOpen && !this.closing) {
         const body = this.remoteSet ? { since, wait: 25 } : { for: "answer", since, wait: 25 };
-        const { json } = await this.post<{ room: Snapshot; candidates?: CandidatePage }>("/watch", body);
+        const { json } = await this.read<{ room: Snapshot; candidates?: CandidatePage }>("POST", "/watch", body);
         if (json.room.status === "closed") throw new Error("room closed before open");
         if (!this.remoteSet && json.room.answer) await this.setRemote(json.room.answer);
         if (json.candidates) since = json.candidates.lastSeq;
@@ -352,9 +384,9 @@ export class DocPeer {
       }
       return;
     }
-    void this.drainMvp();
+    this.guard(this.drainMvp());
     while (!this.isOpen && !this.closing) {
-      const { json } = await this.call<Snapshot>("GET", `/rooms/${this.code}`, { token: true });
+      const { json } = await this.read<Snapshot>("GET", "");
       if (json.status === "closed") throw new Error("room closed before open");
       if (json.answer) return this.setRemote(json.answer);
       await sleep(1000, this.stop.signal);
@@ -377,7 +409,7 @@ export class DocPeer {
       since = this.joinResult?.candidates?.lastSeq ?? 0;
       await this.addRemote(this.joinResult?.candidates);
       while (!offer && !this.closing) {
-        const { json } = await this.post<{ room: Snapshot; candidates?: CandidatePage }>("/watch", {
+        const { json } = await this.read<{ room: Snapshot; candidates?: CandidatePage }>("POST", "/watch", {
           for: "offer",
           since,
           wait: 25,
@@ -390,7 +422,7 @@ export class DocPeer {
     } else {
       this.publishEnabled = true; // MVP: candidates any time after the join is accepted
       while (!offer && !this.closing) {
-        const { json } = await this.call<Snapshot>("GET", `/rooms/${this.code}`, { token: true });
+        const { json } = await this.read<Snapshot>("GET", "");
         if (json.status === "closed") throw new Error("room closed before open");
         offer = json.offer;
         if (!offer) await sleep(1000, this.stop.signal);
@@ -418,7 +450,10 @@ export class DocPeer {
       this.publishEnabled = true;
       void this.publish();
       while (!this.isOpen && !this.closing && !this.remoteComplete) {
-        const r = await this.post<{ room: Snapshot; candidates?: CandidatePage }>("/watch", { since, wait: 25 });
+        const r = await this.read<{ room: Snapshot; candidates?: CandidatePage }>("POST", "/watch", {
+          since,
+          wait: 25,
+        });
         if (r.json.room.status === "closed") throw new Error("room closed before open");
         if (r.json.candidates) since = r.json.candidates.lastSeq;
         await this.addRemote(r.json.candidates);
@@ -442,7 +477,7 @@ export class DocPeer {
   /** MVP: the full candidate set about every second until open, deduped by key. */
   private async drainMvp(): Promise<void> {
     while (!this.isOpen && !this.closing) {
-      const { json } = await this.call<CandidatePage>("GET", `/rooms/${this.code}/candidates`, { token: true });
+      const { json } = await this.read<CandidatePage>("GET", "/candidates");
       await this.addRemote(json);
       await sleep(1000, this.stop.signal);
     }
@@ -456,6 +491,7 @@ export class DocPeer {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.rejectOpened(new Error("closed before open"));
     this.stop.abort();
     this.dc?.close();
     this.pc?.close();
