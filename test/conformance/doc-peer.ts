@@ -159,7 +159,7 @@ export class DocPeer {
     const json = text ? (JSON.parse(text) as T) : (undefined as T);
     if (!res.ok) {
       const e = (json as { error?: { code?: string; retryable?: boolean } } | undefined)?.error;
-      if (process.env.DOC_PEER_DEBUG) console.log(`doc-peer: ${method} ${shown} ${body ?? ""} → ${text}`);
+      if (process.env.DOC_PEER_DEBUG) console.log(`doc-peer: ${method} ${shown} → ${text}`);
       throw new RegistryError(res.status, e?.code ?? "?", e?.retryable === true, this.features);
     }
     return { status: res.status, json, etag: res.headers.get("ETag") };
