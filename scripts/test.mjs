@@ -31,6 +31,8 @@ const steps = [
   ["client + element (Chromium)", npm, ["run", "-s", "test:browser"]],
   ["build", npm, ["run", "-s", "build"]],
   ["package (npm pack → Vite app, bin, Worker, typings)", npm, ["run", "-s", "test:package"]],
+  // A peer written from docs/protocol.md alone against RegistryClient (~10 s).
+  ["conformance (docs/protocol.md peer ↔ RegistryClient)", npm, ["run", "-s", "test:conformance"]],
   ["e2e (Chromium, Firefox, Node peers)", npm, ["run", "-s", "test:e2e"]],
   // Needs root and `ip netns`: otherwise it prints a NETLAB SKIPPED banner and passes as skipped.
   ["netlab (namespaces, NAT, coturn)", npm, ["run", "-s", "test:netlab"]],
