@@ -191,7 +191,9 @@ export class RoomHost implements RoomDirectory {
       if (out.reply) return out.reply;
       if (st.held) {
         const why = await st.held;
-        if (why === "abort") return { status: 499, error: "bad_request", message: "Client went away." };
+        // Nobody reads it; 499 (as nginx logs a client that closed the connection) keeps an
+        // abandoned long-poll out of the log's 4xx errors.
+        if (why === "abort") return { status: 499 };
         if (why !== "wake") final = true;
       } else {
         final = true;

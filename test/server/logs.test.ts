@@ -96,3 +96,35 @@ test("after a full handshake the log holds none of the secrets or signaling data
     await s.close();
   }
 });
+
+test("a long-poll whose client went away is logged as 499, not as a bad request", async (t) => {
+  const s = await startServer();
+  try {
+    if (s.runtime !== "node") {
+      // Local workerd does not tell the Worker that its client went away: the hold runs to its
+      // end and is logged as the 200 it would have been (measured: wait=2 → 200 after 2028 ms).
+      t.skip(`${s.runtime}: a held request is not told that its client went away`);
+      return;
+    }
+    const created = await post(s.url, "/rooms", { hostUserName: "Ann" });
+    expectStatus(created, 201);
+    const { code, ownerToken } = created.body;
+    const ctl = new AbortController();
+    const held = fetch(`${s.url}/rooms/${code}?since=1&wait=20`, {
+      headers: { "x-access-token": ownerToken },
+      signal: ctl.signal,
+    }).catch(() => null);
+    await new Promise((r) => setTimeout(r, 300));
+    ctl.abort();
+    await held;
+    // Bounded: the server notices the closed connection and logs the request.
+    const t0 = Date.now();
+    const line = () => s.logs().find((l) => l.includes('"route":"/rooms/:code"') && l.includes('"method":"GET"'));
+    while (!line() && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 50));
+    const logged = line();
+    assert.ok(logged, `no log line for the abandoned long-poll in:\n${s.logs().join("\n")}`);
+    assert.equal(JSON.parse(logged.slice(logged.indexOf("{"))).status, 499);
+  } finally {
+    await s.close();
+  }
+});
