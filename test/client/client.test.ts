@@ -1324,3 +1324,68 @@ describe("RegistryClient: open session", () => {
     h.client.close();
   });
 });
+
+describe("RegistryClient: nothing starts after the session ended", () => {
+  /** Holds the next setRemoteDescription of `pc` until the returned function is called. */
+  function holdRemote(pc: MockPeerConnection): () => void {
+    let release: (() => void) | undefined;
+    const set = pc.setRemoteDescription.bind(pc);
+    pc.setRemoteDescription = (d) =>
+      new Promise<void>((resolve, reject) => {
+        release = () => set(d).then(resolve, reject);
+      });
+    return () => release!();
+  }
+
+  it("guest (MVP): close() while the offer is applied; when it lands no drain starts (no request, no timer)", async () => {
+    const mf = new MockFetch();
+    const reg = new FakeRegistry(mf, "legacy");
+    reg.status = "joined";
+    reg.offer = { type: "offer", sdp: "v=0\r\noffer" };
+    const h = harness({ mf });
+    const done = swallow(h.client.connect({ role: "guest", code: reg.code, accessToken: reg.guestToken }));
+    const pc = h.rtc.pcs[0]!;
+    const release = holdRemote(pc);
+    await h.timers.advance(0);
+    expect(pc.remoteDescription).to.equal(null);
+    // The /close is lost: the room lives on (as after a failure that leaves it for "Try again").
+    mf.script("POST /rooms/:code/close", new TypeError("lost"));
+    h.client.close();
+    const sent = mf.calls.length;
+    release();
+    await h.timers.advance(10_000);
+    expect(
+      mf.calls.slice(sent).map((c) => `${c.method} ${c.route}`),
+      "requests after close",
+    ).to.deep.equal([]);
+    expect(await done).to.be.instanceOf(E.ClosedError);
+    expectReleased(h, pc);
+  });
+
+  it("host (fast): close() while the answer is applied; when it lands no drain starts", async () => {
+    const mf = new MockFetch();
+    const reg = new FakeRegistry(mf, "all");
+    const h = harness({ mf });
+    const done = swallow(h.client.connect({ role: "host", code: reg.code, accessToken: reg.ownerToken }));
+    await h.timers.advance(0);
+    const pc = h.rtc.pcs[0]!;
+    const release = holdRemote(pc);
+    reg.answer = { type: "answer", sdp: "v=0\r\nanswer" };
+    reg.status = "paired";
+    reg.version++;
+    reg.wake();
+    await h.timers.advance(0);
+    expect(pc.remoteDescription).to.equal(null);
+    mf.script("POST /rooms/:code/close", new TypeError("lost"));
+    h.client.close();
+    const sent = mf.calls.length;
+    release();
+    await h.timers.advance(10_000);
+    expect(
+      mf.calls.slice(sent).map((c) => `${c.method} ${c.route}`),
+      "requests after close",
+    ).to.deep.equal([]);
+    expect(await done).to.be.instanceOf(E.ClosedError);
+    expectReleased(h, pc);
+  });
+});
