@@ -153,7 +153,7 @@ export class Session {
     // Open before the answer step finished: `answered` comes back here.
     if (!canApply(h.state(), "dc_open")) return;
     this.openedOnce = true;
-    h.conn.connected();
+    h.conn.opened();
     this.#ctx.dispatch({ type: "dc_open" });
     h.telemetry({ type: "dc_open" });
     this.#startHeartbeat(this.rtc!);
