@@ -155,6 +155,8 @@ export class Session {
     this.openedOnce = true;
     h.conn.opened();
     this.#ctx.dispatch({ type: "dc_open" });
+    // An onStateChange that called close(): no control channel, timer or onOpen after it.
+    if (this.#ctx.signal.aborted) return;
     h.telemetry({ type: "dc_open" });
     this.#startHeartbeat(this.rtc!);
     this.#statsLoop();

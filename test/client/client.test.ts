@@ -1389,3 +1389,83 @@ describe("RegistryClient: nothing starts after the session ended", () => {
     expectReleased(h, pc);
   });
 });
+
+describe("RegistryClient: close() from an app callback (re-entrant)", () => {
+  it("close() in onStateChange at connect: no listener, connection or timer left; connect() rejects", async () => {
+    const mf = new MockFetch();
+    const reg = new FakeRegistry(mf, "legacy");
+    let listening = 0;
+    const network = {
+      online: () => true,
+      listen: () => {
+        listening++;
+        return () => {
+          listening--;
+        };
+      },
+    };
+    let client!: Harness["client"];
+    const h = harness({
+      mf,
+      options: { network },
+      on: { onStateChange: (s) => s.phase === "posting_offer" && client.close() },
+    });
+    client = h.client;
+    const done = swallow(h.client.connect({ role: "host", code: reg.code, accessToken: reg.ownerToken }));
+    await h.timers.advance(5000);
+    expect(listening, "network listeners").to.equal(0);
+    expect(
+      h.rtc.pcs.every((pc) => pc.closed && pc.totalListeners() === 0),
+      "connections",
+    ).to.equal(true);
+    expect(h.timers.pending).to.equal(0);
+    expect(await Promise.race([done, "pending"])).to.be.instanceOf(E.ClosedError);
+    expect(h.closes).to.deep.equal(["closed"]);
+  });
+
+  it("close() in onStateChange at the answer (guest, fast): no offer watch, no connect bound after it", async () => {
+    const mf = new MockFetch();
+    const reg = new FakeRegistry(mf, "all");
+    reg.status = "joined";
+    reg.offer = { type: "offer", sdp: "v=0\r\noffer" };
+    let client!: Harness["client"];
+    const h = harness({ mf, on: { onStateChange: (s) => s.phase === "draining_ice" && client.close() } });
+    client = h.client;
+    const done = swallow(h.client.connect({ role: "guest", code: reg.code, accessToken: reg.guestToken }));
+    await h.timers.advance(0);
+    const closed = mf.calls.findIndex((c) => c.route === "/rooms/:code/close");
+    expect(closed).to.be.greaterThan(0);
+    await h.timers.advance(30_000);
+    expect(h.client.getState().phase).to.equal("closed");
+    expect(
+      mf.calls.slice(closed + 1).map((c) => `${c.method} ${c.route}`),
+      "requests after close",
+    ).to.deep.equal([]);
+    expect(h.timers.pending, "timers after close").to.equal(0);
+    expect(mf.pendingCount, "requests in flight").to.equal(0);
+    expect(await Promise.race([done, "pending"])).to.be.instanceOf(E.ClosedError);
+  });
+
+  it("close() in onStateChange when open: no heartbeat, stats or route timer starts after it", async () => {
+    const mf = new MockFetch();
+    const reg = new FakeRegistry(mf, "legacy");
+    let client!: Harness["client"];
+    const h = harness({ mf, on: { onStateChange: (s) => s.phase === "open" && client.close() } });
+    client = h.client;
+    const done = swallow(h.client.connect({ role: "host", code: reg.code, accessToken: reg.ownerToken }));
+    await h.timers.advance(0);
+    const pc = h.rtc.pcs[0]!;
+    reg.answer = { type: "answer", sdp: "v=0\r\nanswer" };
+    reg.status = "paired";
+    reg.version++;
+    await h.timers.advance(1000);
+    expect(h.client.getState().phase).to.equal("draining_ice");
+    openHost(pc);
+    await h.timers.advance(5000);
+    expect(h.client.getState().phase).to.equal("closed");
+    expect(h.timers.pending, "timers after close").to.equal(0);
+    expect(pc.totalListeners(), "listeners after close").to.equal(0);
+    expect(h.named("onOpen"), "no onOpen after close").to.deep.equal([]);
+    expect(await Promise.race([done, "pending"])).to.be.instanceOf(E.ClosedError);
+  });
+});
