@@ -1,6 +1,7 @@
 import { expect } from "@open-wc/testing";
 import * as E from "../../src/client/errors.ts";
 import { CLIENT_DEFAULTS } from "../../src/client/client.ts";
+import type { RegistryClientEvents } from "../../src/client/types.ts";
 import {
   FakeRegistry,
   MockFetch,
@@ -1467,5 +1468,56 @@ describe("RegistryClient: close() from an app callback (re-entrant)", () => {
     expect(pc.totalListeners(), "listeners after close").to.equal(0);
     expect(h.named("onOpen"), "no onOpen after close").to.deep.equal([]);
     expect(await Promise.race([done, "pending"])).to.be.instanceOf(E.ClosedError);
+  });
+});
+
+describe("RegistryClient: close() from an ICE or recovery callback (re-entrant)", () => {
+  async function openGuestClosingOn(on: RegistryClientEvents) {
+    const mf = new MockFetch();
+    const reg = new FakeRegistry(mf, "all");
+    reg.status = "joined";
+    reg.offer = { type: "offer", sdp: "v=0\r\noffer" };
+    const h = harness({ mf, on });
+    const done = swallow(h.client.connect({ role: "guest", code: reg.code, accessToken: reg.guestToken }));
+    await h.timers.advance(0);
+    const pc = h.rtc.pcs[0]!;
+    const dc = pc.announceChannel("data");
+    pc.setConnectionState("connected");
+    dc.open();
+    await done;
+    expect(h.client.getState().phase).to.equal("open");
+    return { mf, reg, h, pc };
+  }
+
+  /** After `act`, the session ended and nothing it started outlives it. */
+  async function expectNothingAfterClose(h: Harness, mf: MockFetch, pc: MockPeerConnection, act: () => void) {
+    const sent = mf.calls.length;
+    act();
+    await h.timers.advance(60_000);
+    expect(h.client.getState().phase).to.equal("closed");
+    expect(
+      mf.calls.slice(sent).map((c) => `${c.method} ${c.route}`),
+      "requests after close",
+    ).to.deep.equal(["POST /rooms/:code/close"]);
+    expect(h.timers.pending, "timers after close").to.equal(0);
+    expect(mf.pendingCount, "requests in flight").to.equal(0);
+    expect(pc.totalListeners(), "listeners").to.equal(0);
+    expect(h.closes).to.deep.equal(["closed"]);
+  }
+
+  it("close() in onIceConnectionStateChange('disconnected'): no recovery starts after it", async () => {
+    let client!: Harness["client"];
+    const { mf, h, pc } = await openGuestClosingOn({
+      onIceConnectionStateChange: (s) => s === "disconnected" && client.close(),
+    });
+    client = h.client;
+    await expectNothingAfterClose(h, mf, pc, () => pc.setConnectionState("disconnected"));
+  });
+
+  it("close() in onReconnecting: no recovery window or offer watch after it", async () => {
+    let client!: Harness["client"];
+    const { mf, h, pc } = await openGuestClosingOn({ onReconnecting: () => client.close() });
+    client = h.client;
+    await expectNothingAfterClose(h, mf, pc, () => pc.setConnectionState("failed"));
   });
 });
