@@ -1521,3 +1521,38 @@ describe("RegistryClient: close() from an ICE or recovery callback (re-entrant)"
     await expectNothingAfterClose(h, mf, pc, () => pc.setConnectionState("failed"));
   });
 });
+
+describe("RegistryClient: the control channel is best effort", () => {
+  it("a connection that refuses it (the app's negotiated channel took id 1001): open all the same, nothing thrown", async () => {
+    const { h, pc, done } = await guestDraining("legacy", {
+      connect: { dataChannel: { negotiated: true, id: 1001 } },
+    } as never);
+    const create = pc.createDataChannel.bind(pc);
+    // As a browser does for a negotiated id already in use.
+    pc.createDataChannel = (label, init) => {
+      if (init?.negotiated && pc.channels.some((c) => c.init.negotiated && c.init.id === init.id))
+        throw new DOMException("id in use", "OperationError");
+      return create(label, init);
+    };
+    const uncaught: unknown[] = [];
+    const onError = (e: ErrorEvent) => {
+      uncaught.push(e.error);
+      e.preventDefault();
+    };
+    window.addEventListener("error", onError);
+    try {
+      pc.setConnectionState("connected");
+      pc.channels[0]!.open();
+      await h.timers.advance(0);
+    } finally {
+      window.removeEventListener("error", onError);
+    }
+    expect(uncaught, "thrown from the channel's open event").to.deep.equal([]);
+    expect(await Promise.race([done, "pending"])).to.equal(undefined);
+    expect(h.named("onOpen").length).to.equal(1);
+    expect(h.client.getState().phase).to.equal("open");
+    h.client.close();
+    await h.timers.advance(0);
+    expectReleased(h, pc);
+  });
+});
