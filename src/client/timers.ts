@@ -43,10 +43,13 @@ export class TimerScope {
     this.#live.delete(id);
   }
 
-  /** A promise resolved after ms, or rejected with `AbortError` when the signal aborts. */
+  /**
+   * A promise resolved after ms, or rejected with `AbortError` when the signal aborts, or at once
+   * after clear() (no timer would end it).
+   */
   sleep(ms: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
-      if (signal.aborted) return reject(abortError());
+      if (signal.aborted || this.#cleared) return reject(abortError());
       const onAbort = () => {
         this.cancel(id);
         reject(abortError());

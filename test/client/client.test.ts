@@ -1471,6 +1471,26 @@ describe("RegistryClient: close() from an app callback (re-entrant)", () => {
   });
 });
 
+describe("RegistryClient: close() from onStateChange during a retry (re-entrant)", () => {
+  it("createRoom: a 503 retried, close() when its error is noted: createRoom rejects, nothing left", async () => {
+    const mf = new MockFetch();
+    new FakeRegistry(mf, "legacy");
+    mf.script("POST /rooms", err("unavailable", 503));
+    let client!: Harness["client"];
+    const h = harness({ mf, on: { onStateChange: (s) => s.lastError?.code === "unavailable" && client.close() } });
+    client = h.client;
+    const p = swallow(h.client.createRoom({ hostUserName: "Alice" }));
+    await h.timers.advance(0);
+    expect(h.client.getState().phase).to.equal("closed");
+    // No backoff wait outlives close(), and the call ends with it.
+    expect(h.timers.pending, "timers after close").to.equal(0);
+    expect(await Promise.race([p, "pending"])).to.be.instanceOf(E.TransitionError);
+    await h.timers.advance(10_000);
+    expect(mf.callsTo("POST /rooms").length, "not sent again").to.equal(1);
+    expectReleased(h);
+  });
+});
+
 describe("RegistryClient: close() from an ICE or recovery callback (re-entrant)", () => {
   async function openGuestClosingOn(on: RegistryClientEvents) {
     const mf = new MockFetch();
