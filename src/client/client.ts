@@ -133,6 +133,8 @@ export class RegistryClient {
       answered: () => {
         this.#drainAt("answered");
         this.#dispatch({ type: "answered" });
+        // An onStateChange that called close(): no bound, no offer watch after it.
+        if (this.#ctl.signal.aborted) return;
         conn.answered();
         this.#s.answered(this.#remote.markReady());
         // The guest answers any newer offer from here on (restarts, the host's "Try again").
@@ -221,12 +223,14 @@ export class RegistryClient {
       return Promise.reject(err);
     }
     const code = normalizeRoomCode(opts.code) ?? opts.code;
-    this.#dispatch({ type: "connect", role: opts.role, code, token: opts.accessToken });
-    this.#lastContact = this.#o.nowMs();
-    this.#rec.start();
     const done = new Promise<void>((resolve, reject) => {
       this.#settle = { resolve, reject };
     });
+    this.#dispatch({ type: "connect", role: opts.role, code, token: opts.accessToken });
+    // An onStateChange that called close() ended the session (and rejected `done`): nothing starts.
+    if (this.#ctl.signal.aborted) return done;
+    this.#lastContact = this.#o.nowMs();
+    this.#rec.start();
     // The flow runs on its own; its failure ends the session (and rejects `done`).
     void this.#run(opts).catch((err) => this.fail(err));
     return done;

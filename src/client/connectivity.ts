@@ -2,7 +2,8 @@
  * Getting the two browsers connected at all (issue #10): which ICE servers the connection uses
  * (the page's, else the Registry's; relay-only), fresh Registry credentials before an ICE
  * restart, the bound on connecting (connectTimeoutMs once both descriptions are set: one ICE
- * restart at half of it, then ConnectionFailedError), and the route the connection took.
+ * restart at half of it, then ConnectionFailedError; as long again from ICE connected for the
+ * channels to open, then ChannelMismatchError), and the route the connection took.
  */
 import { type IceGrant, parseIceGrant } from "../protocol/index.ts";
 import type { Ctx } from "./ctx.ts";
@@ -16,7 +17,7 @@ import {
   relayOffered,
   sessionConfig,
 } from "./ice-config.ts";
-import { ConnectionFailedError } from "./errors.ts";
+import { ChannelMismatchError, ConnectionFailedError } from "./errors.ts";
 import { type IceRoute, routeFromPair, routeFromStats } from "./route.ts";
 
 export interface ConnectivityHooks {
@@ -35,6 +36,8 @@ export class Connectivity {
   #half: number | undefined;
   #bound: number | undefined;
   #armed = false;
+  /** ICE connected once (the connect bound is then the channels'). */
+  #iceUp = false;
   route: IceRoute | null = null;
 
   constructor(ctx: Ctx, hooks: ConnectivityHooks) {
@@ -96,20 +99,60 @@ export class Connectivity {
     }
   }
 
-  /** Both descriptions are set: ICE has connectTimeoutMs (restarting once at half of it). */
+  /**
+   * Both descriptions are set: ICE has connectTimeoutMs (restarting once at half of it). ICE that
+   * connected already (a guest's checks can succeed before its answer's post returns) leaves the
+   * channels' bound alone.
+   */
   answered(): void {
     if (this.#armed) return;
     this.#armed = true;
-    const { timers, o } = this.#ctx;
-    const ms = o.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs;
-    this.#half = timers.set(() => this.#h.stalled(), ms / 2);
-    this.#bound = timers.set(() => this.fail(), ms);
+    if (this.#iceUp) {
+      this.#awaitChannels();
+      return;
+    }
+    const ms = this.#ms();
+    this.#half = this.#ctx.timers.set(() => this.#h.stalled(), ms / 2);
+    this.#bound = this.#ctx.timers.set(() => this.fail(), ms);
   }
 
-  /** ICE connected: the bound is met. */
+  /**
+   * ICE connected: its bound is met. The channels must still open: a peer whose channels do not
+   * match ours (negotiated on one side only, or none opened) would otherwise leave this side
+   * waiting forever, ICE up and nothing to send on.
+   */
   connected(): void {
+    if (this.#iceUp) return;
+    this.#iceUp = true;
+    if (this.#armed) this.#awaitChannels();
+  }
+
+  /** The channels opened: every bound is met, and none is armed again. */
+  opened(): void {
+    this.#armed = this.#iceUp = true;
     this.#ctx.timers.cancel(this.#half);
     this.#ctx.timers.cancel(this.#bound);
+  }
+
+  /** From ICE connected, the channels have connectTimeoutMs to open (no ICE restart helps them). */
+  #awaitChannels(): void {
+    const timers = this.#ctx.timers;
+    timers.cancel(this.#half);
+    timers.cancel(this.#bound);
+    this.#bound = timers.set(
+      () =>
+        this.#ctx.fail(
+          new ChannelMismatchError(
+            "Connected to the other player, but no data channel opened: the two pages cannot talk.",
+          ),
+          true,
+        ),
+      this.#ms(),
+    );
+  }
+
+  #ms(): number {
+    return this.#ctx.o.connectTimeoutMs ?? CLIENT_DEFAULTS.connectTimeoutMs;
   }
 
   /**

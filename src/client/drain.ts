@@ -61,8 +61,10 @@ export class Drain {
   }
 
   start(): void {
-    // Once per generation, and not at all when the end mark already came with another answer.
-    if (this.#started || this.#endApplied) return;
+    // Once per generation, and not at all when the end mark already came with another answer, or
+    // once the session ended (a description applied after close() must not start a loop with its
+    // own controller: nothing would stop it).
+    if (this.#started || this.#endApplied || this.#ctx.signal.aborted) return;
     this.#started = true;
     const ctl = (this.#ctl = new AbortController());
     void this.#loop(ctl.signal).catch((err) => {

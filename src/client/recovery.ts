@@ -161,7 +161,8 @@ export class Recovery {
    * second) only while recovering (`recovering`).
    */
   watchOffers(recovering = false): void {
-    if (this.#watch && !this.#watch.signal.aborted) return;
+    // Its own controller: never one after the session ended (an app callback that closed it).
+    if ((this.#watch && !this.#watch.signal.aborted) || this.#ctx.signal.aborted) return;
     if (!recovering && !this.#ctx.has("fast")) return;
     const watch = (this.#watch = new AbortController());
     void this.#answerOffers(watch.signal).catch((err) => {

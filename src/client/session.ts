@@ -153,8 +153,10 @@ export class Session {
     // Open before the answer step finished: `answered` comes back here.
     if (!canApply(h.state(), "dc_open")) return;
     this.openedOnce = true;
-    h.conn.connected();
+    h.conn.opened();
     this.#ctx.dispatch({ type: "dc_open" });
+    // An onStateChange that called close(): no control channel, timer or onOpen after it.
+    if (this.#ctx.signal.aborted) return;
     h.telemetry({ type: "dc_open" });
     this.#startHeartbeat(this.rtc!);
     this.#statsLoop();
@@ -182,12 +184,19 @@ export class Session {
    * another offer. A peer without it never answers, and is then never judged by it.
    */
   #startHeartbeat(rtc: RtcSession): void {
-    const dc = rtc.pc.createDataChannel(HEARTBEAT.label, {
-      negotiated: true,
-      id: HEARTBEAT.id,
-      ordered: false,
-      maxRetransmits: 0,
-    });
+    let dc: RTCDataChannel;
+    try {
+      dc = rtc.pc.createDataChannel(HEARTBEAT.label, {
+        negotiated: true,
+        id: HEARTBEAT.id,
+        ordered: false,
+        maxRetransmits: 0,
+      });
+    } catch {
+      // Refused (its id taken by one of the app's negotiated channels): no heartbeats, as with a
+      // peer without them; not a throw from the channel's open event.
+      return;
+    }
     this.hb = new Heartbeat(dc, this.#ctx.timers, this.#ctx.o.nowMs, {
       silent: () => this.#h.rec.trouble("peer_unresponsive"),
       // Heard again: recovered unless ICE itself still reports the path down.

@@ -1,11 +1,13 @@
 /**
  * A scope over the injected setTimeout/clearTimeout: every timer it starts is tracked, and
- * `clear()` cancels all of them (close() leaves no timer behind). Callbacks never throw into
- * the host timer: errors go to `onError`.
+ * `clear()` cancels all of them and starts none after it (close() leaves no timer behind, even
+ * when an app callback closed the client while a part was about to set one). Callbacks never
+ * throw into the host timer: errors go to `onError`.
  */
 export class TimerScope {
   readonly #live = new Map<number, unknown>();
   #next = 1;
+  #cleared = false;
   readonly #setTimeout: (fn: () => void, ms: number) => unknown;
   readonly #clearTimeout: (t: unknown) => void;
   readonly #onError: (err: unknown) => void;
@@ -19,9 +21,10 @@ export class TimerScope {
     this.#onError = onError;
   }
 
-  /** Runs fn after ms; returns an id for cancel(). */
+  /** Runs fn after ms (never after clear()); returns an id for cancel(). */
   set(fn: () => void, ms: number): number {
     const id = this.#next++;
+    if (this.#cleared) return id;
     const handle = this.#setTimeout(() => {
       if (!this.#live.delete(id)) return; // cancelled while the host timer was already firing
       try {
@@ -40,10 +43,13 @@ export class TimerScope {
     this.#live.delete(id);
   }
 
-  /** A promise resolved after ms, or rejected with `AbortError` when the signal aborts. */
+  /**
+   * A promise resolved after ms, or rejected with `AbortError` when the signal aborts, or at once
+   * after clear() (no timer would end it).
+   */
   sleep(ms: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
-      if (signal.aborted) return reject(abortError());
+      if (signal.aborted || this.#cleared) return reject(abortError());
       const onAbort = () => {
         this.cancel(id);
         reject(abortError());
@@ -61,6 +67,7 @@ export class TimerScope {
   }
 
   clear(): void {
+    this.#cleared = true;
     for (const handle of this.#live.values()) this.#clearTimeout(handle);
     this.#live.clear();
   }

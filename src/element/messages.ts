@@ -44,6 +44,7 @@ export const ERROR_TEXT: Record<ClientErrorCode, ErrorText> = {
   candidate_too_large: T("A network route from your browser is too large for the Registry. Start over."),
   network: T("Cannot reach the Registry. Check your connection and try again.", "retry"),
   timeout: T("The other player did not arrive in time.", "retry"),
+  // As connection_failed: the peer-error message itself says which (another name, or none opened).
   channel_mismatch: T("The other player's page uses a different data channel name, so the two cannot talk."),
   // The peer-error message itself says why (no relay configured / the relay failed); this is the fallback.
   connection_failed: T("Could not connect to the other player: no network route between you was found."),

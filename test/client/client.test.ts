@@ -1,6 +1,7 @@
 import { expect } from "@open-wc/testing";
 import * as E from "../../src/client/errors.ts";
 import { CLIENT_DEFAULTS } from "../../src/client/client.ts";
+import type { RegistryClientEvents } from "../../src/client/types.ts";
 import {
   FakeRegistry,
   MockFetch,
@@ -1322,5 +1323,256 @@ describe("RegistryClient: open session", () => {
     expect(mf.callsTo("GET /rooms/:code").length).to.be.at.least(6);
     expect(mf.callsTo("GET /rooms/:code/candidates").length).to.equal(1);
     h.client.close();
+  });
+});
+
+describe("RegistryClient: nothing starts after the session ended", () => {
+  /** Holds the next setRemoteDescription of `pc` until the returned function is called. */
+  function holdRemote(pc: MockPeerConnection): () => void {
+    let release: (() => void) | undefined;
+    const set = pc.setRemoteDescription.bind(pc);
+    pc.setRemoteDescription = (d) =>
+      new Promise<void>((resolve, reject) => {
+        release = () => set(d).then(resolve, reject);
+      });
+    return () => release!();
+  }
+
+  it("guest (MVP): close() while the offer is applied; when it lands no drain starts (no request, no timer)", async () => {
+    const mf = new MockFetch();
+    const reg = new FakeRegistry(mf, "legacy");
+    reg.status = "joined";
+    reg.offer = { type: "offer", sdp: "v=0\r\noffer" };
+    const h = harness({ mf });
+    const done = swallow(h.client.connect({ role: "guest", code: reg.code, accessToken: reg.guestToken }));
+    const pc = h.rtc.pcs[0]!;
+    const release = holdRemote(pc);
+    await h.timers.advance(0);
+    expect(pc.remoteDescription).to.equal(null);
+    // The /close is lost: the room lives on (as after a failure that leaves it for "Try again").
+    mf.script("POST /rooms/:code/close", new TypeError("lost"));
+    h.client.close();
+    const sent = mf.calls.length;
+    release();
+    await h.timers.advance(10_000);
+    expect(
+      mf.calls.slice(sent).map((c) => `${c.method} ${c.route}`),
+      "requests after close",
+    ).to.deep.equal([]);
+    expect(await done).to.be.instanceOf(E.ClosedError);
+    expectReleased(h, pc);
+  });
+
+  it("host (fast): close() while the answer is applied; when it lands no drain starts", async () => {
+    const mf = new MockFetch();
+    const reg = new FakeRegistry(mf, "all");
+    const h = harness({ mf });
+    const done = swallow(h.client.connect({ role: "host", code: reg.code, accessToken: reg.ownerToken }));
+    await h.timers.advance(0);
+    const pc = h.rtc.pcs[0]!;
+    const release = holdRemote(pc);
+    reg.answer = { type: "answer", sdp: "v=0\r\nanswer" };
+    reg.status = "paired";
+    reg.version++;
+    reg.wake();
+    await h.timers.advance(0);
+    expect(pc.remoteDescription).to.equal(null);
+    mf.script("POST /rooms/:code/close", new TypeError("lost"));
+    h.client.close();
+    const sent = mf.calls.length;
+    release();
+    await h.timers.advance(10_000);
+    expect(
+      mf.calls.slice(sent).map((c) => `${c.method} ${c.route}`),
+      "requests after close",
+    ).to.deep.equal([]);
+    expect(await done).to.be.instanceOf(E.ClosedError);
+    expectReleased(h, pc);
+  });
+});
+
+describe("RegistryClient: close() from an app callback (re-entrant)", () => {
+  it("close() in onStateChange at connect: no listener, connection or timer left; connect() rejects", async () => {
+    const mf = new MockFetch();
+    const reg = new FakeRegistry(mf, "legacy");
+    let listening = 0;
+    const network = {
+      online: () => true,
+      listen: () => {
+        listening++;
+        return () => {
+          listening--;
+        };
+      },
+    };
+    let client!: Harness["client"];
+    const h = harness({
+      mf,
+      options: { network },
+      on: { onStateChange: (s) => s.phase === "posting_offer" && client.close() },
+    });
+    client = h.client;
+    const done = swallow(h.client.connect({ role: "host", code: reg.code, accessToken: reg.ownerToken }));
+    await h.timers.advance(5000);
+    expect(listening, "network listeners").to.equal(0);
+    expect(
+      h.rtc.pcs.every((pc) => pc.closed && pc.totalListeners() === 0),
+      "connections",
+    ).to.equal(true);
+    expect(h.timers.pending).to.equal(0);
+    expect(await Promise.race([done, "pending"])).to.be.instanceOf(E.ClosedError);
+    expect(h.closes).to.deep.equal(["closed"]);
+  });
+
+  it("close() in onStateChange at the answer (guest, fast): no offer watch, no connect bound after it", async () => {
+    const mf = new MockFetch();
+    const reg = new FakeRegistry(mf, "all");
+    reg.status = "joined";
+    reg.offer = { type: "offer", sdp: "v=0\r\noffer" };
+    let client!: Harness["client"];
+    const h = harness({ mf, on: { onStateChange: (s) => s.phase === "draining_ice" && client.close() } });
+    client = h.client;
+    const done = swallow(h.client.connect({ role: "guest", code: reg.code, accessToken: reg.guestToken }));
+    await h.timers.advance(0);
+    const closed = mf.calls.findIndex((c) => c.route === "/rooms/:code/close");
+    expect(closed).to.be.greaterThan(0);
+    await h.timers.advance(30_000);
+    expect(h.client.getState().phase).to.equal("closed");
+    expect(
+      mf.calls.slice(closed + 1).map((c) => `${c.method} ${c.route}`),
+      "requests after close",
+    ).to.deep.equal([]);
+    expect(h.timers.pending, "timers after close").to.equal(0);
+    expect(mf.pendingCount, "requests in flight").to.equal(0);
+    expect(await Promise.race([done, "pending"])).to.be.instanceOf(E.ClosedError);
+  });
+
+  it("close() in onStateChange when open: no heartbeat, stats or route timer starts after it", async () => {
+    const mf = new MockFetch();
+    const reg = new FakeRegistry(mf, "legacy");
+    let client!: Harness["client"];
+    const h = harness({ mf, on: { onStateChange: (s) => s.phase === "open" && client.close() } });
+    client = h.client;
+    const done = swallow(h.client.connect({ role: "host", code: reg.code, accessToken: reg.ownerToken }));
+    await h.timers.advance(0);
+    const pc = h.rtc.pcs[0]!;
+    reg.answer = { type: "answer", sdp: "v=0\r\nanswer" };
+    reg.status = "paired";
+    reg.version++;
+    await h.timers.advance(1000);
+    expect(h.client.getState().phase).to.equal("draining_ice");
+    openHost(pc);
+    await h.timers.advance(5000);
+    expect(h.client.getState().phase).to.equal("closed");
+    expect(h.timers.pending, "timers after close").to.equal(0);
+    expect(pc.totalListeners(), "listeners after close").to.equal(0);
+    expect(h.named("onOpen"), "no onOpen after close").to.deep.equal([]);
+    expect(await Promise.race([done, "pending"])).to.be.instanceOf(E.ClosedError);
+  });
+});
+
+describe("RegistryClient: close() from onStateChange during a retry (re-entrant)", () => {
+  it("createRoom: a 503 retried, close() when its error is noted: createRoom rejects, nothing left", async () => {
+    const mf = new MockFetch();
+    new FakeRegistry(mf, "legacy");
+    mf.script("POST /rooms", err("unavailable", 503));
+    let client!: Harness["client"];
+    const h = harness({ mf, on: { onStateChange: (s) => s.lastError?.code === "unavailable" && client.close() } });
+    client = h.client;
+    const p = swallow(h.client.createRoom({ hostUserName: "Alice" }));
+    await h.timers.advance(0);
+    expect(h.client.getState().phase).to.equal("closed");
+    // No backoff wait outlives close(), and the call ends with it.
+    expect(h.timers.pending, "timers after close").to.equal(0);
+    expect(await Promise.race([p, "pending"])).to.be.instanceOf(E.TransitionError);
+    await h.timers.advance(10_000);
+    expect(mf.callsTo("POST /rooms").length, "not sent again").to.equal(1);
+    expectReleased(h);
+  });
+});
+
+describe("RegistryClient: close() from an ICE or recovery callback (re-entrant)", () => {
+  async function openGuestClosingOn(on: RegistryClientEvents) {
+    const mf = new MockFetch();
+    const reg = new FakeRegistry(mf, "all");
+    reg.status = "joined";
+    reg.offer = { type: "offer", sdp: "v=0\r\noffer" };
+    const h = harness({ mf, on });
+    const done = swallow(h.client.connect({ role: "guest", code: reg.code, accessToken: reg.guestToken }));
+    await h.timers.advance(0);
+    const pc = h.rtc.pcs[0]!;
+    const dc = pc.announceChannel("data");
+    pc.setConnectionState("connected");
+    dc.open();
+    await done;
+    expect(h.client.getState().phase).to.equal("open");
+    return { mf, reg, h, pc };
+  }
+
+  /** After `act`, the session ended and nothing it started outlives it. */
+  async function expectNothingAfterClose(h: Harness, mf: MockFetch, pc: MockPeerConnection, act: () => void) {
+    const sent = mf.calls.length;
+    act();
+    await h.timers.advance(60_000);
+    expect(h.client.getState().phase).to.equal("closed");
+    expect(
+      mf.calls.slice(sent).map((c) => `${c.method} ${c.route}`),
+      "requests after close",
+    ).to.deep.equal(["POST /rooms/:code/close"]);
+    expect(h.timers.pending, "timers after close").to.equal(0);
+    expect(mf.pendingCount, "requests in flight").to.equal(0);
+    expect(pc.totalListeners(), "listeners").to.equal(0);
+    expect(h.closes).to.deep.equal(["closed"]);
+  }
+
+  it("close() in onIceConnectionStateChange('disconnected'): no recovery starts after it", async () => {
+    let client!: Harness["client"];
+    const { mf, h, pc } = await openGuestClosingOn({
+      onIceConnectionStateChange: (s) => s === "disconnected" && client.close(),
+    });
+    client = h.client;
+    await expectNothingAfterClose(h, mf, pc, () => pc.setConnectionState("disconnected"));
+  });
+
+  it("close() in onReconnecting: no recovery window or offer watch after it", async () => {
+    let client!: Harness["client"];
+    const { mf, h, pc } = await openGuestClosingOn({ onReconnecting: () => client.close() });
+    client = h.client;
+    await expectNothingAfterClose(h, mf, pc, () => pc.setConnectionState("failed"));
+  });
+});
+
+describe("RegistryClient: the control channel is best effort", () => {
+  it("a connection that refuses it (the app's negotiated channel took id 1001): open all the same, nothing thrown", async () => {
+    const { h, pc, done } = await guestDraining("legacy", {
+      connect: { dataChannel: { negotiated: true, id: 1001 } },
+    } as never);
+    const create = pc.createDataChannel.bind(pc);
+    // As a browser does for a negotiated id already in use.
+    pc.createDataChannel = (label, init) => {
+      if (init?.negotiated && pc.channels.some((c) => c.init.negotiated && c.init.id === init.id))
+        throw new DOMException("id in use", "OperationError");
+      return create(label, init);
+    };
+    const uncaught: unknown[] = [];
+    const onError = (e: ErrorEvent) => {
+      uncaught.push(e.error);
+      e.preventDefault();
+    };
+    window.addEventListener("error", onError);
+    try {
+      pc.setConnectionState("connected");
+      pc.channels[0]!.open();
+      await h.timers.advance(0);
+    } finally {
+      window.removeEventListener("error", onError);
+    }
+    expect(uncaught, "thrown from the channel's open event").to.deep.equal([]);
+    expect(await Promise.race([done, "pending"])).to.equal(undefined);
+    expect(h.named("onOpen").length).to.equal(1);
+    expect(h.client.getState().phase).to.equal("open");
+    h.client.close();
+    await h.timers.advance(0);
+    expectReleased(h, pc);
   });
 });

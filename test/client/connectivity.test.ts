@@ -5,7 +5,12 @@
  */
 import { expect } from "@open-wc/testing";
 import { CLIENT_DEFAULTS } from "../../src/client/client.ts";
-import { ClosedError, ConnectionFailedError, errorFromResponse } from "../../src/client/errors.ts";
+import {
+  ChannelMismatchError,
+  ClosedError,
+  ConnectionFailedError,
+  errorFromResponse,
+} from "../../src/client/errors.ts";
 import { CONNECT_FAILURE_MESSAGES } from "../../src/client/ice-config.ts";
 import { errorEnvelope, type IceGrant } from "../../src/protocol/index.ts";
 import {
@@ -19,6 +24,7 @@ import {
 
 const swallow = (p: Promise<unknown>) => p.catch((e: unknown) => e);
 const T = CLIENT_DEFAULTS.connectTimeoutMs;
+const NO_CHANNEL = "Connected to the other player, but no data channel opened: the two pages cannot talk.";
 const STUN = { urls: ["stun:stun.example.test:3478"] };
 const TURN = { urls: ["turn:turn.example.test:3478?transport=udp"], username: "100:abc", credential: "cred-SECRET" };
 const TURN2 = { urls: ["turn:turn.example.test:3478?transport=udp"], username: "200:def", credential: "cred2-SECRET" };
@@ -191,6 +197,41 @@ describe("connectivity: the connect bound", () => {
     expect(h.errors).to.deep.equal([]);
     expect(h.client.getState().phase).to.equal("open");
     h.client.close();
+  });
+
+  it("ICE connected but no data channel opens: channel_mismatch connectTimeoutMs after ICE connected, in words", async () => {
+    for (const role of ["host", "guest"] as const) {
+      const { mf, reg, h, pc, done } = role === "host" ? await hostAnswered() : await guestAnswered();
+      await h.timers.advance(1000);
+      pc.setConnectionState("connected");
+      await h.timers.advance(T - 1);
+      expect(h.errors, role).to.deep.equal([]);
+      expect(h.client.getState().phase, role).to.equal("connecting_rtc");
+      await h.timers.advance(1);
+      const e = (await done) as ChannelMismatchError;
+      expect(e, role).to.be.instanceOf(ChannelMismatchError);
+      expect(e.message).to.equal(NO_CHANNEL);
+      expect(h.errors.map((x) => (x as { code?: string }).code)).to.deep.equal(["channel_mismatch"]);
+      expect(h.client.getState().phase).to.equal("error");
+      // The other player may have its channels open (negotiated ones open by themselves): it is told.
+      expect(reg.closeReasons).to.deep.equal(["channel_mismatch"]);
+      expect(mf.pendingCount).to.equal(0);
+      expect(h.timers.pending).to.equal(0);
+      expect(pc.totalListeners()).to.equal(0);
+    }
+  });
+
+  it("ICE connected before the answer step finished, no channel ever: channel_mismatch, not connection_failed", async () => {
+    const { reg, h } = setup();
+    await h.client.joinRoom({ code: reg.code, joinCode: reg.joinCode, guestUserName: "Bob" });
+    reg.offer = { type: "offer", sdp: "v=0\r\noffer1" };
+    const done = swallow(h.client.connect({ role: "guest", code: reg.code, accessToken: reg.guestToken }));
+    const pc = h.rtc.pcs[0]!;
+    pc.setConnectionState("connected");
+    expect(h.client.getState().phase).to.equal("posting_answer");
+    await h.timers.advance(T);
+    expect(await done).to.be.instanceOf(ChannelMismatchError);
+    expect(h.errors.map((x) => (x as { code?: string }).code)).to.deep.equal(["channel_mismatch"]);
   });
 
   it("without the restart feature: no restart, connection_failed at the bound", async () => {

@@ -6,6 +6,8 @@
  */
 import { expect, fixture, html, waitUntil } from "@open-wc/testing";
 import type { PeerErrorDetail, PeerOpenDetail, RegistryPeer } from "../../src/element/index.ts";
+import { browserDefaults } from "../../src/client/browser.ts";
+import { RegistryClient } from "../../src/client/client.ts";
 import { CONNECT_FAILURE_MESSAGES } from "../../src/client/ice-config.ts";
 import { FAST, nextEvent, pair, record, registryUrl } from "./helpers.ts";
 
@@ -110,5 +112,35 @@ describe("<registry-peer> connectivity", () => {
     expect(elapsed).to.be.below(12_000);
     host.close();
     guest.close();
+  });
+});
+
+describe("<registry-peer> channels that never open", () => {
+  it("ICE connects but the host's channel is negotiated (no channel announced): channel_mismatch in words, then peer-close", async () => {
+    const url = await registryUrl();
+    // The host: a plain RegistryClient whose channel is pre-negotiated, which a guest element
+    // (in-band channels) never sees announced.
+    const host = new RegistryClient({ baseUrl: url, ...browserDefaults(), ...FAST });
+    const room = await host.createRoom({ hostUserName: "Alice" });
+    void host
+      .connect({ role: "host", code: room.code, accessToken: room.ownerToken, dataChannel: { negotiated: true } })
+      .catch(() => {});
+    const guest = await fixture<RegistryPeer>(
+      html`<registry-peer base-url=${url} role="guest" user-name="Bob" code=${room.code} join-code=${room.joinCode}
+        connect-timeout="1500" .clientOptions=${FAST}></registry-peer>`,
+    );
+    const rec = record(guest);
+    const error = nextEvent<PeerErrorDetail>(guest, "peer-error", 15_000);
+    guest.autoConnect = true;
+    const detail = await error;
+    expect(detail.code).to.equal("channel_mismatch");
+    // What happened, not a name difference (both channels are called "data").
+    expect(detail.message).to.equal(
+      "Connected to the other player, but no data channel opened: the two pages cannot talk.",
+    );
+    await waitUntil(() => rec.of("peer-close").length === 1, "peer-close", { timeout: 5000 });
+    await guest.updateComplete;
+    expect(guest.shadowRoot!.querySelector("[part~=status]")!.textContent!.trim()).to.equal(detail.message);
+    host.close();
   });
 });

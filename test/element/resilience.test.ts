@@ -7,6 +7,8 @@
 import { expect, fixture, html } from "@open-wc/testing";
 import type { RegistryPeer } from "../../src/element/index.ts";
 import "../../src/element/index.ts";
+import { DEFAULT_STRINGS } from "../../src/element/strings.ts";
+import { FakeRegistry, MockFetch, mockFactory } from "../client/fixtures/index.ts";
 import { FAST, nextEvent, registryUrl, statusText, untilPhase } from "./helpers.ts";
 
 /** An RTCPeerConnection whose connectionState the test can override. */
@@ -95,5 +97,34 @@ describe("<registry-peer> recovery and quality (issue #14)", () => {
     await untilPhase(host, "closed");
     await host.updateComplete;
     expect(statusText(host)).to.equal("The other player left.");
+  });
+});
+
+describe("<registry-peer> a connection lost before it opened", () => {
+  it("ICE disconnected for the grace before the channel opened: the status line says the connection was lost", async () => {
+    // Mocked Registry and connection (the client's fixtures): ICE connects, then drops before
+    // the channel opens, which a real pair in one page cannot be made to do.
+    const mf = new MockFetch();
+    const reg = new FakeRegistry(mf, "legacy");
+    reg.offer = { type: "offer", sdp: "v=0\r\noffer" };
+    const rtc = mockFactory();
+    const el = await fixture<RegistryPeer>(html`<registry-peer base-url=${mf.base} role="guest" user-name="Bob"
+      code=${reg.code} join-code=${reg.joinCode}
+      .clientOptions=${{
+        ...FAST,
+        fetchImpl: mf.fetchImpl,
+        createPeerConnection: rtc.create,
+        rtcConfiguration: { iceServers: [] },
+        disconnectGraceMs: 50,
+      }}></registry-peer>`);
+    const closed = nextEvent(el, "peer-close", 10_000);
+    el.autoConnect = true;
+    await untilPhase(el, "draining_ice");
+    const pc = rtc.pcs[0]!;
+    pc.setConnectionState("connected");
+    pc.setConnectionState("disconnected");
+    expect(await closed).to.deep.equal({ reason: "disconnected" });
+    await el.updateComplete;
+    expect(statusText(el)).to.equal(DEFAULT_STRINGS.connectionLost);
   });
 });

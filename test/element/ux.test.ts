@@ -121,6 +121,35 @@ describe("<registry-peer> focus follows the flow (keyboard), accessible in every
     await expect(el).shadowDom.to.be.accessible();
   });
 
+  it("a wait before Try again (rate limited): focus is not lost on the disabled button; Try again gets it when enabled", async () => {
+    // The host's room view has focus on Copy link; then the room watch is rate limited for longer
+    // than the client waits by itself: the error view's Try again is disabled for 11 s.
+    const fetchImpl = async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (!new URL(String(input)).pathname.endsWith("/watch")) return fetch(input, init);
+      await aTimeout(300);
+      return new Response(JSON.stringify({ error: { code: "rate_limited", message: "x", retryAfterSec: 11 } }), {
+        status: 429,
+        headers: { "Content-Type": "application/json" },
+      });
+    };
+    const el = await fixture<RegistryPeer>(
+      html`<registry-peer base-url=${await registryUrl()} .role=${"host"} user-name="Alice" .clientOptions=${{ ...FAST, fetchImpl }}></registry-peer>`,
+    );
+    button(el, "Create room").focus();
+    const err = nextEvent(el, "peer-error", 15_000);
+    await sendKeys({ press: "Enter" });
+    await waitUntil(() => activeLabel(el) === "Copy link", `focus on Copy link (is ${activeLabel(el)})`);
+    await err;
+    await el.updateComplete;
+    expect(button(el, /Try again in/).disabled).to.equal(true);
+    expect(active(el), "focus stays in the element").not.to.equal(null);
+    expect(active(el)!.id).to.equal("status");
+    await waitUntil(() => activeLabel(el) === "Try again", `focus on Try again (is ${activeLabel(el)})`, {
+      timeout: 13_000,
+    });
+    el.remove();
+  });
+
   it("focus is not taken when it was outside the element", async () => {
     const outside = document.createElement("button");
     outside.textContent = "page";

@@ -1,6 +1,6 @@
 /**
  * Focus follows the flow: when the control that had focus goes away with its view (after create,
- * join, an error, leave), the new view's `[data-focus]` control takes it, else the status line
+ * join, an error, leave), the new view's enabled `[data-focus]` control takes it, else the status line
  * (`#status`, focusable with tabindex -1) while nothing else exists. Only when focus was inside
  * the element before the update: focus elsewhere on the page is never taken.
  */
@@ -24,7 +24,9 @@ export class FocusFollower implements ReactiveController {
     const root = this.#host.renderRoot as ShadowRoot;
     const active = root.activeElement;
     if (this.#hadFocus && (!active || active.id === "status")) {
-      (root.querySelector<HTMLElement>("[data-focus]") ?? root.getElementById("status"))?.focus();
+      // A disabled control (Try again while a wait runs) cannot take focus: the status line does,
+      // and the control gets it once enabled (that re-render finds focus on the status line).
+      (root.querySelector<HTMLElement>("[data-focus]:not(:disabled)") ?? root.getElementById("status"))?.focus();
     }
   }
 }

@@ -268,10 +268,13 @@ export class SessionController implements ReactiveController {
     const code = typeof err.code === "string" ? err.code : "unknown";
     const strings = mergeStrings(this.#host.strings);
     const texts: Record<string, string> = strings.errors;
-    // connection_failed's own message says why (no relay configured / the relay failed), in plain
-    // words and without secrets (src/client/ice-config.ts), unless the page replaced that text.
+    // connection_failed's and channel_mismatch's own messages say why (no relay configured / the
+    // relay failed; a channel under another name / none opened at all), in plain words and
+    // without secrets (src/client/ice-config.ts, connectivity.ts), unless the page replaced that text.
     const own =
-      code === "connection_failed" && typeof err.message === "string" && !this.#host.strings?.errors?.connection_failed;
+      (code === "connection_failed" || code === "channel_mismatch") &&
+      typeof err.message === "string" &&
+      !this.#host.strings?.errors?.[code];
     const detail: PeerErrorDetail = {
       code,
       message: own

@@ -118,6 +118,8 @@ const CLOSED_BY: Record<string, "peerLeft" | "peerGone" | "connectionLost"> = {
   peer_closed: "peerLeft",
   peer_unresponsive: "peerGone",
   connection_lost: "connectionLost",
+  // ICE dropped before the channel opened and did not come back within the grace.
+  disconnected: "connectionLost",
 };
 
 function closedView(m: ViewModel, a: ViewActions): View {
