@@ -7,8 +7,8 @@ import * as v from "valibot";
 import { LIMITS, checkSdp, isCursor, type Candidate } from "../../src/protocol/index.ts";
 import { roomFull, sdpChars, sideChars, tooBig } from "./room-bytes.ts";
 import { clearSide, page, storeCandidates, validateCandidateList } from "./room-candidates.ts";
-import { bump, enter, err, etagOf, has, isPlainObject } from "./room-record.ts";
-import type { BodyInput, Done, OpContext, OpResult, RoomRecord } from "./room-types.ts";
+import { NO_CHANGE, bump, enter, err, etagOf, has, isPlainObject } from "./room-record.ts";
+import type { BodyInput, Done, OpContext, OpResult, RoomRecord, RoomReply } from "./room-types.ts";
 
 const SdpBody = v.object({
   type: v.optional(v.unknown()),
@@ -50,6 +50,22 @@ export function offer(rec: RoomRecord, body: BodyInput, ctx: OpContext, done: Do
   bump(rec, now);
   // (ext) ETag: the version after this change, so the host long-polls from it without a read first.
   return done({ status: 204, etag: etagOf(rec) }, { version: true, host: true }, true);
+}
+
+/**
+ * (ext `offer-watch`) The host's first offer riding on its `/watch`: checked and stored as
+ * `/offer` stores it, only while the room has none (a watch sent again after a lost reply finds
+ * it stored). Null when there is nothing to refuse.
+ */
+export function firstOffer(rec: RoomRecord, value: unknown, ctx: OpContext): RoomReply | null {
+  if (rec.offer) return null;
+  const r = offer(rec, { kind: "json", value }, ctx, (reply) => ({
+    record: rec,
+    write: true,
+    reply,
+    changed: NO_CHANGE,
+  }));
+  return r.reply!.status < 300 ? null : r.reply;
 }
 
 // (ext `fast`) The answer may carry the guest's candidates and end mark, and ask for the

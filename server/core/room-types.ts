@@ -175,5 +175,8 @@ export interface OpContext {
 /** Answers an op: the reply, what it changed, and whether the record must be written. */
 export type Done = (reply: RoomReply, extra?: Partial<Changed> | null, dirty?: boolean) => OpResult;
 
-/** Holds the request (long-poll) until one of `on` changes or `ms` runs out. */
-export type Hold = (wait: { on: WaitOn; ms: number }) => OpResult;
+/**
+ * Holds the request (long-poll) until one of `on` changes or `ms` runs out; `stored`: it wrote to
+ * the room first (ext `offer-watch`: the host's first offer).
+ */
+export type Hold = (wait: { on: WaitOn; ms: number }, stored?: boolean) => OpResult;

@@ -192,7 +192,13 @@ export function applyOp(record: RoomRecord | null, req: RoomRequest, ctx: OpCont
       return answer(rec, req.body, ctx, done);
 
     case "watch":
-      return watch(rec, side, req.body, ctx, done, (wait) => ({ record: rec, write, reply: null, wait, changed }));
+      return watch(rec, side, req.body, ctx, done, (wait, stored) => ({
+        record: rec,
+        write: write || stored === true,
+        reply: null,
+        wait,
+        changed: stored ? { ...changed, version: true, host: true } : changed,
+      }));
 
     case "candidate":
       return postCandidates(rec, side, req.body, ctx, done);

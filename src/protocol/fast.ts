@@ -26,6 +26,11 @@ export interface WatchBody {
   since?: number;
   /** Seconds to hold at most (the server caps it at LONGPOLL_MAX_SEC). */
   wait?: number;
+  /**
+   * (ext `offer-watch`) The host's first offer, stored as `/offer` would store it while the room
+   * has none (a watch sent again does not replace it): the create need not wait for the offer.
+   */
+  offer?: { type: "offer"; sdp: string };
 }
 
 /** A JSON body number that can be a cursor or a hold: a non-negative safe integer. */

@@ -81,7 +81,7 @@ export const CONFIG_DEFAULTS = {
 export const API_VERSION = 1;
 
 /** Extensions the server implements, in the order it advertises them (docs/protocol.md, Extensions). */
-export const FEATURES = ["longpoll", "delta", "batch", "end", "restart", "fast", "ice"] as const;
+export const FEATURES = ["longpoll", "delta", "batch", "end", "restart", "fast", "ice", "offer-watch"] as const;
 export type Feature = (typeof FEATURES)[number];
 
 export const HEADERS = {

@@ -50,7 +50,7 @@ function preflight(url: string, origin: string, path = "/rooms") {
 }
 
 function expectFeatureHeaders(r: { headers: Headers }) {
-  assert.equal(r.headers.get("x-registry-features"), "longpoll, delta, batch, end, restart, fast, ice");
+  assert.equal(r.headers.get("x-registry-features"), "longpoll, delta, batch, end, restart, fast, ice, offer-watch");
   assert.equal(r.headers.get("cache-control"), "no-store");
 }
 

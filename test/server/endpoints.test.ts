@@ -24,7 +24,7 @@ before(async () => {
 });
 after(() => s.close());
 
-const ALL = "longpoll, delta, batch, end, restart, fast, ice";
+const ALL = "longpoll, delta, batch, end, restart, fast, ice, offer-watch";
 
 function expectCommonHeaders(r: { headers: Headers }) {
   assert.equal(r.headers.get("x-registry-features"), ALL);

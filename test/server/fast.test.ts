@@ -403,6 +403,67 @@ test("watch: held until news (version, candidates, end mark), or until wait runs
   expectError(await w5.done, 410, "closed");
 });
 
+test("offer-watch: the host's first offer rides on its watch, wakes a guest waiting for it, is not replaced", async () => {
+  const c = await simple(s.url, "/rooms", { v: 1, hostUserName: "Ann" });
+  expectStatus(c, 201);
+  const r = { code: c.body.code as string, host: c.body.ownerToken as string, joinCode: c.body.joinCode as string };
+  const watch = (token: string, body: Record<string, unknown>) =>
+    simple(s.url, `/rooms/${r.code}/watch`, { v: 1, token, ...body });
+  const j = await fastJoin(r);
+  assert.equal(j.body.room.offer, null, "no offer yet");
+  const guest = j.body.guestToken as string;
+  const g = track(watch(guest, { for: "offer", since: 0, wait: 10 }));
+  await sleep(150);
+  assert.ok(g.pending());
+
+  // Refused offers store nothing and answer as /offer would; a guest may not send one.
+  expectError(await watch(r.host, { offer: { type: "offer", sdp: "nope" }, wait: 0 }), 400, "bad_sdp");
+  expectError(await watch(r.host, { offer: "v=0", wait: 0 }), 400, "bad_request");
+  expectError(await watch(guest, { offer: { type: "offer", sdp: SDP_OFFER }, wait: 0 }), 403, "forbidden");
+  assert.ok(g.pending(), "nothing stored");
+
+  // The host's watch stores it, then holds for the answer (its own offer is no news to it).
+  const h = track(watch(r.host, { offer: { type: "offer", sdp: SDP_OFFER }, version: 2, for: "answer", wait: 10 }));
+  const t0 = Date.now();
+  const got = await g.done;
+  assert.ok(Date.now() - t0 < WAKE_MS, "the guest's wait for the offer wakes");
+  assert.deepEqual(got.body.room.offer, { type: "offer", sdp: SDP_OFFER });
+  assert.equal(got.body.room.version, 3);
+  await sleep(150);
+  assert.ok(h.pending(), "the host waits for the answer");
+
+  // A watch sent again with another offer (a retry after a lost reply) does not replace it.
+  const again = await watch(r.host, { offer: { type: "offer", sdp: `${SDP_OFFER}a=x\r\n` }, wait: 0 });
+  expectStatus(again, 200);
+  assert.deepEqual(again.body.room.offer, { type: "offer", sdp: SDP_OFFER });
+  assert.equal(again.body.room.version, 3);
+
+  expectStatus(
+    await simple(s.url, `/rooms/${r.code}/answer`, { v: 1, token: guest, type: "answer", sdp: SDP_ANSWER }),
+    204,
+  );
+  assert.equal((await h.done).body.room.answer.sdp, SDP_ANSWER);
+});
+
+test("offer-watch off: an offer on a watch is an unknown field (ignored)", async () => {
+  const s2 = await startServer({ REGISTRY_FEATURES: "batch,end,restart,fast,ice" });
+  try {
+    const c = await simple(s2.url, "/rooms", { v: 1, hostUserName: "Ann" });
+    expectStatus(c, 201);
+    assert.ok(!(c.headers.get("x-registry-features") ?? "").includes("offer-watch"));
+    const w = await simple(s2.url, `/rooms/${c.body.code}/watch`, {
+      v: 1,
+      token: c.body.ownerToken,
+      offer: { type: "offer", sdp: SDP_OFFER },
+      wait: 0,
+    });
+    expectStatus(w, 200);
+    assert.equal(w.body.room.offer, null);
+  } finally {
+    await s2.close();
+  }
+});
+
 test("without the feature: the simple form is refused, no watch, join and create as the MVP", async () => {
   for (const features of ["none", "longpoll,delta,batch,end,restart"]) {
     const s2 = await startServer({ REGISTRY_FEATURES: features });

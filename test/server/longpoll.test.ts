@@ -116,7 +116,7 @@ test("ETag and If-None-Match: 304 with the §1 headers when unchanged and no wai
   assert.equal(nm.status, 304);
   assert.equal(nm.text, "");
   assert.equal(nm.headers.get("etag"), etag);
-  assert.equal(nm.headers.get("x-registry-features"), "longpoll, delta, batch, end, restart, fast, ice");
+  assert.equal(nm.headers.get("x-registry-features"), "longpoll, delta, batch, end, restart, fast, ice, offer-watch");
   assert.equal(nm.headers.get("cache-control"), "no-store");
   expectStatus(await get(s.url, `/rooms/${code}`, { ...host, "if-none-match": `W/${etag}` }), 304);
   expectStatus(await get(s.url, `/rooms/${code}`, { ...host, "if-none-match": `"999", ${etag}` }), 304);
