@@ -173,9 +173,10 @@ export class RegistryClient {
       conn,
       guard: (type) => this.#guard(type),
       dispatch: (a) => this.#dispatch(a),
-      fail: (err) => this.fail(err),
+      fail: (err, notify) => this.fail(err, notify),
       classify: (err) => this.#classify(err),
       prepare: (ch, host) => this.#s.prepare(ch, host),
+      sendOffer: (sdp) => this.#neg.sendOffer(sdp),
     });
   }
 

@@ -8,10 +8,12 @@
 import { LIMITS, checkSdp, parseSnapshot, parseWatchResult, utf8Length, type RoomSnapshot } from "../protocol/index.ts";
 import { jitter } from "./backoff.ts";
 import type { Ctx } from "./ctx.ts";
+import type { HttpResult } from "./transport.ts";
 import { CLIENT_DEFAULTS } from "./defaults.ts";
 import { AlreadyPairedError, BadSdpError, NoOfferError, SdpTooLargeError, TimeoutError } from "./errors.ts";
 import type { RtcSession } from "./rtc.ts";
 import { WAIT_SEC, watchRoom, type WatchOptions } from "./room-watch.ts";
+import type { SentOffer } from "./room-admin.ts";
 import type { CandidateBody } from "./types.ts";
 
 export interface NegotiationHooks {
@@ -26,8 +28,8 @@ export interface NegotiationHooks {
   publish(): void;
   /** Offer/answer done: the ICE phase starts. */
   answered(): void;
-  /** (ext `fast`) The host's offer that went with the room (once). */
-  sentOffer(): string | undefined;
+  /** (ext `offer-watch`) The host's offer sent once the room existed, and its wait for the answer (once). */
+  sentOffer(): SentOffer | undefined;
   /** (ext `fast`) The candidate drain, to ride along with the room reads and the answer. */
   drain: NonNullable<WatchOptions["drain"]>;
   /** (ext `fast`) Our candidates gathered so far (and the end mark when gathering is over), for the answer. */
@@ -51,18 +53,36 @@ export class Negotiation {
     this.#h = hooks;
   }
 
+  /** The first hold of the host's wait for the answer (see offer()). */
+  #firstHold(): number {
+    const ms = this.#ctx.o.answerTimeoutMs ?? CLIENT_DEFAULTS.answerTimeoutMs;
+    return Math.min(WAIT_SEC, Math.max(1, Math.ceil(ms / 1000)));
+  }
+
+  /**
+   * Host (ext `offer-watch`): the first wait for the answer leaves now (createRoom, the room just
+   * made), carrying the offer; offer() reads its reply. Its failure is offer()'s to report.
+   */
+  sendOffer(sdp: string): Promise<HttpResult<unknown>> {
+    const body = { offer: { type: "offer", sdp }, for: "answer", since: this.#h.drain.cursor, wait: this.#firstHold() };
+    const watch = this.#ctx.post("/watch", body);
+    void watch.catch(() => {});
+    return watch;
+  }
+
   /** Host: offer (an ICE restart when `restart`), wait for the answer, apply it. */
   async offer(restart: boolean): Promise<void> {
     const ctx = this.#ctx;
     if (restart) this.restarts++;
     await this.#h.prepare(restart);
-    // (ext `fast`) The first offer went with the room: only setLocalDescription is left (its
-    // candidates are gathered from now on, with the ICE servers the room's answer brought).
+    // (ext `offer-watch`) The first offer went out once the room existed: only setLocalDescription
+    // is left (its candidates are gathered from now on, with the ICE servers the room's answer
+    // brought), and the first wait for the answer is already on its way.
     const sent = restart ? undefined : this.#h.sentOffer();
     // A new room is version 1.
     let version = sent === undefined ? undefined : 1;
     if (sent) {
-      await this.#h.rtc().createOffer(false, sent);
+      await this.#h.rtc().createOffer(false, sent.sdp);
     } else {
       const sdp = checkedSdp(await this.#h.rtc().createOffer(restart), "offer");
       const { headers } = await this.#postOffer(sdp, restart);
@@ -76,7 +96,7 @@ export class Negotiation {
     // seen when that first hold ends, so it is no longer than the answer bound (which starts
     // then): a guest that never answers is noticed within 2 × that bound.
     const ms = ctx.o.answerTimeoutMs ?? CLIENT_DEFAULTS.answerTimeoutMs;
-    const bound = Math.min(WAIT_SEC, Math.max(1, Math.ceil(ms / 1000)));
+    const bound = this.#firstHold();
     const seen = (s: RoomSnapshot) => {
       this.#h.seen(s);
       // The offer→answer bound starts once a guest is in (before that, the room TTL bounds it).
@@ -88,6 +108,7 @@ export class Negotiation {
     const answer = await watchRoom(ctx, (s) => s.answer?.sdp, seen, ctx.signal, {
       ...(version === undefined ? {} : { from: { version, waitSec: bound } }),
       ...(fast ? { for: "answer" as const, drain: this.#h.drain } : {}),
+      first: sent?.watch,
     });
     ctx.timers.cancel(this.#answerTimer);
     this.#answerTimer = undefined;

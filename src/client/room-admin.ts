@@ -1,7 +1,8 @@
 /**
  * The room admin calls before a session: createRoom, joinRoom, fetchPublic. Owns what their
- * answers bring for connect() (ext `fast`): the offer that went with the host's room and the
- * room and candidates the guest's join brought, each kept for its token.
+ * answers bring for connect() (ext `fast`): the host's offer sent once its room exists (ext
+ * `offer-watch`, on the host's first wait for the answer) and the room and candidates the
+ * guest's join brought, each kept for its token.
  */
 import {
   checkUserName,
@@ -27,7 +28,7 @@ import { checkedSdp } from "./negotiation.ts";
 import type { RtcSession } from "./rtc.ts";
 import type { ChannelOptions } from "./session.ts";
 import type { Action } from "./state.ts";
-import type { Transport } from "./transport.ts";
+import type { HttpResult, Transport } from "./transport.ts";
 import type {
   CreateRoomInput,
   CreateRoomResult,
@@ -45,9 +46,17 @@ export interface AdminHost {
   readonly conn: Connectivity;
   guard(type: Action["type"]): void;
   dispatch(a: Action): void;
-  fail(err: unknown): void;
+  fail(err: unknown, notifyServer?: boolean): void;
   classify(err: unknown): RegistryError;
   prepare(ch: ChannelOptions, host: boolean): RtcSession;
+  /** (ext `offer-watch`) The host's first wait for the answer, carrying the offer: sent now, read by connect(). */
+  sendOffer(sdp: string): Promise<HttpResult<unknown>>;
+}
+
+/** (ext `offer-watch`) The host's offer and the wait for the answer that carries it. */
+export interface SentOffer {
+  sdp: string;
+  watch: Promise<HttpResult<unknown>>;
 }
 
 /** A user name the server would refuse is refused here, before any request. */
@@ -58,8 +67,8 @@ function badName(name: string, who: string): void {
 
 export class RoomAdmin {
   readonly #h: AdminHost;
-  /** (ext `fast`) The host's offer that went with its room, for its token. */
-  #sentOffer: { token: string; sdp: string } | undefined;
+  /** (ext `offer-watch`) The host's offer sent once its room existed, for its token. */
+  #sentOffer: (SentOffer & { token: string }) | undefined;
   /** (ext `fast`) The room and the host's candidates the guest's join brought, for its token. */
   #joined: { token: string; room?: RoomSnapshot; candidates?: CandidatePage } | undefined;
 
@@ -67,11 +76,11 @@ export class RoomAdmin {
     this.#h = host;
   }
 
-  /** The offer sent with the room, once, if it was for this token. */
-  takeOffer(token: string | undefined): string | undefined {
+  /** The offer sent for the room, once, if it was for this token. */
+  takeOffer(token: string | undefined): SentOffer | undefined {
     const sent = this.#sentOffer;
     this.#sentOffer = undefined;
-    return sent && sent.token === token ? sent.sdp : undefined;
+    return sent && sent.token === token ? sent : undefined;
   }
 
   /** What the join brought, once, if it was for this token. */
@@ -86,36 +95,50 @@ export class RoomAdmin {
     h.guard("create");
     badName(input.hostUserName, "host");
     h.dispatch({ type: "create" });
-    // (ext `fast`) `prepare`: the connection and its channels are made now and the offer goes
-    // with the room (setLocalDescription waits for connect(), after the room's answer). A local
-    // failure here (e.g. an oversized offer) ends the session, as it would in connect().
-    let sdp: string | undefined;
-    if (input.prepare) {
-      try {
-        sdp = checkedSdp(await h.prepare(input.prepare, true).makeOffer(), "offer");
-      } catch (err) {
-        h.fail(err);
-        throw err;
-      }
-    }
+    // (ext `offer-watch`) `prepare`: the connection and its channels are made first (a connection
+    // the browser refuses ends the session before any request), then the offer is made while the
+    // create travels; setLocalDescription waits for connect(), after the room's answer brought the
+    // ICE servers.
+    let offering: Promise<string> | undefined;
     try {
-      const { body } = await h.transport.request({
-        method: "POST",
-        path: "/rooms",
-        route: "/rooms",
-        signal: h.signal,
-        probe: true,
-        body: { hostUserName: input.hostUserName, ...(sdp === undefined ? {} : { offer: { type: "offer", sdp } }) },
-      });
-      const r = parseCreateResult(body);
+      if (input.prepare) offering = h.prepare(input.prepare, true).makeOffer();
+    } catch (err) {
+      h.fail(err);
+      throw err;
+    }
+    void offering?.catch(() => {});
+    const creating = h.transport.request({
+      method: "POST",
+      path: "/rooms",
+      route: "/rooms",
+      signal: h.signal,
+      probe: true,
+      body: { hostUserName: input.hostUserName },
+    });
+    let r: CreateRoomResult;
+    try {
+      const { body } = await creating;
+      r = parseCreateResult(body);
       h.conn.noteGrant(body);
-      // Stored with the room only by a server with `fast` (others ignore the field).
-      if (sdp !== undefined && h.transport.has("fast")) this.#sentOffer = { token: r.ownerToken, sdp };
-      h.dispatch({ type: "created", code: r.code, token: r.ownerToken });
-      return r;
     } catch (err) {
       throw this.#requestFailed(err);
     }
+    h.dispatch({ type: "created", code: r.code, token: r.ownerToken });
+    if (offering) {
+      // A local failure (e.g. an oversized offer) ends the session, as it would in connect(); the
+      // room made meanwhile is closed.
+      let sdp: string;
+      try {
+        sdp = checkedSdp(await offering, "offer");
+      } catch (err) {
+        h.fail(err, true);
+        throw err;
+      }
+      // Without `offer-watch` (it rides on `fast`'s `/watch`), connect() posts an offer (`/offer`).
+      if (h.transport.has("fast") && h.transport.has("offer-watch"))
+        this.#sentOffer = { token: r.ownerToken, sdp, watch: h.sendOffer(sdp) };
+    }
+    return r;
   }
 
   async fetchPublic(code: string): Promise<PublicRoomInfo | null> {

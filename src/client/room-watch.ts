@@ -16,6 +16,7 @@ import {
 } from "../protocol/index.ts";
 import { ClosedError } from "./errors.ts";
 import type { Ctx } from "./ctx.ts";
+import type { HttpResult } from "./transport.ts";
 import { CLIENT_DEFAULTS } from "./defaults.ts";
 
 /** Long-poll hold we ask for; the server caps it at its own LONGPOLL_MAX_SEC. */
@@ -30,6 +31,8 @@ export interface WatchOptions {
   drain?: { readonly cursor: number | undefined; feed(page: CandidatePage): void };
   /** The hold of every read after the first (default WAIT_SEC): shorter while recovering. */
   hold?: () => number;
+  /** (ext `offer-watch`) The first read, already sent (the host's, carrying its offer). */
+  first?: Promise<HttpResult<unknown>>;
 }
 
 /** Resolves with what `pick` finds; `seen` is told every snapshot first. */
@@ -42,6 +45,7 @@ export async function watchRoom(
 ): Promise<string> {
   let version = o.from?.version;
   let wait = o.from?.waitSec ?? WAIT_SEC;
+  let first = o.first;
   for (;;) {
     const fast = ctx.has("fast");
     let snap: RoomSnapshot | undefined;
@@ -50,13 +54,15 @@ export async function watchRoom(
       // (Fields left undefined are not sent: JSON leaves them out.)
       const r = parseWatchResult(
         (
-          await ctx.post(
-            "/watch",
-            { for: o.for, version: o.for ? undefined : version, since: o.drain?.cursor, wait },
-            signal,
-          )
+          await (first ??
+            ctx.post(
+              "/watch",
+              { for: o.for, version: o.for ? undefined : version, since: o.drain?.cursor, wait },
+              signal,
+            ))
         ).body,
       );
+      first = undefined;
       if (r.candidates) o.drain?.feed(r.candidates);
       snap = r.room;
     } else snap = parseSnapshot((await ctx.get("", signal)).body);

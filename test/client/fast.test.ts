@@ -48,7 +48,7 @@ const isOfferWatch = (c: Call) => c.body.for === undefined && c.body.since === u
 const handshakeWatches = (mf: MockFetch) => watches(mf).filter((c) => !isOfferWatch(c));
 
 describe("fast path (ext fast)", () => {
-  it("host offers with its room; guest answers from its join; candidates ride along; no GET, no preflight", async () => {
+  it("host offers on its first watch as the room exists; guest answers from its join; candidates ride along; no GET, no preflight", async () => {
     const mf = new MockFetch();
     const reg = new FakeRegistry(mf, "fast");
     const timers = new MockTimers();
@@ -58,8 +58,13 @@ describe("fast path (ext fast)", () => {
     const created = await host.client.createRoom({ hostUserName: "Alice", prepare: { unreliable: true } });
     const hpc = host.rtc.pcs[0]!;
     const create = mf.callsTo("POST /rooms")[0]!;
-    expect(create.body.offer.type).to.equal("offer");
-    expect(reg.offer!.sdp).to.equal(create.body.offer.sdp);
+    expect(said(create), "the create does not wait for the offer").to.deep.equal({ hostUserName: "Alice" });
+    // (ext offer-watch) The offer leaves as the room exists, on the host's first wait for the answer.
+    expect(mf.calls.map((c) => c.route)).to.deep.equal(["/rooms", "/rooms/:code/watch"]);
+    const first = said(watches(mf)[0]!);
+    expect(first).to.deep.equal({ offer: { type: "offer", sdp: first.offer.sdp }, for: "answer", since: 0, wait: 25 });
+    expect(reg.offer!.sdp).to.equal(first.offer.sdp);
+    expect(reg.held, "held for the answer").to.equal(1);
     expect(hpc.channels.map((d) => d.label)).to.deep.equal(["data", "unreliable"]);
     expect(hpc.localDescription, "not before connect()").to.equal(null);
     expect(host.named("onDataChannel").length, "told at connect()").to.equal(0);
@@ -71,12 +76,11 @@ describe("fast path (ext fast)", () => {
       unreliable: true,
     });
     await timers.advance(0);
-    expect(hpc.localDescription!.sdp).to.equal(create.body.offer.sdp);
+    expect(hpc.localDescription!.sdp).to.equal(first.offer.sdp);
     expect(hpc.offers.length, "one offer only").to.equal(1);
     expect(host.named("onDataChannel").length).to.equal(2);
     expect(mf.callsTo("POST /rooms/:code/offer").length, "no offer post").to.equal(0);
-    // The host waits for the answer (not for any change), the drain riding along.
-    expect(said(watches(mf)[0]!)).to.deep.equal({ for: "answer", since: 0, wait: 25 });
+    expect(watches(mf).length, "connect() reads the wait createRoom sent").to.equal(1);
     hpc.emitCandidate(C(1));
     // The first post waits for the rest of the burst (coalesceMs), later ones go as they come.
     await timers.advance(CLIENT_DEFAULTS.coalesceMs - 1);
@@ -109,7 +113,7 @@ describe("fast path (ext fast)", () => {
       end: true,
       since: 1,
     });
-    expect(gpc.remoteDescription!.sdp, "answered from the join's offer").to.equal(create.body.offer.sdp);
+    expect(gpc.remoteDescription!.sdp, "answered from the join's offer").to.equal(first.offer.sdp);
     expect(
       mf.calls.filter((c) => c.route === "/rooms/:code/watch" && c.headers === guest.mf.calls[0]?.headers).length,
     ).to.equal(0);
@@ -303,7 +307,7 @@ describe("fast path (ext fast)", () => {
     await timers.advance(0);
   });
 
-  it("createRoom with prepare: a failed create keeps the prepared connection for the next try; an oversized offer ends the session before any request", async () => {
+  it("createRoom with prepare: a failed create keeps the prepared connection for the next try; an oversized offer ends the session and closes the room", async () => {
     const mf = new MockFetch();
     const reg = new FakeRegistry(mf, "fast");
     mf.script("POST /rooms", err("bad_request", 400));
@@ -316,16 +320,19 @@ describe("fast path (ext fast)", () => {
     expect(h.rtc.pcs.length, "one connection").to.equal(1);
     expect(h.rtc.pcs[0]!.channels.length, "its channels made once").to.equal(1);
     expect(h.rtc.pcs[0]!.offers.length).to.equal(2);
-    expect(reg.offer!.sdp).to.equal(mf.callsTo("POST /rooms")[1]!.body.offer.sdp);
+    expect(reg.offer!.sdp).to.equal(watches(mf)[0]!.body.offer.sdp);
     h.client.close();
 
     const mf2 = new MockFetch();
-    new FakeRegistry(mf2, "fast");
+    const reg2 = new FakeRegistry(mf2, "fast");
     const big = harness({ mf: mf2, rtc: { sdpSize: 21 * 1024 } });
     expect(await swallow(big.client.createRoom({ hostUserName: "Alice", prepare: {} }))).to.be.instanceOf(
       E.SdpTooLargeError,
     );
-    expect(mf2.calls.length).to.equal(0);
+    // The create went while the offer was made; the room it made is closed, no offer sent.
+    expect(mf2.calls.map((c) => c.route)).to.deep.equal(["/rooms", "/rooms/:code/close"]);
+    expect(reg2.status).to.equal("closed");
+    expect(reg2.offer).to.equal(null);
     expect(big.client.getState().phase).to.equal("error");
     expect(big.rtc.pcs[0]!.closed).to.equal(true);
   });
@@ -501,6 +508,28 @@ describe("fast path (ext fast)", () => {
       h.client.joinRoom({ code: reg.code, joinCode: reg.joinCode, guestUserName: "Bob", prepare: {} }),
     );
     expect(callsAtCreate, "the join was already sent").to.equal(1);
+    expect(got).to.equal(refused);
+    expect(h.client.getState().phase).to.equal("error");
+    expect(h.closes.length).to.equal(1);
+  });
+
+  it("host: createRoom with prepare makes the connection first; one the browser refuses ends the session before any request", async () => {
+    const mf = new MockFetch();
+    new FakeRegistry(mf, "fast");
+    let callsAtCreate = -1;
+    const refused = new Error("refused");
+    const h = harness({
+      mf,
+      options: {
+        createPeerConnection: () => {
+          callsAtCreate = mf.calls.length;
+          throw refused;
+        },
+      },
+    });
+    const got = await swallow(h.client.createRoom({ hostUserName: "Alice", prepare: {} }));
+    expect(callsAtCreate, "before the create").to.equal(0);
+    expect(mf.calls.length).to.equal(0);
     expect(got).to.equal(refused);
     expect(h.client.getState().phase).to.equal("error");
     expect(h.closes.length).to.equal(1);
