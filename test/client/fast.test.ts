@@ -61,7 +61,7 @@ describe("fast path (ext fast)", () => {
     expect(said(create), "the create does not wait for the offer").to.deep.equal({ hostUserName: "Alice" });
     // (ext offer-watch) The offer leaves as the room exists, on the host's first wait for the answer.
     expect(mf.calls.map((c) => c.route)).to.deep.equal(["/rooms", "/rooms/:code/watch"]);
-    const first = said(watches(mf)[0]!);
+    const first = said(watches(mf)[0]!) as { offer: { sdp: string } };
     expect(first).to.deep.equal({ offer: { type: "offer", sdp: first.offer.sdp }, for: "answer", since: 0, wait: 25 });
     expect(reg.offer!.sdp).to.equal(first.offer.sdp);
     expect(reg.held, "held for the answer").to.equal(1);
