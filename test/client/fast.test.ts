@@ -490,48 +490,43 @@ describe("fast path (ext fast)", () => {
     n.client.close();
     await timers.advance(0);
   });
-  it("guest: the join leaves before the connection is made; a connection the browser refuses ends the session", async () => {
+  /** A client whose browser refuses to make a connection; `callsAtCreate`: requests sent by then. */
+  function refusing() {
     const mf = new MockFetch();
     const reg = new FakeRegistry(mf, "fast");
-    let callsAtCreate = -1;
     const refused = new Error("refused");
+    const seen = { callsAtCreate: -1 };
     const h = harness({
       mf,
       options: {
         createPeerConnection: () => {
-          callsAtCreate = mf.calls.length;
+          seen.callsAtCreate = mf.calls.length;
           throw refused;
         },
       },
     });
+    const endedWith = (got: unknown) => {
+      expect(got).to.equal(refused);
+      expect(h.client.getState().phase).to.equal("error");
+      expect(h.closes.length).to.equal(1);
+    };
+    return { mf, reg, h, seen, endedWith };
+  }
+
+  it("guest: the join leaves before the connection is made; a connection the browser refuses ends the session", async () => {
+    const { reg, h, seen, endedWith } = refusing();
     const got = await swallow(
       h.client.joinRoom({ code: reg.code, joinCode: reg.joinCode, guestUserName: "Bob", prepare: {} }),
     );
-    expect(callsAtCreate, "the join was already sent").to.equal(1);
-    expect(got).to.equal(refused);
-    expect(h.client.getState().phase).to.equal("error");
-    expect(h.closes.length).to.equal(1);
+    expect(seen.callsAtCreate, "the join was already sent").to.equal(1);
+    endedWith(got);
   });
 
   it("host: createRoom with prepare makes the connection first; one the browser refuses ends the session before any request", async () => {
-    const mf = new MockFetch();
-    new FakeRegistry(mf, "fast");
-    let callsAtCreate = -1;
-    const refused = new Error("refused");
-    const h = harness({
-      mf,
-      options: {
-        createPeerConnection: () => {
-          callsAtCreate = mf.calls.length;
-          throw refused;
-        },
-      },
-    });
+    const { mf, h, seen, endedWith } = refusing();
     const got = await swallow(h.client.createRoom({ hostUserName: "Alice", prepare: {} }));
-    expect(callsAtCreate, "before the create").to.equal(0);
+    expect(seen.callsAtCreate, "before the create").to.equal(0);
     expect(mf.calls.length).to.equal(0);
-    expect(got).to.equal(refused);
-    expect(h.client.getState().phase).to.equal("error");
-    expect(h.closes.length).to.equal(1);
+    endedWith(got);
   });
 });
