@@ -125,12 +125,16 @@ export class RegistryClient {
       // The host's candidates are read while our answer travels, but applied once it has landed:
       // checks toward a host that cannot know us yet fail, and a Registry outage in between would
       // leave ICE "failed" before the host ever saw the answer.
-      offerApplied: () => this.#drainAt("offer"),
+      offerApplied: () => {
+        this.#s.makeControl();
+        this.#drainAt("offer");
+      },
       publish: () => this.#pub.start(),
       sentOffer: () => this.#admin.takeOffer(this.#state.accessToken),
       drain: this.#drain,
       gathered: () => this.#pub.takeForAnswer(),
       answered: () => {
+        this.#s.makeControl();
         this.#drainAt("answered");
         this.#dispatch({ type: "answered" });
         // An onStateChange that called close(): no bound, no offer watch after it.

@@ -61,7 +61,9 @@ export class Heartbeat {
     on("message", (e) => this.#onMessage((e as MessageEvent).data));
     // The first beat goes as soon as the channel opens: a peer that vanishes right after open is
     // then judged by its heartbeats too (before its first one arrives, only ICE would notice).
-    on("open", () => this.#send(this.#beatMessage()));
+    // (Made before the association was up, it may be open already.)
+    if (dc.readyState === "open") this.#send(this.#beatMessage());
+    else on("open", () => this.#send(this.#beatMessage()));
     this.#schedule();
   }
 

@@ -54,6 +54,8 @@ export class RtcSession {
   #openNotified = false;
   /** Messages sent on the unreliable channel (for its loss figure). */
   unreliableSent = 0;
+  /** The control channel (session.ts): undefined until made, null when the browser refused it. */
+  control: RTCDataChannel | null | undefined;
   /** We created the channels (host, or negotiated): then we wait for all of them to open. */
   #creator = false;
   readonly #specs: ChannelSpec[];
@@ -222,6 +224,7 @@ export class RtcSession {
   dispose(): void {
     for (const r of this.#removers.splice(0)) r();
     for (const dc of this.channels.values()) dc.close();
+    this.control?.close();
     this.pc.close();
   }
 }

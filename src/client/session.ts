@@ -180,23 +180,33 @@ export class Session {
   }
 
   /**
-   * The control channel (heartbeat.ts), pre-negotiated so both sides make it at open without
-   * another offer. A peer without it never answers, and is then never judged by it.
+   * The control channel (heartbeat.ts), pre-negotiated (no other offer needed), made once the
+   * remote description is being set: after the app's channels (their negotiated ids win) and
+   * before the association can carry anything, so the peer's first beat never reaches a stream
+   * this side has no channel for (libdatachannel resets such a stream, and the control channel
+   * is then dead both ways). Refused (its id taken by one of the app's negotiated channels): no
+   * heartbeats, as with a peer without them.
    */
-  #startHeartbeat(rtc: RtcSession): void {
-    let dc: RTCDataChannel;
+  makeControl(): void {
+    const rtc = this.rtc;
+    if (!rtc || rtc.control !== undefined) return;
     try {
-      dc = rtc.pc.createDataChannel(HEARTBEAT.label, {
+      rtc.control = rtc.pc.createDataChannel(HEARTBEAT.label, {
         negotiated: true,
         id: HEARTBEAT.id,
         ordered: false,
         maxRetransmits: 0,
       });
     } catch {
-      // Refused (its id taken by one of the app's negotiated channels): no heartbeats, as with a
-      // peer without them; not a throw from the channel's open event.
-      return;
+      rtc.control = null;
     }
+  }
+
+  /** The heartbeat on the control channel. A peer without it never answers, and is then never judged by it. */
+  #startHeartbeat(rtc: RtcSession): void {
+    this.makeControl();
+    const dc = rtc.control;
+    if (!dc) return;
     this.hb = new Heartbeat(dc, this.#ctx.timers, this.#ctx.o.nowMs, {
       silent: () => this.#h.rec.trouble("peer_unresponsive"),
       // Heard again: recovered unless ICE itself still reports the path down.

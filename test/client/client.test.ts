@@ -12,6 +12,7 @@ import {
   sleeps,
   type Harness,
   type MockPeerConnection,
+  MockPeerConnection as MockPeerConnectionClass,
 } from "./fixtures/index.ts";
 
 const C = (n: number) => `candidate:${n} 1 udp 2122260223 192.168.1.${n % 250} ${5000 + n} typ host generation 0`;
@@ -805,13 +806,14 @@ describe("RegistryClient: guest session", () => {
     h.client.close();
   });
 
-  it("negotiated channels are created on both sides up front with their ids", async () => {
+  it("negotiated channels are created on both sides up front with their ids (the control channel after them)", async () => {
     const { h, pc } = await guestDraining("none", {
       connect: { dataChannel: { negotiated: true, id: 5 }, unreliable: { negotiated: true, label: "fast" } },
     } as never);
     expect(pc.channels.map((d) => [d.label, d.id, d.negotiated, d.ordered, d.maxRetransmits])).to.deep.equal([
       ["data", 5, true, true, null],
       ["fast", 1, true, false, 0],
+      ["registry-peer-control", 1001, true, false, 0],
     ]);
     h.client.close();
   });
@@ -820,7 +822,10 @@ describe("RegistryClient: guest session", () => {
     const { h, pc } = await guestDraining("none", {
       connect: { dataChannel: { negotiated: true, label: "x", ordered: false, maxRetransmits: 3 } },
     } as never);
-    expect(pc.channels.map((d) => [d.label, d.id, d.ordered, d.maxRetransmits])).to.deep.equal([["x", 0, false, 3]]);
+    expect(pc.channels.map((d) => [d.label, d.id, d.ordered, d.maxRetransmits])).to.deep.equal([
+      ["x", 0, false, 3],
+      ["registry-peer-control", 1001, false, 0],
+    ]);
     h.client.close();
   });
 
@@ -1547,16 +1552,25 @@ describe("RegistryClient: close() from an ICE or recovery callback (re-entrant)"
 
 describe("RegistryClient: the control channel is best effort", () => {
   it("a connection that refuses it (the app's negotiated channel took id 1001): open all the same, nothing thrown", async () => {
-    const { h, pc, done } = await guestDraining("legacy", {
-      connect: { dataChannel: { negotiated: true, id: 1001 } },
-    } as never);
-    const create = pc.createDataChannel.bind(pc);
-    // As a browser does for a negotiated id already in use.
-    pc.createDataChannel = (label, init) => {
-      if (init?.negotiated && pc.channels.some((c) => c.init.negotiated && c.init.id === init.id))
+    // As a browser does for a negotiated id already in use (the app's channel is made first).
+    const proto = MockPeerConnectionClass.prototype;
+    const create = proto.createDataChannel;
+    proto.createDataChannel = function (this: MockPeerConnection, label: string, init?: RTCDataChannelInit) {
+      if (init?.negotiated && this.channels.some((c) => c.init.negotiated && c.init.id === init.id))
         throw new DOMException("id in use", "OperationError");
-      return create(label, init);
+      return create.call(this, label, init);
     };
+    let opened: Awaited<ReturnType<typeof guestDraining>>;
+    try {
+      opened = await guestDraining("legacy", { connect: { dataChannel: { negotiated: true, id: 1001 } } } as never);
+    } finally {
+      proto.createDataChannel = create;
+    }
+    const { h, pc, done } = opened;
+    expect(
+      pc.channels.map((c) => c.label),
+      "the app's channel kept its id; no control channel",
+    ).to.deep.equal(["data"]);
     const uncaught: unknown[] = [];
     const onError = (e: ErrorEvent) => {
       uncaught.push(e.error);

@@ -87,13 +87,15 @@ for (const features of ["all", "none"] as const) {
         "open",
       ]);
       const hdc = hpc.channels;
-      // The app's two channels, then the control channel both sides pre-negotiate at open (heartbeat.ts).
+      const gControl = gpc.channels.find((d) => d.label === "registry-peer-control")!;
+      // The app's two channels, then the control channel both sides pre-negotiate as the remote
+      // description is set (session.ts makeControl).
       expect(hdc.map((d) => [d.label, d.ordered, d.maxRetransmits])).to.deep.equal([
         ["data", true, null],
         ["unreliable", false, 0],
         ["registry-peer-control", false, 0],
       ]);
-      expect([hdc[2]!.negotiated, hdc[2]!.id, gpc.channels.at(-1)!.negotiated, gpc.channels.at(-1)!.id]).to.deep.equal([
+      expect([hdc[2]!.negotiated, hdc[2]!.id, gControl.negotiated, gControl.id]).to.deep.equal([
         true,
         1001,
         true,
@@ -101,7 +103,9 @@ for (const features of ["all", "none"] as const) {
       ]);
       // The app's channels deliver ArrayBuffers (the control channel carries only strings).
       expect(hdc.slice(0, 2).every((d) => d.binaryType === "arraybuffer")).to.equal(true);
-      expect(gpc.channels.slice(0, 2).every((d) => d.binaryType === "arraybuffer")).to.equal(true);
+      const gApp = gpc.channels.filter((d) => d !== gControl);
+      expect(gApp.length).to.equal(2);
+      expect(gApp.every((d) => d.binaryType === "arraybuffer")).to.equal(true);
       expect(host.client.send("hello")).to.equal(true);
       expect(host.client.send(new Uint8Array([1, 2, 3]), { reliable: false })).to.equal(true);
       await timers.advance(0);
