@@ -9,6 +9,7 @@ import {
   err,
   harness,
   linkPeers,
+  openGuest,
   sleeps,
   type Harness,
   type MockPeerConnection,
@@ -1501,20 +1502,9 @@ describe("RegistryClient: close() from onStateChange during a retry (re-entrant)
 
 describe("RegistryClient: close() from an ICE or recovery callback (re-entrant)", () => {
   async function openGuestClosingOn(on: RegistryClientEvents) {
-    const mf = new MockFetch();
-    const reg = new FakeRegistry(mf, "all");
-    reg.status = "joined";
-    reg.offer = { type: "offer", sdp: "v=0\r\noffer" };
-    const h = harness({ mf, on });
-    const done = swallow(h.client.connect({ role: "guest", code: reg.code, accessToken: reg.guestToken }));
-    await h.timers.advance(0);
-    const pc = h.rtc.pcs[0]!;
-    const dc = pc.announceChannel("data");
-    pc.setConnectionState("connected");
-    dc.open();
-    await done;
-    expect(h.client.getState().phase).to.equal("open");
-    return { mf, reg, h, pc };
+    const opened = await openGuest({ on });
+    expect(opened.h.client.getState().phase).to.equal("open");
+    return opened;
   }
 
   /** After `act`, the session ended and nothing it started outlives it. */

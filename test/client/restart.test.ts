@@ -2,7 +2,14 @@ import { expect } from "@open-wc/testing";
 import { CLIENT_DEFAULTS } from "../../src/client/client.ts";
 import { HEARTBEAT } from "../../src/client/heartbeat.ts";
 import { restartCooldown } from "../../src/client/recovery.ts";
-import { FakeRegistry, MockFetch, err, harness, type FakeRegistry as Reg } from "./fixtures/index.ts";
+import {
+  FakeRegistry,
+  MockFetch,
+  err,
+  harness,
+  openGuest as openGuestWith,
+  type FakeRegistry as Reg,
+} from "./fixtures/index.ts";
 
 const C = (n: number) => `candidate:${n} 1 udp 2122260223 10.1.1.${n} ${6000 + n} typ host`;
 const swallow = (p: Promise<unknown>) => p.catch((e: unknown) => e);
@@ -30,20 +37,9 @@ async function openHost(features = "all", options?: Record<string, unknown>) {
   return { mf, reg, h, pc };
 }
 
-async function openGuest(features = "all", options?: Record<string, unknown>) {
-  const mf = new MockFetch();
-  const reg = new FakeRegistry(mf, features);
-  reg.status = "joined";
-  reg.offer = { type: "offer", sdp: "v=0\r\noffer1" };
-  const h = harness(options ? { mf, options } : { mf });
-  const done = swallow(h.client.connect({ role: "guest", code: reg.code, accessToken: reg.guestToken }));
-  await h.timers.advance(0);
-  const pc = h.rtc.pcs[0]!;
-  const dc = pc.announceChannel("data");
-  pc.setConnectionState("connected");
-  dc.open();
-  await done;
-  return { mf, reg, h, pc, dc };
+/** A guest open through a FakeRegistry holding the first offer ("offer1"). */
+function openGuest(features = "all", options?: Record<string, unknown>) {
+  return openGuestWith({ features, options, sdp: "v=0\r\noffer1" });
 }
 
 function newOffer(reg: Reg, sdp: string) {
